@@ -1,0 +1,77 @@
+"""The `snaketron` command: serve, tables, config, loadtest, migrate.
+
+Each subcommand lives in the module that owns it; this file only parses arguments
+and imports lazily, so `snaketron config` does not pay for the server's imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from snaketron.config import Settings, settings_table_markdown
+
+    if args.markdown:
+        print(settings_table_markdown())
+        return 0
+    settings = Settings.from_env()
+    for name in settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        if "secret" in name and value:
+            value = "***"
+        print(f"{name} = {value!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snaketron", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the WebSocket server, HTTP API and game hosting")
+    serve.add_argument("--host", help="bind address (SNAKETRON_HOST)")
+    serve.add_argument("--ws-port", type=int, help="WebSocket port (SNAKETRON_WS_PORT)")
+    serve.add_argument("--api-port", type=int, help="HTTP API port (SNAKETRON_API_PORT)")
+    serve.add_argument("--region", help="region (SNAKETRON_REGION)")
+    serve.set_defaults(handler="snaketron.game_server:serve_command")
+
+    tables = sub.add_parser("tables", help="manage the DynamoDB tables on the configured endpoint")
+    tables.add_argument("action", choices=["create", "describe", "delete"])
+    tables.set_defaults(handler="snaketron.db.tables:tables_command")
+
+    config = sub.add_parser("config", help="print the effective settings")
+    config.add_argument("--markdown", action="store_true", help="print the documented settings table")
+    config.set_defaults(handler=_cmd_config)
+
+    loadtest = sub.add_parser("loadtest", help="drive headless bots against a running server")
+    loadtest.set_defaults(
+        handler="snaketron.loadtest.cli:loadtest_command", configure="snaketron.loadtest.cli:configure_parser"
+    )
+
+    migrate = sub.add_parser("migrate", help="carry data over from an earlier deployment")
+    migrate.set_defaults(handler="snaketron.migrate:migrate_command", configure="snaketron.migrate:configure_parser")
+    return parser
+
+
+def _resolve(ref: str):
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # Subcommands with many options declare them in their own module.
+    if argv and argv[0] in ("loadtest", "migrate"):
+        sub = parser._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr]
+        _resolve(sub.get_default("configure"))(sub)
+    args = parser.parse_args(argv)
+    handler = args.handler if callable(args.handler) else _resolve(args.handler)
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Every setting of the server in one place: its environment variable, default and meaning.
+
+`Settings.from_env()` is the only place that reads the environment. Each field is
+declared once with `setting(...)`; the README's configuration table is generated
+from these declarations (`snaketron config --markdown`), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+# The well-known development secret. The server refuses to start with it (or with
+# no secret at all) unless SNAKETRON_DEV_MODE is on.
+DEV_JWT_SECRET = "snaketron-dev-secret-change-me"
+DEV_CLUSTER_SECRET = "snaketron-dev-cluster-secret"
+
+
+def setting(env: str, default: Any, doc: str) -> Any:
+    """Declare a setting: the env var that sets it, its default, and what it means."""
+    return dataclasses.field(default=default, metadata={"env": env, "doc": doc})
+
+
+def _parse(raw: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"not a boolean: {raw!r}")
+    if kind is int:
+        return int(raw)
+    if kind is float:
+        return float(raw)
+    return raw
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    # --- process and network -------------------------------------------------
+    host: str = setting("SNAKETRON_HOST", "127.0.0.1", "Address the WebSocket and HTTP servers bind to.")
+    ws_port: int = setting("SNAKETRON_WS_PORT", 8080, "WebSocket port (0 picks a free port).")
+    api_port: int = setting("SNAKETRON_API_PORT", 3001, "HTTP account API port (0 picks a free port).")
+    public_ws_url: str = setting(
+        "SNAKETRON_PUBLIC_WS_URL",
+        "",
+        "WebSocket URL clients use to reach this server; derived from host and port when empty.",
+    )
+    public_api_url: str = setting(
+        "SNAKETRON_PUBLIC_API_URL",
+        "",
+        "HTTP API URL clients use to reach this server; derived from host and port when empty.",
+    )
+    region: str = setting(
+        "SNAKETRON_REGION", "local", "Region this server registers in; matchmaking and load balancing are per region."
+    )
+    dev_mode: bool = setting(
+        "SNAKETRON_DEV_MODE",
+        True,
+        "Development mode: allows the well-known JWT and cluster secrets. Turn off in production.",
+    )
+    use_uvloop: bool = setting("SNAKETRON_UVLOOP", True, "Run on uvloop when it is installed.")
+
+    # --- logging --------------------------------------------------------------
+    log_level: str = setting("SNAKETRON_LOG_LEVEL", "info", "Log level: debug, info, warning, error.")
+    log_json: bool = setting(
+        "SNAKETRON_LOG_JSON", False, "Log one JSON object per line instead of the readable console format."
+    )
+
+    # --- security -------------------------------------------------------------
+    jwt_secret: str = setting(
+        "SNAKETRON_JWT_SECRET", "", "HS256 secret for player tokens. Required outside development mode."
+    )
+    jwt_ttl_seconds: int = setting("SNAKETRON_JWT_TTL_SECONDS", 86_400, "Token lifetime (24 h).")
+    cluster_secret: str = setting(
+        "SNAKETRON_CLUSTER_SECRET",
+        "",
+        "Shared secret authenticating server-to-server relay connections. Required outside development mode.",
+    )
+
+    # --- DynamoDB -------------------------------------------------------------
+    table_prefix: str = setting(
+        "DYNAMODB_TABLE_PREFIX",
+        "snaketron",
+        "Prefix of the three table names: {prefix}-main, {prefix}-usernames, {prefix}-game-codes.",
+    )
+    dynamodb_endpoint: str = setting(
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "",
+        "DynamoDB endpoint (LocalStack: http://localhost:4566). Falls back to AWS_ENDPOINT_URL. "
+        "When both are empty and SNAKETRON_EMBEDDED_DB is on, an embedded in-memory endpoint is started.",
+    )
+    aws_endpoint: str = setting(
+        "AWS_ENDPOINT_URL", "", "Generic AWS endpoint override, used when AWS_ENDPOINT_URL_DYNAMODB is empty."
+    )
+    aws_region: str = setting(
+        "AWS_REGION", "us-east-1", "AWS region of the DynamoDB tables (AWS_DEFAULT_REGION is honoured too)."
+    )
+    aws_access_key_id: str = setting(
+        "AWS_ACCESS_KEY_ID",
+        "",
+        "AWS credentials; the embedded endpoint and LocalStack accept any value ('test' is used when empty).",
+    )
+    aws_secret_access_key: str = setting("AWS_SECRET_ACCESS_KEY", "", "AWS credentials (see AWS_ACCESS_KEY_ID).")
+    embedded_db: bool = setting(
+        "SNAKETRON_EMBEDDED_DB", True, "Start the embedded in-memory DynamoDB endpoint when no endpoint is configured."
+    )
+    create_tables: bool = setting(
+        "SNAKETRON_CREATE_TABLES", True, "Create missing tables (and enable TTL) at start-up."
+    )
+    db_connect_timeout: float = setting(
+        "SNAKETRON_DB_CONNECT_TIMEOUT", 2.0, "Seconds to open a connection to DynamoDB."
+    )
+    db_read_timeout: float = setting("SNAKETRON_DB_READ_TIMEOUT", 5.0, "Seconds to wait for one DynamoDB response.")
+    db_max_pool: int = setting("SNAKETRON_DB_MAX_POOL", 64, "Connection pool size of the DynamoDB client.")
+    db_retry_attempts: int = setting(
+        "SNAKETRON_DB_RETRY_ATTEMPTS",
+        8,
+        "Attempts per DynamoDB request before giving up (throttling, 5xx, connection errors).",
+    )
+    db_retry_base_ms: int = setting(
+        "SNAKETRON_DB_RETRY_BASE_MS", 25, "Base delay of the exponential backoff (full jitter)."
+    )
+    db_retry_max_ms: int = setting("SNAKETRON_DB_RETRY_MAX_MS", 2_000, "Cap of one backoff delay.")
+    db_deadline_ms: int = setting(
+        "SNAKETRON_DB_DEADLINE_MS", 10_000, "Deadline of one logical DynamoDB operation, retries included."
+    )
+    id_block_size: int = setting(
+        "SNAKETRON_ID_BLOCK_SIZE",
+        100,
+        "Ids reserved per counter update; the hot path pays one write per block, not per id.",
+    )
+
+    # --- batch writer ---------------------------------------------------------
+    batch_flush_ms: int = setting(
+        "SNAKETRON_BATCH_FLUSH_MS", 50, "Longest time an item waits in the batch writer before a flush."
+    )
+    batch_max_in_flight: int = setting("SNAKETRON_BATCH_MAX_IN_FLIGHT", 4, "BatchWriteItem calls in flight at once.")
+    batch_buffer_items: int = setting(
+        "SNAKETRON_BATCH_BUFFER_ITEMS", 10_000, "Items buffered before writers wait (back-pressure)."
+    )
+
+    # --- games ------------------------------------------------------------------
+    max_games: int = setting(
+        "SNAKETRON_MAX_GAMES", 2_000, "Games this process hosts at most (its advertised capacity)."
+    )
+    matchmade_start_delay_ms: int = setting(
+        "SNAKETRON_MATCH_START_DELAY_MS", 3_000, "Delay between forming a match and its tick 0."
+    )
+    lobby_ttl_seconds: int = setting(
+        "SNAKETRON_LOBBY_TTL_SECONDS", 3_600, "A custom lobby expires this long after its last activity."
+    )
+    send_queue_limit: int = setting(
+        "SNAKETRON_SEND_QUEUE_BYTES", 1_048_576, "Bytes buffered for one client before it is disconnected as too slow."
+    )
+    ws_compression: bool = setting(
+        "SNAKETRON_WS_COMPRESSION", False, "Per-message deflate on the WebSocket (costs ~2.5x per send)."
+    )
+
+    # --- limits -------------------------------------------------------------------
+    max_frame_bytes: int = setting(
+        "SNAKETRON_MAX_FRAME_BYTES", 16_384, "Largest client frame accepted; larger ones close the socket (1009)."
+    )
+    msg_rate_per_sec: float = setting(
+        "SNAKETRON_MSG_RATE", 40.0, "Sustained client messages per second per connection."
+    )
+    msg_burst: int = setting("SNAKETRON_MSG_BURST", 80, "Burst allowance of the per-connection message budget.")
+    max_errors_before_close: int = setting(
+        "SNAKETRON_MAX_ERRORS", 20, "Protocol errors a connection may make before it is closed with 1008."
+    )
+    max_connections_per_ip: int = setting(
+        "SNAKETRON_MAX_CONN_PER_IP", 256, "Concurrent WebSocket connections per client address."
+    )
+    login_max_failures: int = setting(
+        "SNAKETRON_LOGIN_MAX_FAILURES", 5, "Failed logins before an account and address are locked."
+    )
+    login_lockout_seconds: int = setting("SNAKETRON_LOGIN_LOCKOUT_SECONDS", 300, "How long a lockout lasts.")
+    api_rate_per_min: int = setting(
+        "SNAKETRON_API_RATE_PER_MIN", 60, "Requests per minute per address to login, register and check-username."
+    )
+
+    # --- cluster ----------------------------------------------------------------
+    heartbeat_seconds: float = setting(
+        "SNAKETRON_HEARTBEAT_SECONDS",
+        5.0,
+        "Heartbeat interval; a server is live while its heartbeat is fresher than 3 intervals.",
+    )
+    drain_grace_seconds: int = setting(
+        "SNAKETRON_DRAIN_GRACE_SECONDS", 30, "On SIGTERM, how long running games may go on before the server exits."
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment (or `env`), then apply keyword overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None and f.name == "aws_region":
+                raw = env.get("AWS_DEFAULT_REGION")
+            if raw is not None:
+                try:
+                    values[f.name] = _parse(raw, type(f.default))
+                except ValueError as exc:
+                    raise ValueError(f"{f.metadata['env']}: {exc}") from exc
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def effective_dynamodb_endpoint(self) -> str:
+        """The configured endpoint, or '' when none is configured (embedded may start)."""
+        return self.dynamodb_endpoint or self.aws_endpoint
+
+    def effective_jwt_secret(self) -> str:
+        return self.jwt_secret or (DEV_JWT_SECRET if self.dev_mode else "")
+
+    def effective_cluster_secret(self) -> str:
+        return self.cluster_secret or (DEV_CLUSTER_SECRET if self.dev_mode else "")
+
+    def check_production_safety(self) -> list[str]:
+        """Problems that forbid starting outside development mode."""
+        if self.dev_mode:
+            return []
+        problems = []
+        if self.jwt_secret in ("", DEV_JWT_SECRET):
+            problems.append("SNAKETRON_JWT_SECRET is unset or the development default")
+        if self.cluster_secret in ("", DEV_CLUSTER_SECRET):
+            problems.append("SNAKETRON_CLUSTER_SECRET is unset or the development default")
+        return problems
+
+
+def settings_table_markdown() -> str:
+    """The configuration table of the README, generated from the declarations above."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| `{f.metadata['env']}` | `{default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)

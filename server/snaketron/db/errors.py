@@ -1,0 +1,47 @@
+"""Domain errors of the data layer.
+
+No SDK exception type leaks above `snaketron.db`: the client wrapper maps every
+botocore/aiohttp failure to one of these, in one place.
+"""
+
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """Base of every error the data layer raises."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The endpoint could not be reached or kept failing past the retry budget/deadline."""
+
+
+class NotFound(DatabaseError):
+    """The item does not exist (or has expired)."""
+
+
+class Conflict(DatabaseError):
+    """A conditional write lost: the item exists or changed meanwhile."""
+
+
+class UsernameTaken(Conflict):
+    """Another account holds this name (compared case-insensitively)."""
+
+
+class GameCodeTaken(Conflict):
+    """The game code is already claimed by a live lobby or game."""
+
+
+class TicketAlreadyClaimed(Conflict):
+    """A match ticket in a claim was already matched or removed."""
+
+    def __init__(self, message: str = "", user_ids: tuple[int, ...] = ()) -> None:
+        super().__init__(message or "match ticket already claimed")
+        self.user_ids = user_ids
+
+
+class LeaseHeld(Conflict):
+    """Another owner holds an unexpired lease."""
+
+
+class InvalidRequest(DatabaseError):
+    """The request was malformed (a validation error): a bug, never retried."""

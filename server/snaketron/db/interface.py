@@ -1,0 +1,158 @@
+"""The `Database` protocol: every access pattern of the data layer, one method each.
+
+The server codes against this protocol only; `snaketron.db.dynamo.DynamoDatabase`
+implements it on DynamoDB (AWS, LocalStack or the embedded endpoint alike).
+Every method raises only `snaketron.db.errors` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from snaketron.db.models import (
+    GamePlayerRecord,
+    GameRecord,
+    GameStatusName,
+    GameWithMembers,
+    Lease,
+    LobbyRecord,
+    MatchTicket,
+    Page,
+    RatingUpdate,
+    ServerRecord,
+    ServerStatus,
+    SpectatorRecord,
+    UserRecord,
+)
+
+
+class Database(Protocol):
+    # --- lifecycle -------------------------------------------------------------
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the tables answer (health checks)."""
+
+    async def flush(self) -> None:
+        """Wait until everything handed to the batch writer is durable."""
+
+    async def close(self) -> None:
+        """Flush the batch writer, then release the client."""
+
+    # --- ids -------------------------------------------------------------------
+    async def next_id(self, entity: str) -> int:
+        """A fresh id for `entity` ("user", "game", "server"), unique across processes
+        and restarts. Ids are reserved from the COUNTER item in blocks."""
+
+    # --- servers ---------------------------------------------------------------
+    async def register_server(self, server: ServerRecord) -> None: ...
+
+    async def heartbeat_server(
+        self, server_id: int, region: str, *, game_count: int, player_count: int, now_ms: int
+    ) -> None: ...
+
+    async def set_server_status(self, server_id: int, status: ServerStatus) -> None: ...
+
+    async def get_server(self, server_id: int) -> ServerRecord:
+        """Raise NotFound when unknown or expired."""
+
+    async def list_live_servers(self, region: str, *, now_ms: int, freshness_ms: int) -> list[ServerRecord]:
+        """Servers of `region` whose heartbeat is newer than now - freshness (one GSI2 query),
+        of every status; callers filter on `status`."""
+
+    async def least_loaded_server(self, region: str, *, now_ms: int, freshness_ms: int) -> ServerRecord | None:
+        """The live `active` server with the lowest load (games, then players), ties by id."""
+
+    async def list_servers(self) -> list[ServerRecord]:
+        """Every registered server (GSI1 `SERVER`)."""
+
+    # --- users -----------------------------------------------------------------
+    async def create_user(self, username: str, password_hash: str, *, mmr: int = 1000, now_ms: int) -> UserRecord:
+        """Claim the lower-cased name and create the user in one transaction.
+        Raise UsernameTaken when the name is held (any letter case)."""
+
+    async def get_user(self, user_id: int) -> UserRecord:
+        """Raise NotFound."""
+
+    async def get_user_by_username(self, username: str) -> UserRecord:
+        """Case-insensitive. Raise NotFound."""
+
+    async def update_password_hash(self, user_id: int, username: str, password_hash: str) -> None:
+        """Rehash on login (bcrypt -> argon2): user item and usernames copy together."""
+
+    async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
+        """New ratings for the players of one game: user items and usernames copies in
+        one transaction."""
+
+    # --- games -----------------------------------------------------------------
+    async def create_game(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> None:
+        """Write the game item (and its players). When `game.game_code` is set, claim the
+        code in the game-codes table in the same transaction; raise GameCodeTaken."""
+
+    async def add_players(self, players: Sequence[GamePlayerRecord]) -> None:
+        """Through the batch writer; returns once durable."""
+
+    async def get_game(self, game_id: int) -> GameWithMembers:
+        """Game, players and spectators in one query on pk. Raise NotFound."""
+
+    async def update_game_status(self, game_id: int, status: GameStatusName, *, now_ms: int, **fields: Any) -> None:
+        """Set status (the GSI1 sort key follows it) and optional GameRecord fields
+        (started_at_ms, ended_at_ms, final_tick, winning_snake_id, winner_user_id)."""
+
+    async def list_games_by_status(
+        self, status: GameStatusName, *, limit: int = 100, cursor: str | None = None
+    ) -> Page:
+        """GameRecords of one status, newest first, paginated (GSI1)."""
+
+    async def list_games_of_server(self, server_id: int, statuses: Sequence[GameStatusName]) -> list[GameRecord]:
+        """Unfinished games hosted by a server (for abandoning a dead server's games)."""
+
+    async def record_result(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate] = ()
+    ) -> None:
+        """The finished game item, its players' results and (matchmade) new ratings."""
+
+    # --- custom lobbies --------------------------------------------------------
+    async def create_lobby(self, lobby: LobbyRecord, *, is_private: bool) -> None:
+        """LOBBY#code item and the game-codes claim in one transaction, both with ttl.
+        Raise GameCodeTaken when the code is live."""
+
+    async def get_lobby(self, game_code: str, *, now_ms: int) -> LobbyRecord:
+        """Raise NotFound when unknown or expired."""
+
+    async def update_lobby(self, game_code: str, *, now_ms: int, ttl_seconds: int, **fields: Any) -> None:
+        """Change host_user_id / settings / state and push the expiry out."""
+
+    async def delete_lobby(self, game_code: str) -> None:
+        """Remove the lobby and release its code."""
+
+    async def get_game_code(self, game_code: str, *, now_ms: int) -> dict[str, Any]:
+        """The game-codes item: {"gameCode", "gameId", "isPrivate", "status"}. Raise NotFound."""
+
+    # --- spectators --------------------------------------------------------------
+    async def add_spectator(self, spectator: SpectatorRecord) -> None:
+        """Idempotent, through the batch writer."""
+
+    async def list_spectators(self, game_id: int) -> list[SpectatorRecord]: ...
+
+    # --- leases (cluster-wide singletons) ----------------------------------------
+    async def acquire_lease(self, name: str, owner: str, *, now_ms: int, duration_ms: int) -> Lease:
+        """Take or renew the lease when free, expired or already ours. Raise LeaseHeld."""
+
+    async def release_lease(self, name: str, owner: str) -> None: ...
+
+    # --- match tickets -----------------------------------------------------------
+    async def put_ticket(self, ticket: MatchTicket, *, ttl_seconds: int) -> None:
+        """Enqueue (replacing this user's older ticket of the same queue is the caller's job)."""
+
+    async def delete_ticket(self, ticket: MatchTicket) -> None: ...
+
+    async def list_tickets(self, region: str, queue_key: str, *, now_ms: int) -> list[MatchTicket]:
+        """Unmatched, unexpired tickets of one queue, oldest first."""
+
+    async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
+        """Mark every ticket matched to `game_id` in one transaction, each conditional on
+        being unmatched. Raise TicketAlreadyClaimed (with the offending user ids)."""
+
+    async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:
+        """Matched tickets whose player is connected to `server_id`, so that server can
+        tell its clients `{"JoinGame": id}`."""

@@ -1,0 +1,35 @@
+import dataclasses
+
+import pytest
+
+from snaketron.config import DEV_JWT_SECRET, Settings, settings_table_markdown
+
+
+def test_defaults_and_env_parsing():
+    s = Settings.from_env(
+        {"SNAKETRON_WS_PORT": "9000", "SNAKETRON_DEV_MODE": "false", "AWS_DEFAULT_REGION": "eu-west-1"}
+    )
+    assert s.ws_port == 9000
+    assert s.dev_mode is False
+    assert s.aws_region == "eu-west-1"
+    assert Settings.from_env({}).api_port == 3001
+
+
+def test_bad_value_names_the_variable():
+    with pytest.raises(ValueError, match="SNAKETRON_WS_PORT"):
+        Settings.from_env({"SNAKETRON_WS_PORT": "eighty"})
+
+
+def test_production_refuses_dev_secrets():
+    prod = Settings.from_env({"SNAKETRON_DEV_MODE": "0", "SNAKETRON_JWT_SECRET": DEV_JWT_SECRET})
+    assert any("JWT" in p for p in prod.check_production_safety())
+    dev = Settings.from_env({})
+    assert dev.check_production_safety() == []
+    assert dev.effective_jwt_secret() == DEV_JWT_SECRET
+
+
+def test_every_setting_is_documented():
+    table = settings_table_markdown()
+    for f in dataclasses.fields(Settings):
+        assert f"`{f.metadata['env']}`" in table
+        assert f.metadata["doc"]
