@@ -75,6 +75,13 @@ class Settings:
         "SNAKETRON_JWT_SECRET", "", "HS256 secret for player tokens. Required outside development mode."
     )
     jwt_ttl_seconds: int = setting("SNAKETRON_JWT_TTL_SECONDS", 86_400, "Token lifetime (24 h).")
+    # Argon2id cost of new password hashes. Defaults are OWASP's recommendation
+    # (m=19 MiB, t=2, p=1); hashes made with other costs are upgraded on next login.
+    argon2_time_cost: int = setting("SNAKETRON_ARGON2_TIME_COST", 2, "Argon2id passes over memory per password hash.")
+    argon2_memory_kib: int = setting(
+        "SNAKETRON_ARGON2_MEMORY_KIB", 19_456, "Argon2id memory per password hash, in KiB (at least 8 x parallelism)."
+    )
+    argon2_parallelism: int = setting("SNAKETRON_ARGON2_PARALLELISM", 1, "Argon2id lanes per password hash.")
     cluster_secret: str = setting(
         "SNAKETRON_CLUSTER_SECRET",
         "",
@@ -180,6 +187,18 @@ class Settings:
     login_lockout_seconds: int = setting("SNAKETRON_LOGIN_LOCKOUT_SECONDS", 300, "How long a lockout lasts.")
     api_rate_per_min: int = setting(
         "SNAKETRON_API_RATE_PER_MIN", 60, "Requests per minute per address to login, register and check-username."
+    )
+    api_max_body_bytes: int = setting(
+        "SNAKETRON_API_MAX_BODY_BYTES", 16_384, "Largest request body the account API reads; larger ones get 413."
+    )
+    api_health_timeout_seconds: float = setting(
+        "SNAKETRON_API_HEALTH_TIMEOUT_SECONDS", 2.0, "GET /api/health answers 503 when the database takes longer."
+    )
+    trust_forwarded_for: bool = setting(
+        "SNAKETRON_TRUST_FORWARDED_FOR",
+        False,
+        "Take the HTTP client address from the last X-Forwarded-For entry (only behind one trusted proxy); "
+        "otherwise the socket peer address is used for rate limits and lockouts.",
     )
 
     # --- cluster ----------------------------------------------------------------
