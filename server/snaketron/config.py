@@ -182,11 +182,13 @@ class Settings:
         "SNAKETRON_MAX_CONN_PER_IP", 256, "Concurrent WebSocket connections per client address."
     )
     login_max_failures: int = setting(
-        "SNAKETRON_LOGIN_MAX_FAILURES", 5, "Failed logins before an account and address are locked."
+        "SNAKETRON_LOGIN_MAX_FAILURES", 5, "Failed logins before an account and address are locked (0: never lock)."
     )
     login_lockout_seconds: int = setting("SNAKETRON_LOGIN_LOCKOUT_SECONDS", 300, "How long a lockout lasts.")
     api_rate_per_min: int = setting(
-        "SNAKETRON_API_RATE_PER_MIN", 60, "Requests per minute per address to login, register and check-username."
+        "SNAKETRON_API_RATE_PER_MIN",
+        60,
+        "Requests per minute per address to each of login, register and check-username (0: no limit).",
     )
     api_max_body_bytes: int = setting(
         "SNAKETRON_API_MAX_BODY_BYTES", 16_384, "Largest request body the account API reads; larger ones get 413."
