@@ -1,0 +1,61 @@
+"""The data layer: DynamoDB tables, client and retries, batch writer, embedded endpoint.
+
+The server needs one call: `async with open_database(settings) as db:`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from snaketron.db.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from snaketron.config import Settings
+    from snaketron.db.dynamo import DynamoDatabase
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[DynamoDatabase]:
+    """Connect to the configured endpoint (or start the embedded one when none is
+    configured and SNAKETRON_EMBEDDED_DB is on), create the tables when
+    SNAKETRON_CREATE_TABLES is on, and yield a `DynamoDatabase`. On exit it flushes
+    the batch writer, closes the client and stops the embedded endpoint."""
+    from snaketron.db.client import DynamoClient
+    from snaketron.db.dynamo import DynamoDatabase
+    from snaketron.db.embedded import EmbeddedEndpoint
+    from snaketron.db.tables import ensure_tables
+    from snaketron.logs import get_logger
+
+    log = get_logger("snaketron.db")
+    async with contextlib.AsyncExitStack() as stack:
+        endpoint = settings.effective_dynamodb_endpoint
+        if not endpoint:
+            if not settings.embedded_db:
+                log.info("using AWS DynamoDB", region=settings.aws_region, prefix=settings.table_prefix)
+            else:
+                embedded = await stack.enter_async_context(EmbeddedEndpoint())
+                endpoint = embedded.url
+                log.warning(
+                    "no DynamoDB endpoint configured: started the embedded endpoint; "
+                    "data lives in memory only and is lost when the server stops",
+                    endpoint=endpoint,
+                )
+        client = DynamoClient(settings, endpoint_url=endpoint)
+        await client.start()
+        db = DynamoDatabase(client, settings)
+        stack.push_async_callback(db.close)  # flush first, then the client; the endpoint stops after
+        if settings.create_tables:
+            await ensure_tables(client, settings.table_prefix)
+        else:
+            try:
+                await db.ping()
+            except DatabaseUnavailable as exc:
+                log.error("tables are not reachable", endpoint=endpoint or "aws", error=str(exc))
+                raise
+        log.info("database ready", endpoint=endpoint or "aws", prefix=settings.table_prefix)
+        yield db
+
+
+__all__ = ["open_database"]

@@ -15,12 +15,30 @@ class DatabaseUnavailable(DatabaseError):
     """The endpoint could not be reached or kept failing past the retry budget/deadline."""
 
 
+class TableNotFound(DatabaseUnavailable):
+    """A table is missing: tables not created yet, or the wrong prefix/endpoint."""
+
+
 class NotFound(DatabaseError):
     """The item does not exist (or has expired)."""
 
 
 class Conflict(DatabaseError):
     """A conditional write lost: the item exists or changed meanwhile."""
+
+
+class TransactionCancelled(Conflict):
+    """A transaction lost a condition. `reasons` holds one cancellation code per
+    action, in request order (None where that action was fine), so the caller can
+    tell which claim failed and raise the precise domain error."""
+
+    def __init__(self, message: str = "", reasons: tuple[str | None, ...] = ()) -> None:
+        super().__init__(message or "transaction cancelled")
+        self.reasons = reasons
+
+    def failed(self, code: str = "ConditionalCheckFailed") -> list[int]:
+        """Indexes of the actions that failed with `code`."""
+        return [i for i, reason in enumerate(self.reasons) if reason == code]
 
 
 class UsernameTaken(Conflict):

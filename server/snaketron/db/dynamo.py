@@ -1,0 +1,657 @@
+"""`DynamoDatabase`: the `Database` protocol on DynamoDB (AWS, LocalStack, embedded).
+
+Every method is one access pattern of DATA_MODEL.md. Item shapes live in
+`items.py`, requests go through `DynamoClient.call` (retries, error mapping), and
+the hot-path writes (players, spectators, results, tickets) go through the
+`BatchWriter`. Reads that meet a `ttl` treat `ttl <= now` as absent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from snaketron.config import Settings
+from snaketron.db import items as shapes
+from snaketron.db.batch_writer import BatchWriter
+from snaketron.db.client import DbMetrics, DynamoClient
+from snaketron.db.codec import from_item, to_attr, to_item
+from snaketron.db.errors import (
+    Conflict,
+    GameCodeTaken,
+    InvalidRequest,
+    LeaseHeld,
+    NotFound,
+    TicketAlreadyClaimed,
+    TransactionCancelled,
+    UsernameTaken,
+)
+from snaketron.db.ids import IdAllocator
+from snaketron.db.models import (
+    GamePlayerRecord,
+    GameRecord,
+    GameStatusName,
+    GameWithMembers,
+    Lease,
+    LobbyRecord,
+    MatchTicket,
+    Page,
+    RatingUpdate,
+    ServerRecord,
+    ServerStatus,
+    SpectatorRecord,
+    UserRecord,
+)
+from snaketron.db.retry import RetryPolicy
+from snaketron.db.tables import TableNames
+
+MAX_TRANSACTION_ACTIONS = 100
+TERMINAL_STATUSES = ("complete", "abandoned")
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Update:
+    """Builds one UpdateItem/Update action: SET of plain values, placeholders for
+    every name (many of ours are reserved words: status, region, ttl, state...)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self._sets: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = to_attr(value)
+        return placeholder
+
+    def set(self, attribute: str, value: Any) -> _Update:
+        self._sets.append(f"{self.name(attribute)} = {self.value(value)}")
+        return self
+
+    def params(self, table: str, key: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": "SET " + ", ".join(self._sets),
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": self.values,
+        }
+        if condition:
+            params["ConditionExpression"] = condition
+        return params
+
+
+class DynamoDatabase:
+    """Owns the client and the batch writer it is given; `close()` flushes, then closes both."""
+
+    def __init__(self, client: DynamoClient, settings: Settings, *, clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.client = client
+        self.settings = settings
+        self.tables = TableNames.for_prefix(settings.table_prefix)
+        self._clock = clock
+        self.writer = BatchWriter(
+            client,
+            self.tables.key_names(),
+            flush_ms=settings.batch_flush_ms,
+            max_in_flight=settings.batch_max_in_flight,
+            buffer_items=settings.batch_buffer_items,
+            policy=RetryPolicy.from_settings(settings),
+        )
+        self._ids = IdAllocator(client, self.tables.main, settings.id_block_size)
+
+    @property
+    def metrics(self) -> DbMetrics:
+        return self.client.metrics
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self.client.call("get_item", TableName=self.tables.main, Key=to_item({"pk": "PING", "sk": "PING"}))
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    async def close(self) -> None:
+        try:
+            await self.writer.close(timeout_s=max(self.settings.db_deadline_ms / 1000.0, 1.0) * 3)
+        finally:
+            await self.client.close()
+
+    # --- ids -------------------------------------------------------------------------------
+
+    async def next_id(self, entity: str) -> int:
+        return await self._ids.next_id(entity)
+
+    # --- small helpers -----------------------------------------------------------------
+
+    async def _get(self, table: str, key: dict[str, Any], *, now_ms: int | None = None) -> dict[str, Any]:
+        response = await self.client.call("get_item", TableName=table, Key=to_item(key), ConsistentRead=True)
+        raw = response.get("Item")
+        if raw is None:
+            raise NotFound(f"{table}: {key}")
+        item = from_item(raw)
+        if shapes.expired(item, self._clock() if now_ms is None else now_ms):
+            raise NotFound(f"{table}: {key} (expired)")
+        return item
+
+    async def _query_all(self, **params: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            response = await self.client.call("query", **params)
+            found.extend(from_item(i) for i in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            params["ExclusiveStartKey"] = last
+
+    async def _transact(self, actions: list[dict[str, Any]]) -> None:
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            raise InvalidRequest(f"transaction of {len(actions)} actions (max {MAX_TRANSACTION_ACTIONS})")
+        await self.client.call("transact_write_items", TransactItems=actions)
+
+    async def _put_durably(self, table: str, records: Sequence[dict[str, Any]]) -> None:
+        futures = [await self.writer.put(table, to_item(r)) for r in records]
+        if futures:
+            await asyncio.gather(*futures)
+
+    # --- servers ---------------------------------------------------------------------------
+
+    async def register_server(self, server: ServerRecord) -> None:
+        await self.client.call("put_item", TableName=self.tables.main, Item=to_item(shapes.server_item(server)))
+
+    async def heartbeat_server(
+        self, server_id: int, region: str, *, game_count: int, player_count: int, now_ms: int
+    ) -> None:
+        update = (
+            _Update()
+            .set("lastHeartbeat", now_ms)
+            .set("region", region)
+            .set("gsi2pk", region)
+            .set("gsi2sk", shapes.heartbeat_sk(now_ms, server_id))
+            .set("currentGameCount", game_count)
+            .set("currentPlayerCount", player_count)
+            .set("ttl", now_ms // 1000 + shapes.SERVER_TTL_SECONDS)
+        )
+        params = update.params(self.tables.main, shapes.server_key(server_id), "attribute_exists(pk)")
+        try:
+            await self.client.call("update_item", **params)
+        except Conflict:
+            raise NotFound(f"server {server_id} is not registered") from None
+
+    async def set_server_status(self, server_id: int, status: ServerStatus) -> None:
+        params = (
+            _Update()
+            .set("status", status)
+            .params(self.tables.main, shapes.server_key(server_id), "attribute_exists(pk)")
+        )
+        try:
+            await self.client.call("update_item", **params)
+        except Conflict:
+            raise NotFound(f"server {server_id} is not registered") from None
+
+    async def get_server(self, server_id: int) -> ServerRecord:
+        return shapes.server_from_item(await self._get(self.tables.main, shapes.server_key(server_id)))
+
+    async def list_live_servers(self, region: str, *, now_ms: int, freshness_ms: int) -> list[ServerRecord]:
+        found = await self._query_all(
+            TableName=self.tables.main,
+            IndexName="GSI2",
+            KeyConditionExpression="gsi2pk = :region AND gsi2sk > :since",
+            ExpressionAttributeValues={
+                ":region": to_attr(region),
+                ":since": to_attr(shapes.iso_ms(now_ms - freshness_ms)),
+            },
+        )
+        return [shapes.server_from_item(i) for i in found if not shapes.expired(i, now_ms)]
+
+    async def least_loaded_server(self, region: str, *, now_ms: int, freshness_ms: int) -> ServerRecord | None:
+        candidates = [
+            s
+            for s in await self.list_live_servers(region, now_ms=now_ms, freshness_ms=freshness_ms)
+            if s.status == "active" and (s.max_game_capacity <= 0 or s.current_game_count < s.max_game_capacity)
+        ]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda s: (s.current_game_count, s.current_player_count, s.server_id))
+
+    async def list_servers(self) -> list[ServerRecord]:
+        found = await self._query_all(
+            TableName=self.tables.main,
+            IndexName="GSI1",
+            KeyConditionExpression="gsi1pk = :kind",
+            ExpressionAttributeValues={":kind": to_attr("SERVER")},
+        )
+        now_ms = self._clock()
+        return [shapes.server_from_item(i) for i in found if not shapes.expired(i, now_ms)]
+
+    # --- users -----------------------------------------------------------------------------
+
+    async def create_user(self, username: str, password_hash: str, *, mmr: int = 1000, now_ms: int) -> UserRecord:
+        user = UserRecord(
+            user_id=await self.next_id("user"),
+            username=username,
+            password_hash=password_hash,
+            mmr=mmr,
+            created_at_ms=now_ms,
+        )
+        try:
+            await self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.tables.usernames,
+                            "Item": to_item(shapes.username_item(user)),
+                            "ConditionExpression": "attribute_not_exists(username)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.tables.main,
+                            "Item": to_item(shapes.user_item(user)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except TransactionCancelled as exc:
+            if 0 in exc.failed():
+                raise UsernameTaken(f"username {username!r} is taken") from None
+            raise
+        return user
+
+    async def get_user(self, user_id: int) -> UserRecord:
+        return shapes.user_from_item(await self._get(self.tables.main, shapes.user_key(user_id)))
+
+    async def get_user_by_username(self, username: str) -> UserRecord:
+        claim = await self._get(self.tables.usernames, {"username": username.lower()})
+        return await self.get_user(claim["userId"])
+
+    async def update_password_hash(self, user_id: int, username: str, password_hash: str) -> None:
+        user = _Update().set("passwordHash", password_hash)
+        claim = _Update().set("passwordHash", password_hash)
+        claim_condition = f"{claim.name('userId')} = {claim.value(user_id)}"
+        try:
+            await self._transact(
+                [
+                    {"Update": user.params(self.tables.main, shapes.user_key(user_id), "attribute_exists(pk)")},
+                    {"Update": claim.params(self.tables.usernames, {"username": username.lower()}, claim_condition)},
+                ]
+            )
+        except TransactionCancelled:
+            raise NotFound(f"user {user_id} / {username!r}") from None
+
+    async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
+        if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
+            raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
+        if not updates:
+            return
+        actions = []
+        for u in updates:
+            user = (
+                _Update()
+                .set("mmr", u.mmr)
+                .set("ratingMu", u.rating_mu)
+                .set("ratingSigma", u.rating_sigma)
+                .set("gamesPlayed", u.games_played)
+            )
+            claim = _Update().set("mmr", u.mmr)
+            claim_condition = f"{claim.name('userId')} = {claim.value(u.user_id)}"
+            actions.append(
+                {"Update": user.params(self.tables.main, shapes.user_key(u.user_id), "attribute_exists(pk)")}
+            )
+            actions.append(
+                {"Update": claim.params(self.tables.usernames, {"username": u.username.lower()}, claim_condition)}
+            )
+        try:
+            await self._transact(actions)
+        except TransactionCancelled as exc:
+            missing = sorted({updates[i // 2].user_id for i in exc.failed()})
+            raise NotFound(f"rating update for unknown users {missing}") from None
+
+    # --- games -----------------------------------------------------------------------------
+
+    def _code_claim(
+        self, game_code: str, game_id: int, *, is_private: bool, status: str, now_ms: int
+    ) -> dict[str, Any]:
+        """A conditional Put of the game-codes item: free, expired, or already this game's."""
+        ttl = now_ms // 1000 + self.settings.lobby_ttl_seconds
+        return {
+            "Put": {
+                "TableName": self.tables.game_codes,
+                "Item": to_item(
+                    shapes.game_code_item(game_code, game_id, is_private=is_private, status=status, ttl=ttl)
+                ),
+                "ConditionExpression": "attribute_not_exists(gameCode) OR #ttl <= :now OR gameId = :gid",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {":now": to_attr(now_ms // 1000), ":gid": to_attr(str(game_id))},
+            }
+        }
+
+    async def create_game(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> None:
+        now_ms = game.created_at_ms or self._clock()
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.tables.main,
+                    "Item": to_item(shapes.game_item(game)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if game.game_code:
+            actions.append(
+                self._code_claim(
+                    game.game_code, game.game_id, is_private=game.is_private, status=game.status, now_ms=now_ms
+                )
+            )
+        in_transaction = list(players) if len(actions) + len(players) <= MAX_TRANSACTION_ACTIONS else []
+        actions += [
+            {"Put": {"TableName": self.tables.main, "Item": to_item(shapes.player_item(p))}} for p in in_transaction
+        ]
+        try:
+            if len(actions) == 1:
+                await self.client.call("put_item", **actions[0]["Put"])
+            else:
+                await self._transact(actions)
+        except TransactionCancelled as exc:
+            if 1 in exc.failed() and game.game_code:
+                raise GameCodeTaken(f"game code {game.game_code!r} is taken") from None
+            raise Conflict(f"game {game.game_id} exists") from None
+        except Conflict:
+            raise Conflict(f"game {game.game_id} exists") from None
+        if not in_transaction and players:
+            await self.add_players(players)
+
+    async def add_players(self, players: Sequence[GamePlayerRecord]) -> None:
+        await self._put_durably(self.tables.main, [shapes.player_item(p) for p in players])
+
+    async def get_game(self, game_id: int) -> GameWithMembers:
+        found = await self._query_all(
+            TableName=self.tables.main,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": to_attr(shapes.game_pk(game_id))},
+            ConsistentRead=True,
+        )
+        game = None
+        players: list[GamePlayerRecord] = []
+        spectators: list[SpectatorRecord] = []
+        for i in found:
+            sk = i["sk"]
+            if sk == "META":
+                game = shapes.game_from_item(i)
+            elif sk.startswith("PLAYER#"):
+                players.append(shapes.player_from_item(i))
+            elif sk.startswith("SPECTATOR#"):
+                spectators.append(shapes.spectator_from_item(i))
+        if game is None:
+            raise NotFound(f"game {game_id}")
+        return GameWithMembers(game=game, players=players, spectators=spectators)
+
+    async def update_game_status(self, game_id: int, status: GameStatusName, *, now_ms: int, **fields: Any) -> None:
+        update = (
+            _Update()
+            .set("status", status)
+            .set("gsi1sk", shapes.game_status_sk(status, now_ms))
+            .set("updatedAt", now_ms)
+        )
+        for name, value in fields.items():
+            attribute = shapes.game_field_attribute(name)
+            if attribute is None:
+                raise InvalidRequest(f"update_game_status cannot set {name!r}")
+            update.set(attribute, value)
+        params = update.params(self.tables.main, shapes.game_key(game_id), "attribute_exists(pk)")
+        try:
+            response = await self.client.call("update_item", ReturnValues="ALL_NEW", **params)
+        except Conflict:
+            raise NotFound(f"game {game_id}") from None
+        code = response.get("Attributes", {}).get("gameCode", {}).get("S")
+        if code:
+            await self._set_code_status(code, game_id, status)
+
+    async def _set_code_status(self, game_code: str, game_id: int, status: str) -> None:
+        """Keep the game-codes copy of the status current. The claim itself stays until
+        its ttl, so a finished game's code is not handed to another game at once."""
+        update = _Update().set("status", status)
+        condition = f"{update.name('gameId')} = {update.value(str(game_id))}"
+        try:
+            await self.client.call(
+                "update_item", **update.params(self.tables.game_codes, {"gameCode": game_code}, condition)
+            )
+        except Conflict:
+            pass  # the code now belongs to someone else (or expired): nothing of ours to update
+
+    async def list_games_by_status(
+        self, status: GameStatusName, *, limit: int = 100, cursor: str | None = None
+    ) -> Page:
+        params: dict[str, Any] = {
+            "TableName": self.tables.main,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "gsi1pk = :kind AND begins_with(gsi1sk, :status)",
+            "ExpressionAttributeValues": {":kind": to_attr("GAME"), ":status": to_attr(f"{status}#")},
+            "ScanIndexForward": False,
+            "Limit": max(1, limit),
+        }
+        if cursor:
+            params["ExclusiveStartKey"] = _decode_cursor(cursor)
+        response = await self.client.call("query", **params)
+        games = [shapes.game_from_item(from_item(i)) for i in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return Page(items=games, cursor=_encode_cursor(last) if last else None)
+
+    async def list_games_of_server(self, server_id: int, statuses: Sequence[GameStatusName]) -> list[GameRecord]:
+        games: list[GameRecord] = []
+        for status in statuses:
+            found = await self._query_all(
+                TableName=self.tables.main,
+                IndexName="GSI1",
+                KeyConditionExpression="gsi1pk = :kind AND begins_with(gsi1sk, :status)",
+                FilterExpression="serverId = :sid",
+                ExpressionAttributeValues={
+                    ":kind": to_attr("GAME"),
+                    ":status": to_attr(f"{status}#"),
+                    ":sid": to_attr(server_id),
+                },
+            )
+            games.extend(shapes.game_from_item(i) for i in found)
+        return games
+
+    async def record_result(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate] = ()
+    ) -> None:
+        rows = [shapes.game_item(game), *(shapes.player_item(p) for p in players)]
+        await asyncio.gather(self._put_durably(self.tables.main, rows), self.update_ratings(ratings))
+        if game.game_code:
+            await self._set_code_status(game.game_code, game.game_id, game.status)
+
+    # --- custom lobbies ------------------------------------------------------------------
+
+    async def create_lobby(self, lobby: LobbyRecord, *, is_private: bool) -> None:
+        now_ms = lobby.created_at_ms or self._clock()
+        if not lobby.expires_at_ms:
+            lobby = LobbyRecord(
+                **{f: getattr(lobby, f) for f in lobby.__struct_fields__ if f != "expires_at_ms"},
+                expires_at_ms=now_ms + self.settings.lobby_ttl_seconds * 1000,
+            )
+        claim = self._code_claim(lobby.game_code, lobby.game_id, is_private=is_private, status="waiting", now_ms=now_ms)
+        claim["Put"]["Item"]["ttl"] = to_attr(lobby.expires_at_ms // 1000)
+        try:
+            await self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.tables.main,
+                            "Item": to_item(shapes.lobby_item(lobby)),
+                            "ConditionExpression": "attribute_not_exists(pk) OR #ttl <= :now",
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": {":now": to_attr(now_ms // 1000)},
+                        }
+                    },
+                    claim,
+                ]
+            )
+        except TransactionCancelled:
+            raise GameCodeTaken(f"game code {lobby.game_code!r} is taken") from None
+
+    async def get_lobby(self, game_code: str, *, now_ms: int) -> LobbyRecord:
+        return shapes.lobby_from_item(await self._get(self.tables.main, shapes.lobby_key(game_code), now_ms=now_ms))
+
+    async def update_lobby(self, game_code: str, *, now_ms: int, ttl_seconds: int, **fields: Any) -> None:
+        expires_ms = now_ms + ttl_seconds * 1000
+        update = _Update().set("expiresAt", expires_ms).set("ttl", expires_ms // 1000)
+        for name, value in fields.items():
+            attribute = shapes.lobby_field_attribute(name)
+            if attribute is None:
+                raise InvalidRequest(f"update_lobby cannot set {name!r}")
+            update.set(attribute, value)
+        condition = f"attribute_exists(pk) AND {update.name('ttl')} > {update.value(now_ms // 1000)}"
+        params = update.params(self.tables.main, shapes.lobby_key(game_code), condition)
+        try:
+            old = await self.client.call("update_item", ReturnValues="ALL_OLD", **params)
+        except Conflict:
+            raise NotFound(f"lobby {game_code!r}") from None
+        old_game_id = from_item(old.get("Attributes", {})).get("gameId")
+        # The code claim lives exactly as long as its lobby.
+        claim = _Update().set("ttl", expires_ms // 1000)
+        if "state" in fields:
+            claim.set("status", fields["state"])
+        if "game_id" in fields:
+            claim.set("gameId", str(fields["game_id"]))
+        claim_condition = f"{claim.name('gameId')} = {claim.value(str(old_game_id))}"
+        try:
+            await self.client.call(
+                "update_item", **claim.params(self.tables.game_codes, {"gameCode": game_code}, claim_condition)
+            )
+        except Conflict:
+            pass  # the claim is gone or belongs to another game: leave it alone
+
+    async def delete_lobby(self, game_code: str) -> None:
+        await self._transact(
+            [
+                {"Delete": {"TableName": self.tables.main, "Key": to_item(shapes.lobby_key(game_code))}},
+                {"Delete": {"TableName": self.tables.game_codes, "Key": to_item({"gameCode": game_code})}},
+            ]
+        )
+
+    async def get_game_code(self, game_code: str, *, now_ms: int) -> dict[str, Any]:
+        item = await self._get(self.tables.game_codes, {"gameCode": game_code}, now_ms=now_ms)
+        return {
+            "gameCode": item["gameCode"],
+            "gameId": int(item["gameId"]),
+            "isPrivate": bool(item.get("isPrivate", False)),
+            "status": item.get("status", "waiting"),
+        }
+
+    # --- spectators --------------------------------------------------------------------------
+
+    async def add_spectator(self, spectator: SpectatorRecord) -> None:
+        await self._put_durably(self.tables.main, [shapes.spectator_item(spectator)])
+
+    async def list_spectators(self, game_id: int) -> list[SpectatorRecord]:
+        found = await self._query_all(
+            TableName=self.tables.main,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": to_attr(shapes.game_pk(game_id)), ":prefix": to_attr("SPECTATOR#")},
+        )
+        return [shapes.spectator_from_item(i) for i in found]
+
+    # --- leases ---------------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, *, now_ms: int, duration_ms: int) -> Lease:
+        lease = Lease(name=name, owner=owner, expires_at_ms=now_ms + duration_ms)
+        try:
+            await self.client.call(
+                "put_item",
+                TableName=self.tables.main,
+                Item=to_item(shapes.lease_item(lease)),
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": to_attr(now_ms), ":owner": to_attr(owner)},
+            )
+        except Conflict:
+            raise LeaseHeld(f"lease {name!r} is held by another owner") from None
+        return lease
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        try:
+            await self.client.call(
+                "delete_item",
+                TableName=self.tables.main,
+                Key=to_item(shapes.lease_key(name)),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": to_attr(owner)},
+            )
+        except Conflict:
+            pass  # not ours (any more): nothing to release
+
+    # --- match tickets -----------------------------------------------------------------------------
+
+    async def put_ticket(self, ticket: MatchTicket, *, ttl_seconds: int) -> None:
+        ttl = ticket.enqueued_at_ms // 1000 + ttl_seconds
+        await self._put_durably(self.tables.main, [shapes.ticket_item(ticket, ttl)])
+
+    async def delete_ticket(self, ticket: MatchTicket) -> None:
+        future = await self.writer.delete(self.tables.main, to_item(shapes.ticket_key(ticket)))
+        await future
+
+    async def _queue(self, region: str, queue_key: str) -> list[dict[str, Any]]:
+        return await self._query_all(
+            TableName=self.tables.main,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": to_attr(shapes.queue_pk(region, queue_key))},
+            ConsistentRead=True,
+        )
+
+    async def list_tickets(self, region: str, queue_key: str, *, now_ms: int) -> list[MatchTicket]:
+        return [
+            shapes.ticket_from_item(i)
+            for i in await self._queue(region, queue_key)
+            if i.get("matchedGameId") is None and not shapes.expired(i, now_ms)
+        ]
+
+    async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
+        actions = []
+        for t in tickets:
+            update = _Update().set("matchedGameId", game_id)
+            condition = f"attribute_exists(pk) AND attribute_not_exists({update.name('matchedGameId')})"
+            actions.append({"Update": update.params(self.tables.main, shapes.ticket_key(t), condition)})
+        if not actions:
+            return
+        try:
+            await self._transact(actions)
+        except TransactionCancelled as exc:
+            lost = tuple(tickets[i].user_id for i in exc.failed())
+            raise TicketAlreadyClaimed(f"tickets of users {list(lost)} were already claimed", lost) from None
+
+    async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:
+        return [
+            shapes.ticket_from_item(i)
+            for i in await self._queue(region, queue_key)
+            if i.get("matchedGameId") is not None and i.get("serverId") == server_id
+        ]
+
+
+def _encode_cursor(last_key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest(f"bad cursor: {exc}") from None
+    if not isinstance(key, dict):
+        raise InvalidRequest("bad cursor")
+    return key

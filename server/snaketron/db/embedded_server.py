@@ -1,0 +1,61 @@
+"""The child process behind `EmbeddedEndpoint`: moto's DynamoDB on a loopback port.
+
+Run as `python -m snaketron.db.embedded_server`. It binds 127.0.0.1 on a port the
+OS picks, prints `PORT <n>` on stdout for the parent, and serves until its stdin
+closes, which happens when the parent exits or dies: the endpoint never outlives
+the server that started it.
+
+moto's backends are not safe under concurrent requests (a transaction's condition
+check and its writes can interleave with another request's), so one lock makes
+every request atomic, the way DynamoDB's own conditional writes are. Requests
+share a keep-alive thread pool but run one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
+    lock = threading.Lock()
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with lock:
+            # Drain the body inside the lock so the response is complete when it is released.
+            return list(app(environ, start_response))
+
+    return wsgi
+
+
+def _exit_when_parent_goes() -> None:
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main() -> None:
+    # In memory only, no outbound calls, quiet.
+    os.environ.setdefault("MOTO_CALL_RESET_API", "false")
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, _serialised(app), threaded=True)
+    threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    sys.stdout.write(f"PORT {server.server_port}\n")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

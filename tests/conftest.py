@@ -1,0 +1,85 @@
+"""Shared fixtures: one embedded DynamoDB endpoint per test session, a fresh table
+prefix per test.
+
+- `dynamo_endpoint`: URL of the endpoint (the embedded one, started once, the same
+  way `snaketron serve` starts it; or SNAKETRON_TEST_DYNAMODB_ENDPOINT, e.g. a
+  LocalStack at http://localhost:4566).
+- `settings`: `Settings` pointing at it with a unique table prefix whose tables
+  already exist (`create_tables` is off so servers started with it skip the check).
+- `db`: an open `DynamoDatabase` on those tables, closed (flushed) after the test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from snaketron.config import Settings
+from snaketron.db import open_database
+from snaketron.db.client import DynamoClient
+from snaketron.db.dynamo import DynamoDatabase
+from snaketron.db.embedded import EmbeddedEndpoint
+from snaketron.db.tables import ensure_tables
+
+_prefixes = itertools.count(1)
+_RUN = uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="session")
+def dynamo_endpoint() -> Iterator[str]:
+    external = os.environ.get("SNAKETRON_TEST_DYNAMODB_ENDPOINT")
+    if external:
+        yield external
+        return
+    with EmbeddedEndpoint() as endpoint:
+        yield endpoint.url
+
+
+def make_settings(endpoint: str, prefix: str, **overrides: object) -> Settings:
+    """Settings for tests on `endpoint`; fast flushes, short retry budgets."""
+    values: dict[str, object] = {
+        "dynamodb_endpoint": endpoint,
+        "aws_endpoint": "",
+        "aws_region": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "table_prefix": prefix,
+        "embedded_db": False,
+        "create_tables": False,
+        "batch_flush_ms": 5,
+        "db_retry_base_ms": 5,
+        "db_retry_max_ms": 100,
+        "db_deadline_ms": 5_000,
+        "db_read_timeout": 5.0,
+        "log_level": "warning",
+    }
+    values.update(overrides)
+    return Settings.from_env({}, **values)
+
+
+def unique_prefix() -> str:
+    return f"t{_RUN}-{next(_prefixes)}"
+
+
+@pytest.fixture(scope="session")
+async def dynamo_admin(dynamo_endpoint: str) -> AsyncIterator[DynamoClient]:
+    """One client for creating tables, shared by the session."""
+    async with DynamoClient(make_settings(dynamo_endpoint, "admin"), dynamo_endpoint) as client:
+        yield client
+
+
+@pytest.fixture
+async def settings(dynamo_endpoint: str, dynamo_admin: DynamoClient) -> Settings:
+    prefix = unique_prefix()
+    await ensure_tables(dynamo_admin, prefix)
+    return make_settings(dynamo_endpoint, prefix)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[DynamoDatabase]:
+    async with open_database(settings) as database:
+        yield database
