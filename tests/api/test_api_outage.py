@@ -1,0 +1,62 @@
+"""The account API when DynamoDB cannot be reached: 503, never 500, and no hang."""
+
+import dataclasses
+import socket
+
+import pytest
+
+from snaketron.db.client import DynamoClient
+from snaketron.db.dynamo import DynamoDatabase
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def dead_db(settings):
+    """A real DynamoDatabase whose endpoint refuses every connection."""
+    dead = dataclasses.replace(
+        settings,
+        dynamodb_endpoint=f"http://127.0.0.1:{closed_port()}",
+        db_retry_attempts=2,
+        db_retry_base_ms=1,
+        db_retry_max_ms=5,
+        db_deadline_ms=500,
+        db_connect_timeout=0.2,
+    )
+    client = DynamoClient(dead)
+    await client.start()
+    database = DynamoDatabase(client, dead)
+    yield database
+    await database.close()
+
+
+async def test_every_endpoint_answers_503_while_the_database_is_down(start_api_server, dead_db):
+    api = await start_api_server(database=dead_db)
+    status, body, _ = await api.get("/api/health")
+    assert status == 503
+    assert body == {"error": "Database unavailable"}
+
+    token = api.tokens.issue(1, "someone")
+    calls = [
+        api.register("OutageUser", "secret1"),
+        api.login("OutageUser", "secret1"),
+        api.post("/api/auth/check-username", {"username": "OutageUser"}),
+        api.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}),
+    ]
+    for call in calls:
+        status, body, resp = await call
+        assert status == 503
+        assert body == {"error": "Database unavailable, try again shortly"}
+        assert resp.headers["Retry-After"]
+    # Bad input is still judged before the database is asked.
+    assert (await api.register("x", "secret1"))[0] == 400
+
+
+async def test_an_outage_does_not_count_as_a_failed_login(start_api_server, dead_db):
+    api = await start_api_server(database=dead_db, login_max_failures=2)
+    for _ in range(4):
+        assert (await api.login("Someone", "secret1"))[0] == 503
