@@ -1,0 +1,46 @@
+"""Commands waiting for their tick, applied in the order (tick, user_id, sequence_number)."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from snaketron.engine.types import CommandId, GameCommandMessage
+
+
+class CommandQueue:
+    __slots__ = ("_heap", "_received")
+
+    def __init__(self) -> None:
+        # (tick, user_id, sequence_number, message): the server stamp is unique per
+        # game, so the message itself is never compared.
+        self._heap: list[tuple[int, int, int, GameCommandMessage]] = []
+        self._received = 0
+
+    def stamp(self, user_id: int, client_tick: int, earliest_tick: int, latest_tick: int) -> CommandId:
+        """The server's id of a command just received: its effective tick and receive order.
+
+        A command for a tick already computed runs at `earliest_tick` (the next
+        computed tick); one stamped beyond `latest_tick` is clamped to it.
+        """
+        tick = min(max(client_tick, earliest_tick), latest_tick)
+        command_id = CommandId(tick=tick, user_id=user_id, sequence_number=self._received)
+        self._received += 1
+        return command_id
+
+    def push(self, message: GameCommandMessage) -> None:
+        server_id = message.command_id_server
+        assert server_id is not None, "only stamped commands are queued"
+        heapq.heappush(self._heap, (server_id.tick, server_id.user_id, server_id.sequence_number, message))
+
+    def pop_due(self, tick: int) -> Iterator[GameCommandMessage]:
+        """Remove and yield, in order, every command whose effective tick is <= `tick`."""
+        heap = self._heap
+        while heap and heap[0][0] <= tick:
+            yield heapq.heappop(heap)[3]
+
+    def pending(self) -> list[GameCommandMessage]:
+        return [entry[3] for entry in sorted(self._heap, key=lambda entry: entry[:3])]
+
+    def __len__(self) -> int:
+        return len(self._heap)
