@@ -132,21 +132,26 @@ def client_address(request: web.Request, trust_forwarded_for: bool = False) -> s
     /64 network: one subscriber usually holds a whole /64, so counting single addresses
     would hand them 2**64 budgets.
     """
-    raw = request.remote or ""
+    addr = _parse_ip(request.remote)
     if trust_forwarded_for:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            raw = last
-    try:
-        addr = ipaddress.ip_address(raw.split("%", 1)[0])
-    except ValueError:
-        return raw or "unknown"
+        addr = _parse_ip(forwarded.rsplit(",", 1)[-1].strip()) or addr
+    if addr is None:
+        # Not an IP (a Unix socket, say): one shared key, never the raw text, which
+        # could be long or chosen by the client.
+        return "unknown"
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.ipv4_mapped is not None:
             return str(addr.ipv4_mapped)
         return str(ipaddress.IPv6Network((addr, 64), strict=False))
     return str(addr)
+
+
+def _parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((text or "").split("%", 1)[0])
+    except ValueError:
+        return None
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -326,7 +331,8 @@ class AccountEndpoints:
         address = self._address(request)
         self._take_budget("login", address)
         creds = decode_body(await read_body(request, self._settings.api_max_body_bytes), self._credentials)
-        account = creds.username.lower()
+        # Bounded like every key of the lockout tables, whose memory is capped by count.
+        account = creds.username[:MAX_LOGIN_NAME].lower()
         self._refuse_if_locked(account, address)
 
         user: UserRecord | None = None

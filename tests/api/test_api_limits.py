@@ -159,4 +159,6 @@ def test_client_address_keys():
     assert addr("2001:db8:1:2:3:4:5:6") == addr("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert addr("192.0.2.7", "10.0.0.1, 10.0.0.2") == "192.0.2.7"
     assert addr("192.0.2.7", "10.0.0.1, 10.0.0.2", trust=True) == "10.0.0.2"
+    assert addr("192.0.2.7", "not-an-ip", trust=True) == "192.0.2.7"
+    assert addr("fe80::1%eth0") == "fe80::/64"
     assert addr(None) == "unknown"
