@@ -69,13 +69,14 @@ def validate_password(password: str) -> list[str]:
     errors = []
     if len(password) < PASSWORD_MIN:
         errors.append(f"Password must be at least {PASSWORD_MIN} characters")
-    if not _encodable(password):
+    if not is_utf8_encodable(password):
         errors.append("Password must be valid Unicode text")
     return errors
 
 
-def _encodable(text: str) -> bool:
-    # JSON can carry lone surrogates ("\ud800"), which have no UTF-8 form.
+def is_utf8_encodable(text: str) -> bool:
+    """False for text holding lone surrogates: JSON can carry them ("\\ud800"), but
+    they have no UTF-8 form, so hashing or storing such text would fail."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -129,7 +130,7 @@ class PasswordHasher:
         return self._argon2.hash(password)
 
     def verify_sync(self, password: str, stored: str) -> VerifyResult:
-        if not _encodable(password):
+        if not is_utf8_encodable(password):
             return VerifyResult(False, False)
         if stored.startswith(_BCRYPT_PREFIXES):
             try:

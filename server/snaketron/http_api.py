@@ -39,6 +39,7 @@ from snaketron.auth import (
     PasswordHasher,
     TokenIssuer,
     VerifyResult,
+    is_utf8_encodable,
     validate_password,
     validate_username,
 )
@@ -190,14 +191,6 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 # --- middlewares --------------------------------------------------------------------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -336,7 +329,7 @@ class AccountEndpoints:
         self._refuse_if_locked(account, address)
 
         user: UserRecord | None = None
-        if 0 < len(creds.username) <= MAX_LOGIN_NAME and _encodable(creds.username):
+        if 0 < len(creds.username) <= MAX_LOGIN_NAME and is_utf8_encodable(creds.username):
             try:
                 user = await self._db.get_user_by_username(creds.username)
             except NotFound:
