@@ -1,5 +1,6 @@
 """The account API when DynamoDB cannot be reached: 503, never 500, and no hang."""
 
+import asyncio
 import dataclasses
 import socket
 
@@ -60,3 +61,35 @@ async def test_an_outage_does_not_count_as_a_failed_login(start_api_server, dead
     api = await start_api_server(database=dead_db, login_max_failures=2)
     for _ in range(4):
         assert (await api.login("Someone", "secret1"))[0] == 503
+
+
+@pytest.fixture
+async def silent_endpoint():
+    """A TCP endpoint on 127.0.0.1 that accepts connections and never answers."""
+    release = asyncio.Event()
+
+    async def hold(reader, writer):
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    release.set()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_health_answers_503_in_time_when_the_database_hangs(start_api_server, settings, silent_endpoint):
+    hanging = dataclasses.replace(
+        settings, dynamodb_endpoint=silent_endpoint, db_read_timeout=30.0, db_deadline_ms=30_000
+    )
+    client = DynamoClient(hanging)
+    await client.start()
+    database = DynamoDatabase(client, hanging)
+    try:
+        api = await start_api_server(database=database, api_health_timeout_seconds=0.2)
+        status, body, _ = await asyncio.wait_for(api.get("/api/health"), timeout=10)
+        assert status == 503
+        assert body == {"error": "Database unavailable"}
+    finally:
+        await database.close()
