@@ -61,15 +61,7 @@ def goal_width_for(height: int) -> int:
 
 
 def team_zones_for(width: int, height: int, depth: int = END_ZONE_DEPTH) -> TeamZones:
-    goal_width = goal_width_for(height)
-    return TeamZones(
-        depth=depth,
-        goal_width=goal_width,
-        goal_top=height // 2 - goal_width // 2,
-        goal_bottom=height // 2 + goal_width // 2,
-        left_wall_x=depth - 1,
-        right_wall_x=width - depth,
-    )
+    return zones_from_config(width, height, depth, goal_width_for(height))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +182,15 @@ def start_positions(setup: GameSetup, count: int) -> list[tuple[int, int, Direct
         else:
             positions.append((right - length, y, Direction.LEFT))
     return positions
+
+
+def zones_from_config(width: int, height: int, depth: int, goal_width: int) -> TeamZones:
+    """The zones a wire state's `team_zone_config` describes."""
+    return TeamZones(
+        depth=depth,
+        goal_width=goal_width,
+        goal_top=height // 2 - goal_width // 2,
+        goal_bottom=height // 2 + goal_width // 2,
+        left_wall_x=depth - 1,
+        right_wall_x=width - depth,
+    )

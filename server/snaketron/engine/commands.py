@@ -32,6 +32,8 @@ class CommandQueue:
         server_id = message.command_id_server
         assert server_id is not None, "only stamped commands are queued"
         heapq.heappush(self._heap, (server_id.tick, server_id.user_id, server_id.sequence_number, message))
+        # A queue restored from a snapshot keeps its stamps unique.
+        self._received = max(self._received, server_id.sequence_number + 1)
 
     def pop_due(self, tick: int) -> Iterator[GameCommandMessage]:
         """Remove and yield, in order, every command whose effective tick is <= `tick`."""

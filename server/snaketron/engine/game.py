@@ -80,6 +80,15 @@ class BoardSnake:
         )
 
 
+def _last_step(cells: list[Cell], facing: Direction) -> Direction:
+    if len(cells) > 1:
+        (hx, hy), (nx, ny) = cells[0], cells[1]
+        for direction in Direction:
+            if direction.delta == (hx - nx, hy - ny):
+                return direction
+    return facing
+
+
 class Game:
     def __init__(
         self,
@@ -118,6 +127,56 @@ class Game:
                 for x in (zones.left_wall_x, zones.right_wall_x):
                     self._walls[y * w + x] = zones.is_wall(x, y)
         self._lay_out()
+
+    @classmethod
+    def from_state(cls, game_id: int, state: GameState, *, server_id: int = 0) -> Game:
+        """Resume a game from a wire state (a snapshot): the inverse of `state`.
+
+        The reversal rule needs each snake's last step, which the wire state
+        does not carry; like a predicting client, it is read off the body (the
+        head's offset from the next cell), or taken as the facing direction for
+        a one-cell snake.
+        """
+        game = cls(
+            game_id,
+            state.game_type,
+            seed=state.rng.state if state.rng is not None else 0,
+            tick_ms=state.properties.tick_duration_ms,
+            server_id=server_id,
+            game_code=state.game_code,
+            host_user_id=state.host_user_id,
+        )
+        setup = game.setup
+        if (state.arena.width, state.arena.height) != (setup.width, setup.height):
+            raise ValueError("the arena size does not match the game type")
+        entries = sorted(state.players.values(), key=lambda entry: entry.snake_id)
+        if [entry.snake_id for entry in entries] != list(range(len(state.arena.snakes))):
+            raise ValueError("players must map one to one onto arena.snakes")
+        game._seats = [(entry.user_id, state.usernames.get(entry.user_id, "")) for entry in entries]
+        game._snakes = []
+        game._occupied = bytearray(setup.width * setup.height)
+        for entry, wire in zip(entries, state.arena.snakes, strict=True):
+            cells = body.expand(wire.body)
+            snake = BoardSnake(entry.user_id, cells, wire.direction, wire.team_id)
+            snake.last_move = _last_step(cells, wire.direction)
+            snake.alive = wire.is_alive
+            snake.food = wire.food
+            game._snakes.append(snake)
+            if snake.alive:
+                for x, y in snake.cells:
+                    game._occupied[y * setup.width + x] += 1
+        game._food = {(p.x, p.y): None for p in state.arena.food}
+        if state.rng is not None:
+            game._rng.state = state.rng.state
+        game.status = state.status
+        game.start_ms = state.start_ms
+        game.tick = state.tick
+        game._sequence = state.event_sequence
+        for message in state.command_queue.queue:
+            game._commands.push(message)
+        if game.is_complete:
+            game.winning_snake_id = state.status.Complete.winning_snake_id
+        return game
 
     # --- seats --------------------------------------------------------------------
 
