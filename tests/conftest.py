@@ -11,9 +11,7 @@ prefix per test.
 
 from __future__ import annotations
 
-import itertools
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -24,9 +22,7 @@ from snaketron.db.client import DynamoClient
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.embedded import EmbeddedEndpoint
 from snaketron.db.tables import ensure_tables
-
-_prefixes = itertools.count(1)
-_RUN = uuid.uuid4().hex[:6]
+from support.dynamo_settings import make_settings, unique_prefix
 
 
 @pytest.fixture(scope="session")
@@ -37,32 +33,6 @@ def dynamo_endpoint() -> Iterator[str]:
         return
     with EmbeddedEndpoint() as endpoint:
         yield endpoint.url
-
-
-def make_settings(endpoint: str, prefix: str, **overrides: object) -> Settings:
-    """Settings for tests on `endpoint`; fast flushes, short retry budgets."""
-    values: dict[str, object] = {
-        "dynamodb_endpoint": endpoint,
-        "aws_endpoint": "",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "test",
-        "aws_secret_access_key": "test",
-        "table_prefix": prefix,
-        "embedded_db": False,
-        "create_tables": False,
-        "batch_flush_ms": 5,
-        "db_retry_base_ms": 5,
-        "db_retry_max_ms": 100,
-        "db_deadline_ms": 5_000,
-        "db_read_timeout": 5.0,
-        "log_level": "warning",
-    }
-    values.update(overrides)
-    return Settings.from_env({}, **values)
-
-
-def unique_prefix() -> str:
-    return f"t{_RUN}-{next(_prefixes)}"
 
 
 @pytest.fixture(scope="session")

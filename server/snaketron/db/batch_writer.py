@@ -201,12 +201,13 @@ class BatchWriter:
                 await self.flush()
         except TimeoutError:
             log.error("batch writer closed with unsent items", lost=self.pending, timeout_s=timeout_s)
+        # Collect before cancelling: a cancelled sender forgets its in-flight items.
+        leftovers = list(self._buffer.values()) + list(self._in_flight.values())
         tasks = [t for t in (self._dispatcher, *self._senders) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._dispatcher = None
-        leftovers = list(self._buffer.values()) + list(self._in_flight.values())
         self._buffer.clear()
         self._in_flight.clear()
         self._fail(leftovers, DatabaseUnavailable("batch writer closed before the item was written"), lost=True)
@@ -321,7 +322,7 @@ class BatchWriter:
 
     def _fail(self, pendings: Any, exc: Exception, *, lost: bool = False) -> None:
         for p in pendings:
-            if lost:
+            if lost and any(not f.done() for f in p.futures):
                 self.metrics.lost += 1
             for f in p.futures:
                 if not f.done():

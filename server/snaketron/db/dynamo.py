@@ -266,10 +266,18 @@ class DynamoDatabase:
                 ]
             )
         except TransactionCancelled as exc:
-            if 0 in exc.failed():
+            if 0 not in exc.failed():
+                raise
+            if not await self._claim_is(self.tables.usernames, {"username": username.lower()}, "userId", user.user_id):
                 raise UsernameTaken(f"username {username!r} is taken") from None
-            raise
         return user
+
+    async def _claim_is(self, table: str, key: dict[str, Any], attribute: str, ours: Any) -> bool:
+        """After a conditional write lost: is the item ours after all? A retry whose first
+        attempt succeeded but whose answer was lost (a dropped connection) fails its own
+        condition; the endpoint may not honour ClientRequestToken, so look."""
+        response = await self.client.call("get_item", TableName=table, Key=to_item(key), ConsistentRead=True)
+        return from_item(response.get("Item", {})).get(attribute) == ours
 
     async def get_user(self, user_id: int) -> UserRecord:
         return shapes.user_from_item(await self._get(self.tables.main, shapes.user_key(user_id)))
@@ -502,7 +510,12 @@ class DynamoDatabase:
                 ]
             )
         except TransactionCancelled:
-            raise GameCodeTaken(f"game code {lobby.game_code!r} is taken") from None
+            if not await self._claim_is(
+                self.tables.game_codes, {"gameCode": lobby.game_code}, "gameId", str(lobby.game_id)
+            ):
+                raise GameCodeTaken(f"game code {lobby.game_code!r} is taken") from None
+            if not await self._claim_is(self.tables.main, shapes.lobby_key(lobby.game_code), "gameId", lobby.game_id):
+                raise GameCodeTaken(f"game code {lobby.game_code!r} is taken") from None
 
     async def get_lobby(self, game_code: str, *, now_ms: int) -> LobbyRecord:
         return shapes.lobby_from_item(await self._get(self.tables.main, shapes.lobby_key(game_code), now_ms=now_ms))
@@ -632,7 +645,14 @@ class DynamoDatabase:
         try:
             await self._transact(actions)
         except TransactionCancelled as exc:
-            lost = tuple(tickets[i].user_id for i in exc.failed())
+            failed = exc.failed()
+            # All or nothing: if one failed ticket is matched to this very game, an earlier
+            # attempt of this transaction committed and only its answer was lost.
+            if failed and await self._claim_is(
+                self.tables.main, shapes.ticket_key(tickets[failed[0]]), "matchedGameId", game_id
+            ):
+                return
+            lost = tuple(tickets[i].user_id for i in failed)
             raise TicketAlreadyClaimed(f"tickets of users {list(lost)} were already claimed", lost) from None
 
     async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:

@@ -1,0 +1,382 @@
+"""Every access pattern of DATA_MODEL.md against the embedded endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from snaketron.db import open_database
+from snaketron.db.codec import to_item
+from snaketron.db.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    GameCodeTaken,
+    InvalidRequest,
+    LeaseHeld,
+    NotFound,
+    TicketAlreadyClaimed,
+    UsernameTaken,
+)
+from snaketron.db.models import (
+    GamePlayerRecord,
+    GameRecord,
+    LobbyRecord,
+    MatchTicket,
+    RatingUpdate,
+    ServerRecord,
+    SpectatorRecord,
+)
+from support.dynamo_settings import make_settings
+
+# "Now" for the test, in epoch ms: methods without a now_ms argument read the wall clock.
+NOW = time.time_ns() // 1_000_000 // 1000 * 1000
+
+
+def server(
+    server_id: int, *, region: str = "eu", games: int = 0, players: int = 0, hb: int = NOW, **kw
+) -> ServerRecord:
+    return ServerRecord(
+        server_id=server_id,
+        region=region,
+        ws_url=f"ws://s{server_id}",
+        api_url=f"http://s{server_id}",
+        current_game_count=games,
+        current_player_count=players,
+        last_heartbeat_ms=hb,
+        created_at_ms=hb,
+        **kw,
+    )
+
+
+def game(game_id: int, **kw) -> GameRecord:
+    values = {
+        "server_id": 1,
+        "game_type": {"FreeForAll": {"max_players": 4}},
+        "game_mode": "matchmaking",
+        "created_at_ms": NOW,
+        "updated_at_ms": NOW,
+    }
+    values.update(kw)
+    return GameRecord(game_id=game_id, **values)
+
+
+# --- servers -------------------------------------------------------------------------
+
+
+async def test_server_register_heartbeat_status_and_listing(db):
+    await db.register_server(server(1, hb=NOW - 60_000))  # stale
+    await db.register_server(server(2, games=3, players=9))
+    await db.register_server(server(3, games=1, players=2))
+    await db.register_server(server(4, region="us"))
+
+    live = await db.list_live_servers("eu", now_ms=NOW + 1_000, freshness_ms=15_000)
+    assert sorted(s.server_id for s in live) == [2, 3]
+    assert (await db.least_loaded_server("eu", now_ms=NOW + 1_000, freshness_ms=15_000)).server_id == 3
+
+    # A heartbeat revives server 1 with the lowest load; draining server 3 drops out.
+    await db.heartbeat_server(1, "eu", game_count=0, player_count=0, now_ms=NOW + 2_000)
+    await db.set_server_status(3, "draining")
+    best = await db.least_loaded_server("eu", now_ms=NOW + 2_000, freshness_ms=15_000)
+    assert best.server_id == 1
+    got = await db.get_server(1)
+    assert got.last_heartbeat_ms == NOW + 2_000 and got.current_game_count == 0
+    assert (await db.get_server(3)).status == "draining"
+    assert sorted(s.server_id for s in await db.list_servers()) == [1, 2, 3, 4]
+
+    with pytest.raises(NotFound):
+        await db.heartbeat_server(99, "eu", game_count=0, player_count=0, now_ms=NOW)
+    with pytest.raises(NotFound):
+        await db.set_server_status(99, "offline")
+    assert await db.least_loaded_server("mars", now_ms=NOW, freshness_ms=15_000) is None
+
+
+async def test_least_loaded_ties_broken_by_id_and_full_servers_skipped(db):
+    await db.register_server(server(7, games=2, players=4))
+    await db.register_server(server(5, games=2, players=4))
+    await db.register_server(server(6, games=1, players=1, max_game_capacity=1))  # full
+    best = await db.least_loaded_server("eu", now_ms=NOW, freshness_ms=15_000)
+    assert best.server_id == 5
+
+
+async def test_expired_server_is_absent(db):
+    # Heartbeat 2 h ago: ttl (heartbeat + 1 h) has passed although the endpoint keeps the item.
+    await db.register_server(server(8, hb=db._clock() - 2 * 3_600_000))
+    with pytest.raises(NotFound):
+        await db.get_server(8)
+    assert [s.server_id for s in await db.list_servers()] == []
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+async def test_user_create_get_and_case_insensitive_name(db):
+    alice = await db.create_user("Alice", "hash-1", now_ms=NOW)
+    assert alice.user_id > 0 and alice.mmr == 1000
+    assert await db.get_user(alice.user_id) == alice
+    by_name = await db.get_user_by_username("aLiCe")
+    assert by_name.user_id == alice.user_id and by_name.username == "Alice"
+    with pytest.raises(UsernameTaken):
+        await db.create_user("ALICE", "hash-2", now_ms=NOW)
+    with pytest.raises(NotFound):
+        await db.get_user_by_username("bob")
+    with pytest.raises(NotFound):
+        await db.get_user(123_456)
+
+
+async def test_password_rehash_updates_both_copies(db, settings):
+    bob = await db.create_user("Bob", "bcrypt-hash", now_ms=NOW)
+    await db.update_password_hash(bob.user_id, "BOB", "argon2-hash")
+    assert (await db.get_user(bob.user_id)).password_hash == "argon2-hash"
+    claim = await db.client.call(
+        "get_item", TableName=db.tables.usernames, Key=to_item({"username": "bob"}), ConsistentRead=True
+    )
+    assert claim["Item"]["passwordHash"] == {"S": "argon2-hash"}
+    with pytest.raises(NotFound):
+        await db.update_password_hash(bob.user_id, "somebody-else", "x")
+
+
+async def test_update_ratings_changes_user_and_usernames_copy_together(db):
+    a = await db.create_user("Ann", "h", now_ms=NOW)
+    b = await db.create_user("Ben", "h", now_ms=NOW)
+    await db.update_ratings(
+        [
+            RatingUpdate(user_id=a.user_id, username="Ann", mmr=1016, rating_mu=26.1, rating_sigma=8.0, games_played=1),
+            RatingUpdate(user_id=b.user_id, username="Ben", mmr=984, rating_mu=23.9, rating_sigma=8.0, games_played=1),
+        ]
+    )
+    ann = await db.get_user_by_username("ann")
+    assert (ann.mmr, ann.rating_mu, ann.games_played) == (1016, 26.1, 1)
+    claim = await db.client.call("get_item", TableName=db.tables.usernames, Key=to_item({"username": "ben"}))
+    assert claim["Item"]["mmr"] == {"N": "984"}
+    # One unknown user cancels the whole transaction: Ann keeps her rating.
+    with pytest.raises(NotFound):
+        await db.update_ratings(
+            [
+                RatingUpdate(user_id=a.user_id, username="Ann", mmr=2000, rating_mu=1, rating_sigma=1, games_played=2),
+                RatingUpdate(user_id=999_999, username="ghost", mmr=1, rating_mu=1, rating_sigma=1, games_played=1),
+            ]
+        )
+    assert (await db.get_user(a.user_id)).mmr == 1016
+
+
+# --- games -----------------------------------------------------------------------------
+
+
+async def test_game_lifecycle_players_spectators_and_result(db):
+    g = game(10)
+    players = [GamePlayerRecord(game_id=10, user_id=u, username=f"p{u}", snake_id=u - 1) for u in (1, 2)]
+    await db.create_game(g, players)
+    with pytest.raises(Conflict):
+        await db.create_game(g)
+    await db.add_players([GamePlayerRecord(game_id=10, user_id=3, username="p3", snake_id=2)])
+    await db.add_spectator(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW))
+    await db.add_spectator(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW + 5))  # idempotent
+
+    full = await db.get_game(10)
+    assert full.game == g
+    assert sorted(p.user_id for p in full.players) == [1, 2, 3]
+    assert [s.user_id for s in full.spectators] == [50]
+    assert [s.user_id for s in await db.list_spectators(10)] == [50]
+
+    await db.update_game_status(10, "started", now_ms=NOW + 3_000, started_at_ms=NOW + 3_000)
+    started = (await db.get_game(10)).game
+    assert started.status == "started" and started.started_at_ms == NOW + 3_000
+    with pytest.raises(InvalidRequest):
+        await db.update_game_status(10, "started", now_ms=NOW, server_id=5)
+    with pytest.raises(NotFound):
+        await db.update_game_status(404, "started", now_ms=NOW)
+
+    final = game(10, status="complete", started_at_ms=NOW + 3_000, ended_at_ms=NOW + 60_000, final_tick=570)
+    final.winner_user_id = 2
+    results = [
+        GamePlayerRecord(game_id=10, user_id=u, username=f"p{u}", placement=place, mmr_before=1000, mmr_after=m)
+        for u, place, m in ((1, 2, 990), (2, 1, 1010), (3, 3, 1000))
+    ]
+    await db.record_result(final, results)
+    done = await db.get_game(10)
+    assert done.game.status == "complete" and done.game.winner_user_id == 2 and done.game.final_tick == 570
+    assert {p.user_id: p.placement for p in done.players} == {1: 2, 2: 1, 3: 3}
+    with pytest.raises(NotFound):
+        await db.get_game(404)
+
+
+async def test_games_by_status_newest_first_with_pagination(db):
+    for i in range(7):
+        await db.create_game(game(100 + i, created_at_ms=NOW + i, updated_at_ms=NOW + i))
+    for i in range(3):
+        await db.update_game_status(100 + i, "started", now_ms=NOW + 100 + i)
+
+    seen, cursor = [], None
+    while True:
+        page = await db.list_games_by_status("waiting", limit=2, cursor=cursor)
+        seen += [g.game_id for g in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == [106, 105, 104, 103]
+    started = await db.list_games_by_status("started")
+    assert [g.game_id for g in started.items] == [102, 101, 100]
+    assert (await db.list_games_by_status("abandoned")).items == []
+    with pytest.raises(InvalidRequest):
+        await db.list_games_by_status("waiting", cursor="not-a-cursor")
+
+
+async def test_games_of_a_server(db):
+    await db.create_game(game(1, server_id=7))
+    await db.create_game(game(2, server_id=7))
+    await db.create_game(game(3, server_id=8))
+    await db.update_game_status(2, "started", now_ms=NOW + 1)
+    mine = await db.list_games_of_server(7, ["waiting", "started"])
+    assert sorted(g.game_id for g in mine) == [1, 2]
+    assert await db.list_games_of_server(7, ["complete"]) == []
+
+
+async def test_game_code_claim(db):
+    await db.create_game(game(20, game_mode="custom", game_code="ABCD1234", is_private=True))
+    code = await db.get_game_code("ABCD1234", now_ms=NOW)
+    assert code == {"gameCode": "ABCD1234", "gameId": 20, "isPrivate": True, "status": "waiting"}
+    with pytest.raises(GameCodeTaken):
+        await db.create_game(game(21, game_code="ABCD1234"))
+    with pytest.raises(NotFound):
+        await db.get_game(21)  # the transaction wrote nothing
+    await db.update_game_status(20, "started", now_ms=NOW + 1)
+    assert (await db.get_game_code("ABCD1234", now_ms=NOW))["status"] == "started"
+    # Once the claim expired, the code is free again.
+    later = NOW + 2 * 3_600_000
+    with pytest.raises(NotFound):
+        await db.get_game_code("ABCD1234", now_ms=later)
+    await db.create_game(game(22, game_code="ABCD1234", created_at_ms=later))
+    assert (await db.get_game_code("ABCD1234", now_ms=later))["gameId"] == 22
+
+
+# --- lobbies -------------------------------------------------------------------------------
+
+
+def lobby(code: str, game_id: int, *, at: int = NOW) -> LobbyRecord:
+    return LobbyRecord(
+        game_code=code,
+        game_id=game_id,
+        host_user_id=1,
+        settings={"arena_width": 40, "tick_duration_ms": 100},
+        created_at_ms=at,
+        expires_at_ms=at + 3_600_000,
+    )
+
+
+async def test_lobby_lifecycle_and_expiry(db):
+    await db.create_lobby(lobby("LOBBY001", 30), is_private=False)
+    got = await db.get_lobby("LOBBY001", now_ms=NOW)
+    assert got.game_id == 30 and got.settings["arena_width"] == 40
+    with pytest.raises(GameCodeTaken):
+        await db.create_lobby(lobby("LOBBY001", 31), is_private=False)
+    # The game of the lobby may claim the same code (it is its own).
+    await db.create_game(game(30, game_mode="custom", game_code="LOBBY001"))
+
+    await db.update_lobby("LOBBY001", now_ms=NOW + 600_000, ttl_seconds=3_600, host_user_id=2, state="started")
+    got = await db.get_lobby("LOBBY001", now_ms=NOW + 600_000)
+    assert (got.host_user_id, got.state, got.expires_at_ms) == (2, "started", NOW + 600_000 + 3_600_000)
+    code = await db.get_game_code("LOBBY001", now_ms=NOW + 600_000)
+    assert code["status"] == "started"
+    # Still live 1 h after creation because the update pushed the expiry out.
+    assert (await db.get_lobby("LOBBY001", now_ms=NOW + 3_700_000)).game_id == 30
+    with pytest.raises(NotFound):
+        await db.get_lobby("LOBBY001", now_ms=NOW + 600_000 + 3_600_000)
+    with pytest.raises(InvalidRequest):
+        await db.update_lobby("LOBBY001", now_ms=NOW, ttl_seconds=60, colour="red")
+
+    await db.delete_lobby("LOBBY001")
+    with pytest.raises(NotFound):
+        await db.get_lobby("LOBBY001", now_ms=NOW)
+    with pytest.raises(NotFound):
+        await db.get_game_code("LOBBY001", now_ms=NOW)
+    with pytest.raises(NotFound):
+        await db.update_lobby("LOBBY001", now_ms=NOW, ttl_seconds=60, state="closed")
+
+
+async def test_expired_lobby_code_can_be_claimed_again(db):
+    await db.create_lobby(lobby("OLDCODE1", 40), is_private=True)
+    later = NOW + 2 * 3_600_000
+    with pytest.raises(NotFound):
+        await db.get_lobby("OLDCODE1", now_ms=later)
+    await db.create_lobby(lobby("OLDCODE1", 41, at=later), is_private=False)
+    assert (await db.get_lobby("OLDCODE1", now_ms=later)).game_id == 41
+    assert (await db.get_game_code("OLDCODE1", now_ms=later))["isPrivate"] is False
+
+
+# --- leases ----------------------------------------------------------------------------------
+
+
+async def test_lease_acquire_renew_expire_release(db):
+    lease = await db.acquire_lease("matcher-eu", "server-1", now_ms=NOW, duration_ms=10_000)
+    assert lease.expires_at_ms == NOW + 10_000
+    with pytest.raises(LeaseHeld):
+        await db.acquire_lease("matcher-eu", "server-2", now_ms=NOW + 5_000, duration_ms=10_000)
+    renewed = await db.acquire_lease("matcher-eu", "server-1", now_ms=NOW + 5_000, duration_ms=10_000)
+    assert renewed.expires_at_ms == NOW + 15_000
+    taken = await db.acquire_lease("matcher-eu", "server-2", now_ms=NOW + 15_000, duration_ms=10_000)
+    assert taken.owner == "server-2"
+    await db.release_lease("matcher-eu", "server-1")  # not the owner: no effect
+    with pytest.raises(LeaseHeld):
+        await db.acquire_lease("matcher-eu", "server-1", now_ms=NOW + 16_000, duration_ms=10_000)
+    await db.release_lease("matcher-eu", "server-2")
+    assert (await db.acquire_lease("matcher-eu", "server-1", now_ms=NOW + 16_000, duration_ms=1)).owner == "server-1"
+
+
+# --- match tickets -----------------------------------------------------------------------------
+
+
+def ticket(user_id: int, at: int, *, server_id: int = 1, queue: str = "ffa4") -> MatchTicket:
+    return MatchTicket(
+        region="eu", queue_key=queue, user_id=user_id, username=f"u{user_id}", mmr=1000 + user_id,
+        server_id=server_id, enqueued_at_ms=at,
+    )  # fmt: skip
+
+
+async def test_tickets_enqueue_list_claim_and_matched_listing(db):
+    t1, t2, t3 = ticket(1, NOW + 30), ticket(2, NOW + 10, server_id=2), ticket(3, NOW + 20)
+    await asyncio.gather(*(db.put_ticket(t, ttl_seconds=300) for t in (t1, t2, t3)))
+    await db.put_ticket(ticket(4, NOW, queue="team1"), ttl_seconds=300)
+    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [2, 3, 1]
+
+    await db.claim_tickets([t2, t3], game_id=77)
+    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [1]
+    matched = await db.list_matched_tickets("eu", "ffa4", server_id=1)
+    assert [(t.user_id, t.matched_game_id) for t in matched] == [(3, 77)]
+
+    with pytest.raises(TicketAlreadyClaimed) as lost:
+        await db.claim_tickets([t1, t3], game_id=78)
+    assert lost.value.user_ids == (3,)
+    # All or nothing: t1 stays unmatched.
+    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [1]
+
+    await db.delete_ticket(t1)
+    assert await db.list_tickets("eu", "ffa4", now_ms=NOW + 100) == []
+    with pytest.raises(TicketAlreadyClaimed):
+        await db.claim_tickets([t1], game_id=79)  # deleted tickets cannot be claimed
+
+
+async def test_expired_tickets_are_not_listed(db):
+    await db.put_ticket(ticket(9, NOW), ttl_seconds=60)
+    assert len(await db.list_tickets("eu", "ffa4", now_ms=NOW + 59_000)) == 1
+    assert await db.list_tickets("eu", "ffa4", now_ms=NOW + 60_000) == []
+
+
+# --- ids and health ----------------------------------------------------------------------------------
+
+
+async def test_ids_are_unique_and_blocks_are_reserved(db, settings):
+    ids = await asyncio.gather(*(db.next_id("game") for _ in range(250)))
+    assert len(set(ids)) == 250 and min(ids) >= 1
+    # 250 ids at 100 per block: three counter updates, not 250.
+    assert db.metrics.requests["update_item"] == 3
+    users = [await db.next_id("user") for _ in range(3)]
+    assert users == [1, 2, 3]  # counters are per entity
+
+
+async def test_ping_fails_cleanly_on_missing_tables(db, dynamo_endpoint):
+    await db.ping()
+    with pytest.raises(DatabaseUnavailable):
+        async with open_database(make_settings(dynamo_endpoint, "no-such-prefix")):
+            pass
