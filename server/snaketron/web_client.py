@@ -1,0 +1,117 @@
+"""The browser client, served by the HTTP API app: `/`, its static assets, and
+`/client-config.json` telling the page which WebSocket URL to connect to.
+
+The client is plain JavaScript modules and a canvas (no build step, no CDN): what is
+under `web/` is exactly what the browser runs, and the tests run the same rule code
+under node against the Python engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+from yarl import URL
+
+from snaketron.config import Settings
+
+WEB_ROOT = Path(__file__).parent / "web"
+STATIC_ROOT = WEB_ROOT / "static"
+INDEX_HTML = WEB_ROOT / "index.html"
+
+# The path the browser client opens on the WebSocket port (any path is accepted there).
+WS_PATH = "/ws"
+
+# Assets change with the server version, not under a running page: let browsers keep
+# them but revalidate (Last-Modified is sent by the static handler), so an upgraded
+# server is picked up at the next load without stale modules.
+CACHE_CONTROL = "no-cache"
+
+
+class ClientConfig(msgspec.Struct):
+    """What the page needs to know about this server, as `/client-config.json`."""
+
+    ws_url: str
+    # Base URL of the HTTP API; empty: the page's own origin (the API serves the page).
+    api_url: str
+
+
+def websocket_url(request: web.Request, settings: Settings, ws_port: int) -> str:
+    """The WebSocket URL for a page loaded through `request`.
+
+    `SNAKETRON_PUBLIC_WS_URL` when set (behind a proxy or a load balancer the server
+    cannot know its public name). Otherwise the host the browser used to reach this
+    page, on the WebSocket port: a page opened as http://192.0.2.7:3001/ connects to
+    ws://192.0.2.7:8080/ws, whatever address the server is bound to.
+    """
+    if settings.public_ws_url:
+        return settings.public_ws_url
+    host = request.url.host or settings.host
+    scheme = "wss" if request.secure else "ws"
+    return str(URL.build(scheme=scheme, host=host, port=ws_port, path=WS_PATH))
+
+
+def _content_security_policy(ws_url: str, api_url: str) -> str:
+    # Scripts, styles and images only from this origin (no CDN, no inline script);
+    # connections to this origin, the game server and, if set, the public API URL.
+    connect = ["'self'", ws_url]
+    if api_url:
+        connect.append(api_url)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {' '.join(connect)}; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def add_web_routes(
+    app: web.Application,
+    settings: Settings,
+    *,
+    ws_port: Callable[[], int] | None = None,
+) -> None:
+    """Serve the browser client on `app` (the HTTP API app): `/`, `/static/...` and
+    `/client-config.json`.
+
+    `ws_port` returns the WebSocket port actually bound, for servers started on port 0;
+    it is called per request, so the routes can be added before the server listens.
+    Without it, `settings.ws_port` is used.
+    """
+    port_of_ws: Callable[[], int] = ws_port or (lambda: settings.ws_port)
+    index_bytes = INDEX_HTML.read_bytes()
+
+    async def index(request: web.Request) -> web.Response:
+        ws_url = websocket_url(request, settings, port_of_ws())
+        return web.Response(
+            body=index_bytes,
+            content_type="text/html",
+            charset="utf-8",
+            headers={
+                "Cache-Control": CACHE_CONTROL,
+                "Content-Security-Policy": _content_security_policy(ws_url, settings.public_api_url),
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
+            },
+        )
+
+    async def client_config(request: web.Request) -> web.Response:
+        config = ClientConfig(ws_url=websocket_url(request, settings, port_of_ws()), api_url=settings.public_api_url)
+        return web.Response(
+            body=msgspec.json.encode(config),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @web.middleware
+    async def static_headers(request: web.Request, handler):
+        response = await handler(request)
+        if request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", CACHE_CONTROL)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    app.router.add_get("/", index, name="web_index")
+    app.router.add_get("/client-config.json", client_config, name="web_client_config")
+    app.router.add_static("/static/", STATIC_ROOT, name="web_static", follow_symlinks=False)
+    app.middlewares.append(static_headers)
