@@ -301,6 +301,11 @@ class Game:
             raise CommandRejected("clients may not change the game status")
         if turn.snake_id is not None and turn.snake_id != own_snake:
             raise CommandRejected("a command may only move the sender's own snake")
+        # RULES.md stamps max(client tick, committed tick) and runs a command for a
+        # computed tick at the next one; stamping with that next tick (`self.tick`)
+        # directly makes the stamp the tick it really runs at, so clients that
+        # replay from the stamp agree. Real time is COMMIT_DELAY_TICKS + 1 ahead of
+        # `self.tick`; a stamp more than ~1 s beyond real time is clamped.
         lead_ticks = COMMIT_DELAY_TICKS + 1 + -(-MAX_COMMAND_LEAD_MS // self.setup.tick_ms)
         server_id = self._commands.stamp(
             user_id, msg.command_id_client.tick, earliest_tick=self.tick, latest_tick=self.tick + lead_ticks
