@@ -571,6 +571,17 @@ class DynamoDatabase:
     async def add_spectator(self, spectator: SpectatorRecord) -> None:
         await self._put_durably(self.tables.main, [shapes.spectator_item(spectator)])
 
+    def add_spectator_nowait(self, spectator: SpectatorRecord) -> asyncio.Future[None]:
+        return self.writer.put_nowait(self.tables.main, to_item(shapes.spectator_item(spectator)))
+
+    def save_game_nowait(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> asyncio.Future[Any]:
+        """The hot path's game write: full-item puts of the game and its player rows,
+        queued on the batch writer (which keeps writes of one key in order). Never
+        blocks; the future resolves once every item is durable."""
+        writes = [self.writer.put_nowait(self.tables.main, to_item(shapes.game_item(game)))]
+        writes += [self.writer.put_nowait(self.tables.main, to_item(shapes.player_item(p))) for p in players]
+        return asyncio.gather(*writes)
+
     async def list_spectators(self, game_id: int) -> list[SpectatorRecord]:
         found = await self._query_all(
             TableName=self.tables.main,

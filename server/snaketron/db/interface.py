@@ -7,6 +7,7 @@ Every method raises only `snaketron.db.errors` types.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -98,6 +99,11 @@ class Database(Protocol):
         """Set status (the GSI1 sort key follows it) and optional GameRecord fields
         (started_at_ms, ended_at_ms, final_tick, winning_snake_id, winner_user_id)."""
 
+    def save_game_nowait(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> asyncio.Future[Any]:
+        """Queue full-item puts of the game and its player rows on the batch writer without
+        waiting (the game host's writes: never on the tick path's clock). The future
+        resolves once all are durable."""
+
     async def list_games_by_status(
         self, status: GameStatusName, *, limit: int = 100, cursor: str | None = None
     ) -> Page:
@@ -131,6 +137,9 @@ class Database(Protocol):
     # --- spectators --------------------------------------------------------------
     async def add_spectator(self, spectator: SpectatorRecord) -> None:
         """Idempotent, through the batch writer."""
+
+    def add_spectator_nowait(self, spectator: SpectatorRecord) -> asyncio.Future[None]:
+        """The same, queued without waiting (game hosting)."""
 
     async def list_spectators(self, game_id: int) -> list[SpectatorRecord]: ...
 

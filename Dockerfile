@@ -1,0 +1,37 @@
+# SnakeTron game server. `docker compose up` runs it next to LocalStack;
+# docker-compose.dev.yml builds the `dev` target (source mounted, reload on change).
+FROM python:3.11-slim AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+# Dependencies first so that code changes do not reinstall them.
+COPY pyproject.toml README.md ./
+COPY server ./server
+RUN pip install .
+
+RUN useradd --create-home --uid 10001 snaketron
+USER snaketron
+
+# Listen on every interface inside the container; ports as in PROTOCOL.md.
+ENV SNAKETRON_HOST=0.0.0.0 \
+    SNAKETRON_WS_PORT=8080 \
+    SNAKETRON_API_PORT=3001
+EXPOSE 8080 3001
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3001/api/health', timeout=2)"
+
+CMD ["snaketron", "serve"]
+
+
+# Development: the source is bind-mounted over /app/server and installed in
+# editable mode; watchfiles restarts the server when a Python file changes.
+FROM runtime AS dev
+USER root
+RUN pip install -e . watchfiles
+USER snaketron
+CMD ["watchfiles", "--filter", "python", "snaketron serve", "/app/server"]
