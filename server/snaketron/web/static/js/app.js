@@ -41,7 +41,7 @@ export class GameSession {
 export class App {
   /**
    * @param deps {{api, wsUrl, storage, screens: {auth, home, queue, lobby, game}, notices, topbar,
-   *               WebSocketImpl?, now?}}
+   *               WebSocketImpl?, timers?, now?}}
    */
   constructor(deps) {
     this.api = deps.api;
@@ -51,6 +51,7 @@ export class App {
     this.notices = deps.notices;
     this.topbar = deps.topbar;
     this.WebSocketImpl = deps.WebSocketImpl;
+    this.timers = deps.timers; // setTimeout/clearTimeout, injected by tests
     this.clock = new ClockSync(deps.now);
     this.token = null;
     this.user = null; // {id, username, mmr}
@@ -123,6 +124,7 @@ export class App {
       token: this.token,
       clock: this.clock,
       WebSocketImpl: this.WebSocketImpl,
+      timers: this.timers,
       onMessage: (message) => this.onServerMessage(message),
       onState: (state, detail) => this.onConnectionState(state, detail),
     });

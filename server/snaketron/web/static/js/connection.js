@@ -15,14 +15,14 @@ const POLICY_VIOLATION = 1008;
  * "rejected" when the server refused the token (no retry); "closed" after stop().
  */
 export class ServerConnection {
-  constructor({ url, token, clock, onMessage, onState, WebSocketImpl = globalThis.WebSocket, timers = globalThis }) {
+  constructor({ url, token, clock, onMessage, onState, WebSocketImpl, timers }) {
     this.url = url;
     this.token = token;
     this.clock = clock;
     this.onMessage = onMessage;
     this.onState = onState;
-    this.WebSocketImpl = WebSocketImpl;
-    this.timers = timers;
+    this.WebSocketImpl = WebSocketImpl ?? globalThis.WebSocket;
+    this.timers = timers ?? globalThis;
     this.socket = null;
     this.state = "closed";
     this.attempt = 0;
