@@ -7,19 +7,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 import msgspec
+from engine_boards import turn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snaketron.engine import (
     SOLO,
-    CommandId,
     Direction,
     Game,
-    GameCommand,
-    GameCommandMessage,
     GameEventMessage,
     GameType,
-    Turn,
     type_free_for_all,
     type_team_match,
 )
@@ -72,15 +69,7 @@ def play(scenario: Scenario, check: bool = False) -> list[GameEventMessage]:
         while pending and pending[0][0] <= tick:
             client_tick, seat, direction = pending.pop(0)
             if not game.is_complete:
-                events.append(
-                    game.schedule_command(
-                        1000 + seat,
-                        GameCommandMessage(
-                            command_id_client=CommandId(tick=client_tick, user_id=1000 + seat, sequence_number=0),
-                            command=GameCommand(Turn=Turn(direction=direction)),
-                        ),
-                    )
-                )
+                events.append(turn(game, 1000 + seat, direction, tick=client_tick))
         new = game.advance_to(tick)
         events += new
         if check:
@@ -145,13 +134,7 @@ def test_a_game_resumed_from_any_snapshot_continues_identically(scenario: Scenar
     for client_tick, seat, direction in scenario.commands:
         if game.is_complete:
             break
-        game.schedule_command(
-            1000 + seat,
-            GameCommandMessage(
-                command_id_client=CommandId(tick=client_tick, user_id=1000 + seat, sequence_number=0),
-                command=GameCommand(Turn=Turn(direction=direction)),
-            ),
-        )
+        turn(game, 1000 + seat, direction, tick=client_tick)
     game.advance_to(cut - 1)
     resumed = Game.from_state(1, game.state)
     assert msgspec.json.encode(resumed.advance_to(TICKS)) == msgspec.json.encode(game.advance_to(TICKS))
