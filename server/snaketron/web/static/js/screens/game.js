@@ -41,15 +41,24 @@ export function buildView(prev, next, { names, mySnakeId }) {
   };
 }
 
-/** The game-over headline for the person watching or playing. */
-export function describeOutcome({ winningSnakeId, mySnakeId, names, isSolo, myLength }) {
+/**
+ * The game-over headline for the person watching or playing.
+ * @param teams team id by snake id (null entries outside team games)
+ */
+export function describeOutcome({ winningSnakeId, mySnakeId, names, isSolo, myLength, teams = [] }) {
   if (isSolo) return { title: "Game over", detail: `Final length: ${myLength ?? "?"}` };
   if (winningSnakeId === null || winningSnakeId === undefined) return { title: "Draw", detail: "No snake survived." };
   const winner = names[winningSnakeId] ?? `snake ${winningSnakeId}`;
-  if (mySnakeId === null || mySnakeId === undefined) return { title: `${winner} wins`, detail: "" };
-  return winningSnakeId === mySnakeId
-    ? { title: "You win!", detail: "Last snake standing." }
-    : { title: "You lose", detail: `${winner} wins.` };
+  const winningTeam = teams[winningSnakeId] ?? null;
+  const teamText = winningTeam === null ? "" : `Team ${winningTeam + 1} wins. `;
+  if (mySnakeId === null || mySnakeId === undefined) {
+    return { title: winningTeam === null ? `${winner} wins` : `Team ${winningTeam + 1} wins`, detail: `${teamText}${winner} decided it.` };
+  }
+  if (winningSnakeId === mySnakeId) return { title: "You win!", detail: teamText || "Last snake standing." };
+  if (winningTeam !== null && teams[mySnakeId] === winningTeam) {
+    return { title: "Your team wins!", detail: `${winner} decided it.` };
+  }
+  return { title: "You lose", detail: winningTeam === null ? `${winner} wins.` : `${teamText}${winner} decided it.` };
 }
 
 export class GameScreen {
@@ -187,6 +196,7 @@ export class GameScreen {
       names,
       isSolo,
       myLength,
+      teams: sim.snakes.map((s) => s.teamId ?? null),
     });
     byId("game-over-title").textContent = outcome.title;
     byId("game-over-detail").textContent = outcome.detail;
