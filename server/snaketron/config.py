@@ -14,7 +14,7 @@ from typing import Any
 
 # The well-known development secret. The server refuses to start with it (or with
 # no secret at all) unless SNAKETRON_DEV_MODE is on.
-DEV_JWT_SECRET = "snaketron-dev-secret-change-me"
+DEV_JWT_SECRET = "snaketron-development-only-secret-change-me"
 DEV_CLUSTER_SECRET = "snaketron-dev-cluster-secret"
 
 

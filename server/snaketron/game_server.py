@@ -1,0 +1,226 @@
+"""The server process: start everything, register, heartbeat, serve, drain.
+
+`GameServer` composes the parts (account API, WebSocket server, game host,
+lobbies) around one open database. Its lifecycle is the declared state machine
+of the server item in DynamoDB: `active` while serving, `draining` after
+SIGTERM/SIGINT (no new games; running games may finish within the grace
+period), `offline` once every accepted write is flushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable
+
+from aiohttp import web
+
+from snaketron import protocol
+from snaketron.auth import PasswordHasher, TokenIssuer
+from snaketron.config import Settings
+from snaketron.db.errors import DatabaseError
+from snaketron.db.interface import Database
+from snaketron.db.models import ServerRecord, ServerStatus
+from snaketron.games import GameHost, wall_clock_ms
+from snaketron.http_api import create_api_app, start_api
+from snaketron.lobbies import LobbyService
+from snaketron.logs import configure_logging, get_logger
+from snaketron.persistence import GameRecorder
+from snaketron.tasks import BackgroundTasks
+from snaketron.ws_server import WsServer
+
+log = get_logger(__name__)
+
+
+class GameServer:
+    def __init__(self, settings: Settings, db: Database, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock_ms = clock_ms
+        self.server_id = 0
+        self.status: ServerStatus = "offline"
+        self.tasks = BackgroundTasks()
+        self.tokens = TokenIssuer.from_settings(settings)
+        self.hasher = PasswordHasher.from_settings(settings)
+        self.recorder = GameRecorder(db, clock_ms=clock_ms)
+        self.host = GameHost(self.recorder, clock_ms=clock_ms)
+        self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
+        self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
+        self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
+        _add_optional_routes(self.api_app, settings)
+        self.ws_port = 0
+        self.api_port = 0
+        self._api_runner: web.AppRunner | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # --- addresses -------------------------------------------------------------------------
+    @property
+    def ws_url(self) -> str:
+        return self.settings.public_ws_url or f"ws://{_url_host(self.settings.host)}:{self.ws_port}/ws"
+
+    @property
+    def api_url(self) -> str:
+        return self.settings.public_api_url or f"http://{_url_host(self.settings.host)}:{self.api_port}"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.server_id = await self.db.next_id("server")
+        self.host.server_id = self.recorder.server_id = self.server_id
+        self.ws_port = await self.ws.start(self.settings.host, self.settings.ws_port)
+        self._api_runner, self.api_port = await start_api(self.api_app, self.settings.host, self.settings.api_port)
+        now = self.clock_ms()
+        await self.db.register_server(
+            ServerRecord(
+                server_id=self.server_id,
+                region=self.settings.region,
+                ws_url=self.ws_url,
+                api_url=self.api_url,
+                status="active",
+                max_game_capacity=self.settings.max_games,
+                last_heartbeat_ms=now,
+                created_at_ms=now,
+            )
+        )
+        self.status = "active"
+        self._heartbeat = asyncio.get_running_loop().create_task(self._heartbeat_loop())
+        log.info("server started", server_id=self.server_id, ws=self.ws_url, api=self.api_url)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                await self.db.heartbeat_server(
+                    self.server_id,
+                    self.settings.region,
+                    game_count=len(self.host.running_games()),
+                    player_count=self.host.player_count(),
+                    now_ms=self.clock_ms(),
+                )
+            except DatabaseError as exc:
+                log.warning("heartbeat failed", error=str(exc))
+
+    async def _set_status(self, status: ServerStatus) -> None:
+        self.status = status
+        try:
+            await self.db.set_server_status(self.server_id, status)
+        except DatabaseError as exc:
+            log.warning("server status not saved", status=status, error=str(exc))
+
+    async def drain(self, grace_s: float | None = None) -> None:
+        """Stop taking games, let running ones finish (up to the grace period), tell the
+        clients, flush every accepted write, and go offline."""
+        grace_s = self.settings.drain_grace_seconds if grace_s is None else grace_s
+        self.ws.accepting_games = False
+        await self._set_status("draining")
+        log.info("draining", running_games=len(self.host.running_games()), grace_s=grace_s)
+        self.ws.broadcast(
+            protocol.ServerShutdown(reason="server is shutting down", grace_period_seconds=round(grace_s))
+        )
+        if not await self.host.wait_all_finished(grace_s):
+            abandoned = self.host.abandon_all()
+            log.warning("grace period over; games abandoned", count=len(abandoned))
+        self.ws.broadcast(protocol.Shutdown())
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Close listeners and connections, wait for background work, flush, go offline."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
+        self.ws.stop_listening()
+        await self.ws.close()
+        if self._api_runner is not None:
+            await self._api_runner.cleanup()
+            self._api_runner = None
+        await self.tasks.wait(timeout_s=self.settings.db_deadline_ms / 1000)
+        try:
+            await self.db.flush()
+        except DatabaseError as exc:
+            log.error("flush on shutdown failed", error=str(exc))
+        if self.status != "offline":
+            await self._set_status("offline")
+        self.hasher.close()
+        log.info("server stopped", server_id=self.server_id)
+
+
+def _add_optional_routes(app: web.Application, settings: Settings) -> None:
+    """The browser client, when the package ships it."""
+    try:
+        from snaketron.web_client import add_web_routes
+    except ImportError:
+        return
+    add_web_routes(app, settings)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+# --- `snaketron serve` -------------------------------------------------------------------------
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: value
+        for name, value in (
+            ("host", args.host),
+            ("ws_port", args.ws_port),
+            ("api_port", args.api_port),
+            ("region", args.region),
+        )
+        if value is not None
+    }
+    return Settings.from_env(**overrides)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        print(f"snaketron: bad setting: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_json)
+    problems = settings.check_production_safety()
+    if problems:
+        for problem in problems:
+            log.error("refusing to start", problem=problem)
+        return 2
+    if settings.use_uvloop:
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            return uvloop.run(serve(settings))
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then drain. Returns the process exit code."""
+    from snaketron.db import open_database
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_database(settings) as db:
+        server = GameServer(settings, db)
+        await server.start()
+        print(
+            f"SnakeTron is up (server {server.server_id}, region {settings.region}):\n"
+            f"  WebSocket  {server.ws_url}\n"
+            f"  HTTP API   {server.api_url}/api\n"
+            f"  Browser    {server.api_url}/\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        await stop.wait()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)  # a second Ctrl-C kills at once
+        await server.drain()
+    return 0

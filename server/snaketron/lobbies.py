@@ -1,0 +1,239 @@
+"""Custom lobbies: game codes, seats, the host's settings and start.
+
+A lobby is a hosted custom game that has not started. Its code is claimed in
+DynamoDB atomically (with the lobby item, in one transaction) so no two lobbies
+of the cluster share one; a collision draws a new code. Seat changes happen
+without awaiting between the check and the change, so concurrent joins can
+never overfill a lobby and two starts can never start it twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+
+from snaketron import protocol
+from snaketron.config import Settings
+from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
+from snaketron.db.interface import Database
+from snaketron.db.models import LobbyRecord
+from snaketron.engine import (
+    AlreadyStarted,
+    CustomGameSettings,
+    Game,
+    GameFull,
+    NotEnoughPlayers,
+    type_custom,
+)
+from snaketron.games import GameHost, HostedGame, new_seed
+from snaketron.logs import get_logger
+from snaketron.tasks import BackgroundTasks
+
+log = get_logger(__name__)
+
+CODE_ALPHABET = string.ascii_uppercase + string.digits
+CODE_LENGTH = 8
+CODE_ATTEMPTS = 8
+
+
+def draw_game_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """Codes are shown upper case; players type them in any case, with stray spaces."""
+    return code.strip().upper()
+
+
+class LobbyRefused(Exception):
+    """A lobby request the client is told about with AccessDenied."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LobbyService:
+    def __init__(
+        self,
+        host: GameHost,
+        db: Database,
+        settings: Settings,
+        tasks: BackgroundTasks,
+        *,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self._host = host
+        self._db = db
+        self._settings = settings
+        self._tasks = tasks
+        self._clock_ms = clock_ms
+        self.by_code: dict[str, HostedGame] = {}
+
+    # --- create and find -----------------------------------------------------------
+    async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> HostedGame:
+        reason = settings.validate()
+        if reason is not None:
+            raise LobbyRefused(reason)
+        game_id = await self._db.next_id("game")
+        now = self._clock_ms()
+        for _ in range(CODE_ATTEMPTS):
+            code = draw_game_code()
+            lobby = LobbyRecord(
+                game_code=code,
+                game_id=game_id,
+                host_user_id=host_user_id,
+                settings=_to_wire(settings),
+                server_id=self._host.server_id,
+                created_at_ms=now,
+                expires_at_ms=now + self._settings.lobby_ttl_seconds * 1000,
+            )
+            try:
+                await self._db.create_lobby(lobby, is_private=settings.is_private)
+                break
+            except GameCodeTaken:
+                log.info("game code collision; drawing another", code=code)
+        else:
+            raise LobbyRefused("could not allocate a game code; try again")
+        game = self._new_game(game_id, settings, code, host_user_id)
+        game.add_player(host_user_id, username)
+        hosted = HostedGame(
+            game=game,
+            kind="custom",
+            is_private=settings.is_private,
+            allow_spectators=settings.allow_spectators,
+            game_code=code,
+            created_at_ms=now,
+        )
+        hosted.joined_at_ms[host_user_id] = now
+        self._host.add(hosted)
+        self.by_code[code] = hosted
+        return hosted
+
+    def _new_game(self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int) -> Game:
+        return Game(
+            game_id,
+            type_custom(settings),
+            seed=new_seed(),
+            tick_ms=settings.tick_duration_ms,
+            server_id=self._host.server_id,
+            game_code=code,
+            host_user_id=host_user_id,
+        )
+
+    def find(self, code: str) -> HostedGame | None:
+        hosted = self.by_code.get(normalise_code(code))
+        if hosted is None or (hosted.finished and not hosted.game.is_started):
+            return None
+        return hosted
+
+    # --- seats -------------------------------------------------------------------------
+    def join(self, hosted: HostedGame, user_id: int, username: str) -> None:
+        """Seat a player (no await between the checks and the change)."""
+        game = hosted.game
+        if game.snake_of(user_id) is not None:
+            return  # already seated: rejoining the lobby
+        if game.is_started or hosted.finished:
+            raise LobbyRefused("the game has already started")
+        try:
+            game.add_player(user_id, username)
+        except GameFull:
+            raise LobbyRefused("the lobby is full") from None
+        except AlreadyStarted:
+            raise LobbyRefused("the game has already started") from None
+        hosted.joined_at_ms[user_id] = self._clock_ms()
+        self._host.persistence.players_changed(hosted)
+        self._touch(hosted)
+        self._host.broadcast_snapshot(hosted)
+
+    def leave(self, hosted: HostedGame, user_id: int) -> None:
+        """A player leaves before the start: free the seat, pass the host on, or close."""
+        game = hosted.game
+        if game.is_started or game.snake_of(user_id) is None:
+            return
+        game.remove_player(user_id)
+        hosted.joined_at_ms.pop(user_id, None)
+        if game.player_count == 0:
+            self.close(hosted)
+            return
+        if game.host_user_id == user_id:
+            game.host_user_id = next(iter(game.players))
+            log.info("lobby host passed on", game_id=hosted.game_id, host=game.host_user_id)
+        self._host.persistence.players_changed(hosted)
+        self._touch(hosted)
+        self._host.broadcast_snapshot(hosted)
+
+    def close(self, hosted: HostedGame) -> None:
+        code = hosted.game_code
+        if code is not None and self.by_code.get(code) is hosted:
+            del self.by_code[code]
+            self._tasks.spawn(self._db.delete_lobby(code), "delete lobby")
+        self._host.discard(hosted)
+
+    # --- host only -----------------------------------------------------------------------
+    def _require_host(self, hosted: HostedGame, user_id: int, action: str) -> None:
+        if hosted.game.host_user_id != user_id:
+            raise LobbyRefused(f"only the host may {action}")
+        if hosted.game.is_started or hosted.finished:
+            raise LobbyRefused("the game has already started")
+
+    def update_settings(self, hosted: HostedGame, user_id: int, settings: CustomGameSettings) -> None:
+        self._require_host(hosted, user_id, "change the settings")
+        reason = settings.validate()
+        if reason is not None:
+            raise LobbyRefused(reason)
+        old = hosted.game
+        if old.player_count > settings.max_players:
+            raise LobbyRefused(f"{old.player_count} players are already in the lobby")
+        # The arena, start positions and food all follow from the settings: lay the
+        # game out afresh with the same id, code, host and seats.
+        game = self._new_game(old.game_id, settings, hosted.game_code or "", old.host_user_id or user_id)
+        for seated, name in old.usernames.items():
+            game.add_player(seated, name)
+        hosted.game = game
+        hosted.is_private = settings.is_private
+        hosted.allow_spectators = settings.allow_spectators
+        self._host.persistence.players_changed(hosted)
+        self._touch(hosted, settings=settings)
+        self._host.broadcast_frame(
+            hosted, protocol.encode_server_message(protocol.CustomGameSettingsUpdated(settings=settings))
+        )
+        self._host.broadcast_snapshot(hosted)
+
+    def start(self, hosted: HostedGame, user_id: int) -> None:
+        self._require_host(hosted, user_id, "start the game")
+        try:
+            hosted.game.start(self._clock_ms())
+        except NotEnoughPlayers as exc:
+            raise LobbyRefused(exc.reason) from None
+        self._host.broadcast_frame(hosted, protocol.encode_server_message(protocol.CustomGameStarting()))
+        self._host.run(hosted)
+        self._touch(hosted, state="started")
+
+    # --- persistence -----------------------------------------------------------------------
+    def _touch(self, hosted: HostedGame, **fields: object) -> None:
+        """Push the lobby's expiry out (and record what changed), off the request path."""
+        code = hosted.game_code
+        if code is None:
+            return
+        fields["host_user_id"] = hosted.game.host_user_id
+        if "settings" in fields:
+            fields["settings"] = _to_wire(fields["settings"])
+        self._tasks.spawn(self._update_lobby(code, fields), "update lobby")
+
+    async def _update_lobby(self, code: str, fields: dict[str, object]) -> None:
+        try:
+            await self._db.update_lobby(
+                code, now_ms=self._clock_ms(), ttl_seconds=self._settings.lobby_ttl_seconds, **fields
+            )
+        except NotFound:
+            pass  # closed meanwhile
+        except DatabaseError as exc:
+            log.warning("lobby update not saved", code=code, error=str(exc))
+
+
+def _to_wire(settings: object) -> dict:
+    import msgspec
+
+    return msgspec.to_builtins(settings)

@@ -1,0 +1,118 @@
+"""What a hosted game writes to the database, and when.
+
+`GameRecorder` turns the host's lifecycle hooks (created, players changed,
+spectator added, started, finished) into full-item puts queued on the data
+layer's batch writer. Full items rather than partial updates: the host holds the
+whole record in memory, the batch writer keeps the writes of one key in order,
+and a put is idempotent, so a retried or duplicated write can never leave a game
+half-updated. No hook awaits anything: the tick path stays free of I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import msgspec
+
+from snaketron.db.interface import Database
+from snaketron.db.models import GamePlayerRecord, GameRecord, GameStatusName, SpectatorRecord
+from snaketron.games import HostedGame, wall_clock_ms
+from snaketron.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def game_status_name(hosted: HostedGame) -> GameStatusName:
+    if hosted.game.is_complete:
+        return "complete"
+    if hosted.finished:
+        return "abandoned"
+    return "started" if hosted.game.is_started else "waiting"
+
+
+def game_record(hosted: HostedGame, server_id: int, now_ms: int) -> GameRecord:
+    game = hosted.game
+    winner_user = None
+    if game.winning_snake_id is not None:
+        winner_user = next((u for u, s in game.players.items() if s == game.winning_snake_id), None)
+    finished = hosted.finished
+    return GameRecord(
+        game_id=game.game_id,
+        server_id=server_id,
+        game_type=msgspec.to_builtins(game.game_type),
+        game_mode=hosted.kind,
+        status=game_status_name(hosted),
+        is_private=hosted.is_private,
+        allow_spectators=hosted.allow_spectators,
+        game_code=hosted.game_code,
+        host_user_id=game.host_user_id,
+        created_at_ms=hosted.created_at_ms,
+        updated_at_ms=now_ms,
+        started_at_ms=game.start_ms if game.is_started else None,
+        ended_at_ms=hosted.ended_at_ms if finished else None,
+        winning_snake_id=game.winning_snake_id,
+        winner_user_id=winner_user,
+        final_tick=game.tick if finished else None,
+    )
+
+
+def player_records(hosted: HostedGame, *, with_results: bool) -> list[GamePlayerRecord]:
+    game = hosted.game
+    snakes = game.state.arena.snakes if with_results else None
+    placement = {user_id: i + 1 for i, user_id in enumerate(game.placements())} if with_results else {}
+    records = []
+    for user_id, snake_id in game.players.items():
+        records.append(
+            GamePlayerRecord(
+                game_id=game.game_id,
+                user_id=user_id,
+                username=game.usernames.get(user_id, ""),
+                team_id=snakes[snake_id].team_id if snakes else None,
+                snake_id=snake_id,
+                joined_at_ms=hosted.joined_at_ms.get(user_id, hosted.created_at_ms),
+                placement=placement.get(user_id),
+                mmr_before=hosted.mmr_before.get(user_id),
+                mmr_after=hosted.mmr_after.get(user_id),
+            )
+        )
+    return records
+
+
+class GameRecorder:
+    """`GamePersistence` on a `Database`: every hook queues its writes and returns."""
+
+    def __init__(self, db: Database, *, server_id: int = 0, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self._db = db
+        self._clock_ms = clock_ms
+        self.server_id = server_id
+
+    def _save(self, hosted: HostedGame, *, players: bool = False, results: bool = False) -> None:
+        record = game_record(hosted, self.server_id, self._clock_ms())
+        rows = player_records(hosted, with_results=results) if (players or results) else []
+        future = self._db.save_game_nowait(record, rows)
+        future.add_done_callback(_log_failure)
+
+    def game_created(self, hosted: HostedGame) -> None:
+        self._save(hosted, players=True)
+
+    def players_changed(self, hosted: HostedGame) -> None:
+        self._save(hosted, players=True)
+
+    def spectator_added(self, hosted: HostedGame, user_id: int) -> None:
+        spectator = SpectatorRecord(game_id=hosted.game_id, user_id=user_id, joined_at_ms=self._clock_ms())
+        self._db.add_spectator_nowait(spectator).add_done_callback(_log_failure)
+
+    def game_started(self, hosted: HostedGame) -> None:
+        self._save(hosted)
+
+    def game_finished(self, hosted: HostedGame) -> None:
+        self._save(hosted, results=True)
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.error("game write failed", error=str(exc))

@@ -1,0 +1,62 @@
+"""One client connection: who it is, what state it is in, and its budgets."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from typing import TYPE_CHECKING
+
+from snaketron import protocol
+from snaketron.fanout import Outbox
+from snaketron.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from snaketron.games import HostedGame, Role
+
+
+class ConnectionState(enum.Enum):
+    """The server-side states of PROTOCOL.md, "Connection states"."""
+
+    UNAUTHENTICATED = "Unauthenticated"
+    AUTHENTICATED = "Authenticated"
+    IN_GAME = "InGame"
+
+
+_session_ids = itertools.count(1)
+
+
+class ClientSession:
+    """A connected client. Hashable by identity, so it can be a game member."""
+
+    __slots__ = ("address", "bucket", "errors", "game", "id", "outbox", "role", "user_id", "username")
+
+    def __init__(self, outbox: Outbox, address: str, bucket: TokenBucket) -> None:
+        self.id = next(_session_ids)
+        self.outbox = outbox
+        self.address = address
+        self.bucket = bucket
+        self.errors = 0
+        self.user_id = 0
+        self.username = ""
+        self.game: HostedGame | None = None
+        self.role: Role | None = None
+
+    @property
+    def state(self) -> ConnectionState:
+        if not self.username:
+            return ConnectionState.UNAUTHENTICATED
+        if self.game is None:
+            return ConnectionState.AUTHENTICATED
+        return ConnectionState.IN_GAME
+
+    def send(self, message: protocol.ServerMessage) -> bool:
+        return self.outbox.send(protocol.encode_server_message(message))
+
+    def deny(self, reason: str) -> None:
+        self.send(protocol.AccessDenied(reason=reason))
+
+    def error(self, code: str, message: str) -> None:
+        self.send(protocol.Error(code=code, message=message))
+
+    def __repr__(self) -> str:
+        return f"<ClientSession {self.id} user={self.user_id} state={self.state.value}>"

@@ -1,0 +1,392 @@
+"""The WebSocket server: connections, the state machine of PROTOCOL.md, dispatch.
+
+Each connection reads frames one at a time: size, budget and decoding checks
+first (a bad frame gets an `Error` and changes nothing), then the state check,
+then the handler for that message type. Handlers talk to games, lobbies and
+matchmaking; none of them knows about aiobotocore.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from snaketron import protocol
+from snaketron.auth import InvalidToken, TokenIssuer
+from snaketron.config import Settings
+from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
+from snaketron.db.interface import Database
+from snaketron.engine import SOLO, CommandRejected, Game, GameCommandMessage
+from snaketron.fanout import Outbox, send_to_all
+from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
+from snaketron.lobbies import LobbyRefused, LobbyService
+from snaketron.logs import get_logger
+from snaketron.ratelimit import TokenBucket
+from snaketron.sessions import ClientSession, ConnectionState
+from snaketron.tasks import BackgroundTasks
+
+log = get_logger(__name__)
+
+UNAUTH = ConnectionState.UNAUTHENTICATED
+AUTH = ConnectionState.AUTHENTICATED
+IN_GAME = ConnectionState.IN_GAME
+ANY_STATE = frozenset(ConnectionState)
+
+# Frames up to this many times the configured limit get an `Error`; beyond it the
+# WebSocket layer closes the connection (1009) without buffering the whole frame.
+HARD_FRAME_LIMIT_FACTOR = 4
+
+Handler = Callable[[ClientSession, Any], Awaitable[None]]
+
+
+class WsServer:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        tokens: TokenIssuer,
+        host: GameHost,
+        lobbies: LobbyService,
+        tasks: BackgroundTasks,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.tokens = tokens
+        self.host = host
+        self.lobbies = lobbies
+        self.tasks = tasks
+        self.clock_ms = clock_ms
+        self.matchmaking: Any = None  # set by the game server when matchmaking runs
+        self.sessions: set[ClientSession] = set()
+        self.accepting_games = True  # False while draining
+        self._per_address: collections.Counter[str] = collections.Counter()
+        self._server: Server | None = None
+        self._routes: dict[type, tuple[Handler, frozenset[ConnectionState]]] = {
+            protocol.Token: (self._on_token, frozenset({UNAUTH})),
+            protocol.Ping: (self._on_ping, ANY_STATE),
+            protocol.ClockSyncRequest: (self._on_clock_sync, ANY_STATE),
+            protocol.QueueForMatch: (self._on_queue_for_match, frozenset({AUTH})),
+            protocol.LeaveQueue: (self._on_leave_queue, frozenset({AUTH})),
+            # JoinGame in a game is accepted for that same game: a rejoin for a fresh Snapshot.
+            protocol.JoinGame: (self._on_join_game, frozenset({AUTH, IN_GAME})),
+            protocol.CreateCustomGame: (self._on_create_custom_game, frozenset({AUTH})),
+            protocol.JoinCustomGame: (self._on_join_custom_game, frozenset({AUTH})),
+            protocol.SpectateGame: (self._on_spectate_game, frozenset({AUTH})),
+            protocol.CreateSoloGame: (self._on_create_solo_game, frozenset({AUTH})),
+            GameCommandMessage: (self._on_game_command, frozenset({IN_GAME})),
+            protocol.LeaveGame: (self._on_leave_game, frozenset({IN_GAME})),
+            protocol.StartCustomGame: (self._on_start_custom_game, frozenset({IN_GAME})),
+            protocol.UpdateCustomGameSettings: (self._on_update_settings, frozenset({IN_GAME})),
+            protocol.Chat: (self._on_chat, frozenset({IN_GAME})),
+        }
+
+    # --- listening ----------------------------------------------------------------------
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        self._server = await serve(
+            self._handle_connection,
+            host,
+            port,
+            max_size=self.settings.max_frame_bytes * HARD_FRAME_LIMIT_FACTOR,
+            compression="deflate" if self.settings.ws_compression else None,
+            server_header=None,
+        )
+        return self._server.sockets[0].getsockname()[1]
+
+    def stop_listening(self) -> None:
+        if self._server is not None:
+            self._server.close(close_connections=False)
+
+    async def close(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        for session in list(self.sessions):
+            session.outbox.close(code, reason)
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+
+    def broadcast(self, message: protocol.ServerMessage) -> None:
+        send_to_all((s.outbox for s in self.sessions), protocol.encode_server_message(message))
+
+    # --- one connection ------------------------------------------------------------------
+    async def _handle_connection(self, connection: ServerConnection) -> None:
+        address = _address_of(connection)
+        if self._per_address[address] >= self.settings.max_connections_per_ip:
+            await connection.close(1008, "too many connections from this address")
+            return
+        self._per_address[address] += 1
+        session = ClientSession(
+            Outbox(connection, self.settings.send_queue_limit),
+            address,
+            TokenBucket(self.settings.msg_rate_per_sec, self.settings.msg_burst),
+        )
+        self.sessions.add(session)
+        try:
+            async for frame in connection:
+                # Once a close is under way, frames still in flight are read and dropped, so
+                # the closing handshake (which needs the reader) completes with our code.
+                if not session.outbox.closing:
+                    await self._receive(session, frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.sessions.discard(session)
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+            self._disconnected(session)
+
+    async def _receive(self, session: ClientSession, frame: str | bytes) -> bool:
+        """Handle one frame; False when it was refused."""
+        if isinstance(frame, bytes):
+            return self._refuse(session, "binary_frame", "messages are JSON text frames")
+        if len(frame) > self.settings.max_frame_bytes:
+            return self._refuse(
+                session, "frame_too_large", f"frames are limited to {self.settings.max_frame_bytes} bytes"
+            )
+        if not session.bucket.try_take():
+            return self._refuse(session, "rate_limited", "too many messages; slow down")
+        try:
+            message = protocol.decode_client_message(frame)
+        except protocol.ProtocolError as exc:
+            return self._refuse(session, exc.code, exc.message)
+        handler, states = self._routes[type(message)]
+        state = session.state
+        if state not in states and not self._finished_game_allows(session, states):
+            name = "GameCommand" if isinstance(message, GameCommandMessage) else type(message).__name__
+            return self._refuse(session, "wrong_state", f"{name} is not allowed while {state.value}")
+        await handler(session, message)
+        return True
+
+    def _finished_game_allows(self, session: ClientSession, states: frozenset[ConnectionState]) -> bool:
+        """Once its game is over, a member may go on as if it had left the game (a client
+        that starts another solo game right after game over needs no LeaveGame)."""
+        hosted = session.game
+        if hosted is None or not hosted.finished or AUTH not in states:
+            return False
+        self._leave_game(session)
+        return True
+
+    def _refuse(self, session: ClientSession, code: str, message: str) -> bool:
+        session.errors += 1
+        if session.errors > self.settings.max_errors_before_close:
+            session.outbox.close(1008, "too many invalid messages")
+        else:
+            session.error(code, message)
+        return False
+
+    def _disconnected(self, session: ClientSession) -> None:
+        if self.matchmaking is not None and session.user_id:
+            self.matchmaking.connection_lost(session)
+        if session.game is not None:
+            self._leave_game(session)
+
+    # --- membership ------------------------------------------------------------------------
+    def _enter(self, session: ClientSession, hosted: HostedGame, role: Role) -> None:
+        if session.game is not None and session.game is not hosted:
+            self._leave_game(session)
+        session.game = hosted
+        session.role = role
+        self.host.attach(hosted, session, role)
+
+    def _leave_game(self, session: ClientSession) -> None:
+        hosted = session.game
+        if hosted is None:
+            return
+        self.host.detach(hosted, session)
+        session.game = None
+        session.role = None
+        # A lobby seat is freed on leave and on disconnect alike: a lobby must not wait
+        # for someone who went away (unless the same user is still there on another
+        # connection). A started game keeps the snake for a rejoin.
+        in_lobby = hosted.kind == "custom" and not hosted.game.is_started and hosted.is_player(session.user_id)
+        if in_lobby and not any(m.user_id == session.user_id for m in hosted.members):
+            self.lobbies.leave(hosted, session.user_id)
+
+    # --- handlers: any state -----------------------------------------------------------------
+    async def _on_ping(self, session: ClientSession, _: protocol.Ping) -> None:
+        session.send(protocol.Pong())
+
+    async def _on_clock_sync(self, session: ClientSession, msg: protocol.ClockSyncRequest) -> None:
+        session.send(protocol.ClockSyncResponse(client_time=msg.client_time, server_time=self.clock_ms()))
+
+    async def _on_token(self, session: ClientSession, msg: protocol.Token) -> None:
+        try:
+            claims = self.tokens.verify(msg.token)
+            user = await self.db.get_user(claims.user_id)
+        except (InvalidToken, NotFound) as exc:
+            reason = exc.reason if isinstance(exc, InvalidToken) else "unknown user"
+            session.deny(f"invalid token: {reason}")
+            session.outbox.close(1008, "invalid token")
+            return
+        except DatabaseError:
+            session.error("unavailable", "the account store is unavailable; try again")
+            return
+        session.user_id = user.user_id
+        session.username = user.username
+        session.send(protocol.Authenticated(user_id=user.user_id, username=user.username))
+        if self.matchmaking is not None:
+            self.matchmaking.connection_authenticated(session)
+
+    # --- handlers: authenticated ---------------------------------------------------------------
+    def _refuse_new_game(self, session: ClientSession) -> bool:
+        if self.accepting_games:
+            return False
+        session.deny("this server is shutting down; connect again to play")
+        return True
+
+    async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
+        if self._refuse_new_game(session):
+            return
+        try:
+            game_id = await self.db.next_id("game")
+        except DatabaseUnavailable:
+            session.deny("the game store is unavailable; try again")
+            return
+        game = Game(game_id, SOLO, seed=new_seed(), server_id=self.host.server_id)
+        game.add_player(session.user_id, session.username)
+        hosted = self.host.add(HostedGame(game=game, kind="solo"))
+        hosted.joined_at_ms[session.user_id] = hosted.created_at_ms
+        # Solo games start at once; the client's JoinGame gets a Snapshot of where it is.
+        self.host.start(hosted)
+        session.send(protocol.SoloGameCreated(game_id=game_id))
+
+    async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
+        current = session.game
+        if current is not None and current.game_id != msg.game_id and not current.finished:
+            session.error("wrong_state", "leave your game before joining another")
+            return
+        hosted = self.host.get(msg.game_id)
+        if hosted is None:
+            session.deny("game not found")
+            return
+        role = self._admissible_role(session, hosted)
+        if role is None:
+            session.deny("you are not a player of this game and it cannot be watched")
+            return
+        self._enter(session, hosted, role)
+
+    def _admissible_role(self, session: ClientSession, hosted: HostedGame) -> Role | None:
+        if hosted.is_player(session.user_id):
+            return "player"
+        if hosted.allow_spectators and (not hosted.is_private or session.user_id in hosted.spectator_ids):
+            return "spectator"
+        return None
+
+    async def _on_create_custom_game(self, session: ClientSession, msg: protocol.CreateCustomGame) -> None:
+        if self._refuse_new_game(session):
+            return
+        try:
+            hosted = await self.lobbies.create(session.user_id, session.username, msg.settings)
+        except LobbyRefused as exc:
+            session.deny(exc.reason)
+            return
+        except DatabaseError:
+            session.deny("the lobby store is unavailable; try again")
+            return
+        session.send(protocol.CustomGameCreated(game_id=hosted.game_id, game_code=hosted.game_code or ""))
+        self._enter(session, hosted, "player")
+
+    async def _on_join_custom_game(self, session: ClientSession, msg: protocol.JoinCustomGame) -> None:
+        hosted = self.lobbies.find(msg.game_code)
+        if hosted is None:
+            session.deny("unknown or expired game code")
+            return
+        try:
+            self.lobbies.join(hosted, session.user_id, session.username)
+        except LobbyRefused as exc:
+            session.deny(exc.reason)
+            return
+        session.send(protocol.CustomGameJoined(game_id=hosted.game_id))
+        self._enter(session, hosted, "player")
+
+    async def _on_spectate_game(self, session: ClientSession, msg: protocol.SpectateGame) -> None:
+        hosted = self.host.get(msg.game_id)
+        if hosted is None and msg.game_code:
+            hosted = self.lobbies.find(msg.game_code)
+        if hosted is None:
+            session.deny("game not found")
+            return
+        if not hosted.allow_spectators:
+            session.deny("this game does not allow spectators")
+            return
+        if hosted.is_private and (msg.game_code is None or msg.game_code.strip().upper() != hosted.game_code):
+            session.deny("this game is private: spectating needs its game code")
+            return
+        if hosted.is_private:
+            hosted.spectator_ids.add(session.user_id)  # admitted by code: JoinGame may follow
+        session.send(protocol.SpectatorJoined())
+        self._enter(session, hosted, "spectator")
+
+    async def _on_queue_for_match(self, session: ClientSession, msg: protocol.QueueForMatch) -> None:
+        if self.matchmaking is None:
+            session.deny("matchmaking is not available on this server")
+            return
+        if self._refuse_new_game(session):
+            return
+        await self.matchmaking.enqueue(session, msg.game_type)
+
+    async def _on_leave_queue(self, session: ClientSession, _: protocol.LeaveQueue) -> None:
+        if self.matchmaking is not None:
+            await self.matchmaking.dequeue(session)
+        session.send(protocol.QueueLeft())
+
+    # --- handlers: in a game ----------------------------------------------------------------------
+    async def _on_leave_game(self, session: ClientSession, _: protocol.LeaveGame) -> None:
+        self._leave_game(session)
+
+    async def _on_game_command(self, session: ClientSession, msg: GameCommandMessage) -> None:
+        hosted = session.game
+        assert hosted is not None
+        if session.role != "player":
+            session.error("not_a_player", "spectators cannot send commands")
+            return
+        try:
+            event = hosted.game.schedule_command(session.user_id, msg)
+        except CommandRejected as exc:
+            session.error("command_rejected", exc.reason)
+            return
+        self.host.broadcast_events(hosted, (event,))
+
+    def _custom_game_of(self, session: ClientSession) -> HostedGame | None:
+        hosted = session.game
+        if hosted is None or hosted.kind != "custom":
+            session.deny("not in a custom game")
+            return None
+        return hosted
+
+    async def _on_update_settings(self, session: ClientSession, msg: protocol.UpdateCustomGameSettings) -> None:
+        hosted = self._custom_game_of(session)
+        if hosted is None:
+            return
+        try:
+            self.lobbies.update_settings(hosted, session.user_id, msg.settings)
+        except LobbyRefused as exc:
+            session.deny(exc.reason)
+
+    async def _on_start_custom_game(self, session: ClientSession, _: protocol.StartCustomGame) -> None:
+        hosted = self._custom_game_of(session)
+        if hosted is None:
+            return
+        try:
+            self.lobbies.start(hosted, session.user_id)
+        except LobbyRefused as exc:
+            session.deny(exc.reason)
+
+    async def _on_chat(self, session: ClientSession, msg: protocol.Chat) -> None:
+        hosted = session.game
+        assert hosted is not None
+        relay = protocol.ChatMessage(
+            game_id=hosted.game_id, user_id=session.user_id, username=session.username, text=msg.text
+        )
+        self.host.broadcast_frame(hosted, protocol.encode_server_message(relay))
+
+
+def _address_of(connection: ServerConnection) -> str:
+    remote = connection.remote_address
+    return str(remote[0]) if remote else "unknown"
