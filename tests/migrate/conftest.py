@@ -2,7 +2,7 @@
 
 `pg_cluster` is started once per session (installing Debian's postgresql first
 when it is missing and we are root); the tests skip with the reason only where it
-cannot be had. `legacy` is one seeded database that tests only read; `migrated`
+cannot be had. `legacy` is one seeded database that tests only read (`legacy_small` a smaller one); `migrated`
 is one migration per test module, for tests that read it or only add to it.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from migration_runs import TEST_SEED, Legacy, Migrated, fresh_target, migrate
+from migration_runs import SMALL_SEED, TEST_SEED, Legacy, Migrated, fresh_target, migrate
 
 from snaketron.db.client import DynamoClient
 from support.postgres import PostgresCluster, PostgresUnavailable, seed_legacy_data
@@ -33,6 +33,13 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 def legacy(pg_cluster: PostgresCluster) -> Legacy:
     dsn = pg_cluster.create_database("legacy")
     return Legacy(dsn, seed_legacy_data(dsn, TEST_SEED))
+
+
+@pytest.fixture(scope="session")
+def legacy_small(pg_cluster: PostgresCluster) -> Legacy:
+    """For tests that migrate several times: the embedded endpoint is slow."""
+    dsn = pg_cluster.create_database("legacy_small")
+    return Legacy(dsn, seed_legacy_data(dsn, SMALL_SEED))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from support.postgres import SeedSpec, SeedSummary
 
 # Enough to cross several checkpoints and batches; small enough for the embedded endpoint.
 TEST_SEED = SeedSpec(users=2_000, games=700, lobbies=60)
+SMALL_SEED = SeedSpec(users=600, games=250, lobbies=20, seed=11)
 # Verification reads cost the embedded endpoint ~10-80 ms each: a small sample.
 TEST_SAMPLE = 24
 
@@ -41,7 +42,7 @@ class Migrated:
 
 
 def options(dsn: str, **overrides: Any) -> MigrateOptions:
-    values: dict[str, Any] = {"dsn": dsn, "sample_size": TEST_SAMPLE, "checkpoint_rows": 500, "fetch_size": 300}
+    values: dict[str, Any] = {"dsn": dsn, "sample_size": TEST_SAMPLE, "checkpoint_rows": 100, "fetch_size": 150}
     values.update(overrides)
     return MigrateOptions(**values)
 
