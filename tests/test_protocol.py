@@ -68,7 +68,10 @@ CLIENT_CASES: list[tuple[p.ClientMessage, object]] = [
         },
     ),
     (p.JoinCustomGame(game_code="XK2P9Q"), {"JoinCustomGame": {"game_code": "XK2P9Q"}}),
-    (p.UpdateCustomGameSettings(settings=CustomGameSettings(max_players=8)), None),
+    (
+        p.UpdateCustomGameSettings(settings=p.CustomGameSettingsPatch(max_players=8)),
+        {"UpdateCustomGameSettings": {"settings": {"max_players": 8}}},
+    ),
     (p.StartCustomGame(), "StartCustomGame"),
     (p.SpectateGame(game_id=5, game_code=None), {"SpectateGame": {"game_id": 5, "game_code": None}}),
     (p.SpectateGame(game_id=5, game_code="ABC"), {"SpectateGame": {"game_id": 5, "game_code": "ABC"}}),
@@ -164,7 +167,7 @@ def test_a_snapshot_frame_round_trips() -> None:
 def test_partial_custom_settings_take_the_defaults() -> None:
     message = p.decode_client_message(b'{"CreateCustomGame": {"settings": {"arena_width": 60, "game_mode": "Solo"}}}')
     assert message == p.CreateCustomGame(settings=CustomGameSettings(arena_width=60, game_mode="Solo"))
-    defaults = p.decode_client_message(b'{"UpdateCustomGameSettings": {"settings": {}}}').settings
+    defaults = p.decode_client_message(b'{"CreateCustomGame": {"settings": {}}}').settings
     assert defaults == CustomGameSettings(
         arena_width=40,
         arena_height=40,
@@ -177,6 +180,14 @@ def test_partial_custom_settings_take_the_defaults() -> None:
         snake_start_length=4,
     )
     assert defaults.validate() is None
+
+
+def test_settings_update_changes_only_the_fields_present() -> None:
+    current = CustomGameSettings(arena_width=60, max_players=8, is_private=False)
+    patch = p.decode_client_message(b'{"UpdateCustomGameSettings": {"settings": {"max_players": 3}}}').settings
+    assert patch.apply_to(current) == CustomGameSettings(arena_width=60, max_players=3, is_private=False)
+    empty = p.decode_client_message(b'{"UpdateCustomGameSettings": {"settings": {}}}').settings
+    assert empty.apply_to(current) == current
 
 
 @pytest.mark.parametrize(

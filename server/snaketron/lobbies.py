@@ -178,8 +178,9 @@ class LobbyService:
         if hosted.game.is_started or hosted.finished:
             raise LobbyRefused("the game has already started")
 
-    def update_settings(self, hosted: HostedGame, user_id: int, settings: CustomGameSettings) -> None:
+    def update_settings(self, hosted: HostedGame, user_id: int, patch: protocol.CustomGameSettingsPatch) -> None:
         self._require_host(hosted, user_id, "change the settings")
+        settings = patch.apply_to(hosted.game.game_type.Custom.settings)
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)

@@ -21,10 +21,13 @@ from msgspec import Meta, Struct
 
 from snaketron.engine.types import (
     I64,
+    U8,
+    U16,
     U32,
     CustomGameSettings,
     GameCommandMessage,
     GameEventMessage,
+    GameMode,
     GameType,
 )
 
@@ -41,6 +44,7 @@ __all__ = [
     "CustomGameCreated",
     "CustomGameJoined",
     "CustomGameSettings",
+    "CustomGameSettingsPatch",
     "CustomGameSettingsUpdated",
     "CustomGameStarting",
     "Error",
@@ -130,8 +134,27 @@ class JoinCustomGame(Struct, frozen=True):
     game_code: GameCode
 
 
+class CustomGameSettingsPatch(Struct, frozen=True, omit_defaults=True):
+    """The fields of CustomGameSettings a host changes; a missing field keeps its value."""
+
+    arena_width: U16 | msgspec.UnsetType = msgspec.UNSET
+    arena_height: U16 | msgspec.UnsetType = msgspec.UNSET
+    tick_duration_ms: U32 | msgspec.UnsetType = msgspec.UNSET
+    food_spawn_rate: float | msgspec.UnsetType = msgspec.UNSET
+    max_players: U8 | msgspec.UnsetType = msgspec.UNSET
+    game_mode: GameMode | msgspec.UnsetType = msgspec.UNSET
+    is_private: bool | msgspec.UnsetType = msgspec.UNSET
+    allow_spectators: bool | msgspec.UnsetType = msgspec.UNSET
+    snake_start_length: U8 | msgspec.UnsetType = msgspec.UNSET
+
+    def apply_to(self, current: CustomGameSettings) -> CustomGameSettings:
+        changes = {name: getattr(self, name) for name in self.__struct_fields__}
+        return msgspec.structs.replace(current, **{k: v for k, v in changes.items() if v is not msgspec.UNSET})
+
+
 class UpdateCustomGameSettings(Struct, frozen=True):
-    settings: CustomGameSettings = msgspec.field(default_factory=CustomGameSettings)
+    # Partial: only the fields present change (the browser client sends just those).
+    settings: CustomGameSettingsPatch = msgspec.field(default_factory=CustomGameSettingsPatch)
 
 
 class StartCustomGame(Struct, frozen=True):

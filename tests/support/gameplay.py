@@ -6,7 +6,15 @@ import time
 
 from snaketron import protocol
 from snaketron.client import GameClient
-from snaketron.engine import CommandId, Direction, GameCommand, GameCommandMessage, GameEventMessage, Turn
+from snaketron.engine import (
+    CommandId,
+    CustomGameSettings,
+    Direction,
+    GameCommand,
+    GameCommandMessage,
+    GameEventMessage,
+    Turn,
+)
 
 _sequence = iter(range(1, 1_000_000))
 
@@ -52,3 +60,18 @@ async def expect_denied(client: GameClient, message: protocol.ClientMessage, rea
     assert isinstance(reply, protocol.AccessDenied), reply
     assert reason_part in reply.reason, reply.reason
     return reply.reason
+
+
+async def create_lobby(client, settings: CustomGameSettings) -> protocol.CustomGameCreated:
+    await client.send(protocol.CreateCustomGame(settings=settings))
+    created = await client.expect(protocol.CustomGameCreated)
+    first = await snapshot(client)
+    assert first.event.Snapshot.game_state.status == "Stopped"
+    return created
+
+
+async def join_lobby(client, code: str) -> protocol.CustomGameJoined:
+    await client.send(protocol.JoinCustomGame(game_code=code))
+    joined = await client.expect(protocol.CustomGameJoined)
+    await snapshot(client)
+    return joined

@@ -1,0 +1,113 @@
+"""Custom lobbies over real connections: codes, seats, host powers, start, refusals."""
+
+from __future__ import annotations
+
+from snaketron import protocol
+from snaketron.engine import CustomGameSettings, GameEventMessage
+from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot
+
+FAST = CustomGameSettings(arena_width=20, arena_height=12, tick_duration_ms=30, max_players=4, is_private=False)
+
+
+async def test_lobby_from_creation_to_finished_game(players, db):
+    host, second, third = [await players.new() for _ in range(3)]
+    created = await create_lobby(host, FAST)
+    assert len(created.game_code) == 8 and created.game_code.isalnum() and created.game_code.isupper()
+    joined = await join_lobby(second, created.game_code.lower())  # codes are case-insensitive
+    assert joined.game_id == created.game_id
+    seen_by_host = await snapshot(host)
+    assert len(seen_by_host.event.Snapshot.game_state.arena.snakes) == 2
+    await join_lobby(third, created.game_code)
+
+    await host.send(protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(max_players=3)))
+    for member in (host, second, third):
+        update = await member.expect(protocol.CustomGameSettingsUpdated)
+        assert update.settings.max_players == 3 and update.settings.arena_width == 20
+        state = (await snapshot(member)).event.Snapshot.game_state
+        assert len(state.arena.snakes) == 3
+        assert state.usernames[host.user_id] == host.username
+
+    await host.send(protocol.StartCustomGame())
+    finals = []
+    for member in (host, second, third):
+        await member.expect(protocol.CustomGameStarting)
+        started = await snapshot(member)
+        assert started.event.Snapshot.game_state.status.Started is not None
+        events = await events_until_complete(member)
+        finals.append([(e.sequence, e.event.tag) for e in events if e.event.tag != "Snapshot"])
+    assert finals[0] == finals[1] == finals[2], "every member sees the same event stream"
+
+    await db.flush()
+    stored = await db.get_game(created.game_id)
+    assert stored.game.status == "complete" and stored.game.game_code == created.game_code
+    assert sorted(p.user_id for p in stored.players) == sorted(c.user_id for c in (host, second, third))
+    assert sorted(p.placement for p in stored.players) == [1, 2, 3]
+
+
+async def test_lobby_refusals(players):
+    host, guest, late = [await players.new() for _ in range(3)]
+    await expect_denied(host, protocol.CreateCustomGame(settings=CustomGameSettings(arena_width=5)), "arena_width")
+    await expect_denied(guest, protocol.JoinCustomGame(game_code="NOSUCH00"), "unknown or expired")
+
+    created = await create_lobby(host, CustomGameSettings(arena_width=20, arena_height=12, max_players=2))
+    await expect_denied(host, protocol.StartCustomGame(), "at least 2 players")
+    await join_lobby(guest, created.game_code)
+    await expect_denied(late, protocol.JoinCustomGame(game_code=created.game_code), "full")
+    patch = protocol.CustomGameSettingsPatch(arena_width=30)
+    await expect_denied(guest, protocol.UpdateCustomGameSettings(settings=patch), "only the host")
+    await expect_denied(guest, protocol.StartCustomGame(), "only the host")
+    bad = protocol.CustomGameSettingsPatch(tick_duration_ms=5)
+    await expect_denied(host, protocol.UpdateCustomGameSettings(settings=bad), "tick_duration_ms")
+    await expect_denied(
+        host,
+        protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(max_players=1)),
+        "already in the lobby",
+    )
+
+    await host.send(protocol.StartCustomGame())
+    await host.expect(protocol.CustomGameStarting)
+    await expect_denied(late, protocol.JoinCustomGame(game_code=created.game_code), "already started")
+    await expect_denied(host, protocol.StartCustomGame(), "already started")
+
+
+async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(players):
+    host, guest, other = [await players.new() for _ in range(3)]
+    created = await create_lobby(host, FAST)
+    await join_lobby(guest, created.game_code)
+    await host.send(protocol.LeaveGame())
+    state = (await snapshot(guest)).event.Snapshot.game_state
+    assert state.host_user_id == guest.user_id
+    assert list(state.players) == [guest.user_id]
+    # The new host has the host's powers; the old one is back to Authenticated.
+    await guest.send(protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(arena_width=30)))
+    assert (await guest.expect(protocol.CustomGameSettingsUpdated)).settings.arena_width == 30
+    await host.send(protocol.CreateSoloGame())
+    await host.expect(protocol.SoloGameCreated)
+
+    await guest.close()  # disconnecting frees the last seat: the lobby closes
+    # The server handles the disconnect on its own schedule: ask until it has.
+    for _ in range(50):
+        await other.send(protocol.JoinCustomGame(game_code=created.game_code))
+        reply = await other.recv()
+        if isinstance(reply, protocol.AccessDenied):
+            assert "unknown or expired" in reply.reason
+            break
+        # The close had not been processed yet: leave again and retry.
+        await other.expect(GameEventMessage)
+        await other.send(protocol.LeaveGame())
+    else:
+        raise AssertionError("the lobby never closed")
+
+
+async def test_two_starts_at_once_start_one_game(players):
+    host, guest = await players.new(), await players.new()
+    created = await create_lobby(host, FAST)
+    await join_lobby(guest, created.game_code)
+    await host.send_raw('"StartCustomGame"')
+    await host.send_raw('"StartCustomGame"')
+    await host.expect(protocol.CustomGameStarting)
+    after_first_start = []
+    while not isinstance(message := await host.recv(), protocol.AccessDenied):
+        after_first_start.append(message)
+    assert "already started" in message.reason
+    assert not any(isinstance(m, protocol.CustomGameStarting) for m in after_first_start)
