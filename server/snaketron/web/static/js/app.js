@@ -146,7 +146,7 @@ export class App {
       this.session = null;
       this.queue = null;
       this.showScreen("auth", `The server refused your session (${detail.reason}). Please log in again.`);
-    } else if (state === "reconnecting" && detail.attempt === 1) {
+    } else if (state === "reconnecting" && detail.attempt === 1 && detail.why) {
       this.notices.warning("Connection lost", "Reconnecting to the game server…");
     } else if (state === "ready" && detail.reconnected) {
       this.notices.info("Reconnected", this.session ? "Rejoining your game." : "Back online.");
@@ -173,6 +173,7 @@ export class App {
   }
 
   async quickMatch(gameType) {
+    this.pending = { what: "queue" };
     this.queue = { gameType, mmrBefore: this.user?.mmr ?? null };
     if (!this.send(ClientMessage.queueForMatch(gameType))) {
       this.queue = null;
@@ -278,6 +279,7 @@ export class App {
         // Matchmaking placed us: answer with our own JoinGame to receive the game.
         const queued = this.queue;
         this.queue = null;
+        if (this.pending?.what === "queue") this.pending = null;
         const s = this.beginSession({ kind: "match", role: "player", gameId: value, gameType: queued?.gameType });
         s.mmrBefore = queued?.mmrBefore ?? this.user?.mmr ?? null;
         this.send(ClientMessage.joinGame(value));
@@ -308,6 +310,7 @@ export class App {
         this.onGameEvent(value);
         break;
       case "QueueUpdate":
+        if (this.pending?.what === "queue") this.pending = null; // in the queue: no refusal coming
         this.screens.queue.update(value);
         break;
       case "QueueLeft":
@@ -350,9 +353,19 @@ export class App {
     const asked = this.pending;
     this.pending = null;
     const what = asked
-      ? { solo: "Solo game", "create-lobby": "Create lobby", "join-lobby": "Join lobby", spectate: "Watch" }[asked.what]
+      ? {
+          solo: "Solo game",
+          queue: "Quick match",
+          "create-lobby": "Create lobby",
+          "join-lobby": "Join lobby",
+          spectate: "Watch",
+        }[asked.what]
       : "Request refused";
     this.notices.error(`Access denied: ${what}`, reason);
+    if (asked?.what === "queue") {
+      this.queue = null;
+      if (this.screen === "queue") this.showScreen("home");
+    }
     if (this.session && this.screen === "game" && !this.session.predictor.hasState) {
       // Rejoining a game that is gone (for instance after a reconnect): back home.
       this.session = null;
