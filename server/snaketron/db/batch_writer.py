@@ -85,6 +85,13 @@ def _consume(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # The dispatcher only ends by cancellation; anything else is a bug worth shouting
+    # about (the next put restarts it, so accepted items are still written).
+    if not task.cancelled() and task.exception() is not None:
+        log.error("batch writer dispatcher crashed", error=repr(task.exception()))
+
+
 class BatchWriter:
     def __init__(
         self,
@@ -216,8 +223,10 @@ class BatchWriter:
 
     def _ensure_running(self) -> None:
         if self._dispatcher is None or self._dispatcher.done():
-            self._slots = asyncio.Semaphore(self._max_in_flight)
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self._max_in_flight)
             self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="batch-writer")
+            self._dispatcher.add_done_callback(_report_crash)
 
     async def _dispatch(self) -> None:
         assert self._slots is not None
