@@ -168,3 +168,27 @@ async def test_the_page_is_served_next_to_the_account_api(settings, db):
         assert status == 404 and body.startswith(b"{")
     finally:
         await runner.cleanup()
+
+
+def test_every_element_the_scripts_look_up_is_in_the_page():
+    """The screens find their elements by id: a renamed id would only fail in a browser."""
+    page_ids = set(re.findall(r'\sid="([^"]+)"', (WEB_ROOT / "index.html").read_text()))
+    looked_up = set()
+    for script in (STATIC_ROOT / "js").rglob("*.js"):
+        looked_up |= set(re.findall(r'byId\("([^"]+)"\)', script.read_text()))
+    assert looked_up, "no lookups found: the pattern no longer matches the scripts"
+    assert looked_up - page_ids == set()
+    # Every form control the lobby settings read is in the settings form.
+    form = re.search(r'<form id="lobby-settings".*?</form>', (WEB_ROOT / "index.html").read_text(), re.S).group(0)
+    names = set(re.findall(r'name="([^"]+)"', form))
+    assert names == {
+        "game_mode",
+        "max_players",
+        "arena_width",
+        "arena_height",
+        "tick_duration_ms",
+        "snake_start_length",
+        "food_spawn_rate",
+        "is_private",
+        "allow_spectators",
+    }

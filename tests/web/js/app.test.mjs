@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FakeSocket, FakeTimers, MemoryStorage, recordingScreen } from "./fakes.mjs";
+import { FakeSocket, FakeTimers, MemoryStorage, recordedUi } from "./fakes.mjs";
 import { JS } from "./paths.mjs";
 import { gameState, pos } from "./states.mjs";
 
@@ -34,23 +34,14 @@ class FakeApi {
 async function signedInApp({ storedToken = null } = {}) {
   FakeSocket.instances = [];
   const timers = new FakeTimers();
-  const log = [];
-  const notices = [];
+  const { log, notices, deps } = recordedUi();
   const storage = new MemoryStorage();
   if (storedToken) storage.setItem("snaketron.token", storedToken);
-  const screens = {};
-  for (const name of ["auth", "home", "queue", "lobby", "game"]) screens[name] = recordingScreen(log, name);
   const app = new App({
+    ...deps,
     api: new FakeApi(),
     wsUrl: "ws://127.0.0.1:8080/ws",
     storage,
-    screens,
-    notices: {
-      info: (t, m) => notices.push(["info", t, m]),
-      warning: (t, m) => notices.push(["warning", t, m]),
-      error: (t, m) => notices.push(["error", t, m]),
-    },
-    topbar: recordingScreen(log, "topbar"),
     WebSocketImpl: FakeSocket,
     timers,
     now: () => 1_000_000 + timers.now,

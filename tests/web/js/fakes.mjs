@@ -110,3 +110,24 @@ export class MemoryStorage {
     this.items.delete(key);
   }
 }
+
+/**
+ * Everything an App shows, recorded: `deps` to pass to App (screens, notices, topbar),
+ * `log` of screen calls as [screen, method, ...args], `notices` as [kind, title, text].
+ */
+export function recordedUi() {
+  const log = [];
+  const notices = [];
+  const screens = {};
+  for (const name of ["auth", "home", "queue", "lobby", "game"]) screens[name] = recordingScreen(log, name);
+  const notice = (kind) => (title, text) => notices.push([kind, title, text]);
+  return {
+    log,
+    notices,
+    deps: {
+      screens,
+      notices: { info: notice("info"), warning: notice("warning"), error: notice("error") },
+      topbar: recordingScreen(log, "topbar"),
+    },
+  };
+}

@@ -7,7 +7,7 @@
 // stdout: one JSON object {ok, steps: [...], failure?, facts}
 
 import { JS } from "./paths.mjs";
-import { MemoryStorage, recordingScreen } from "./fakes.mjs";
+import { MemoryStorage, recordedUi } from "./fakes.mjs";
 
 const { App } = await import(`${JS}app.js`);
 const { ApiClient } = await import(`${JS}api.js`);
@@ -21,22 +21,8 @@ const facts = {};
 const suffix = Math.random().toString(36).slice(2, 8);
 
 function client(name) {
-  const log = [];
-  const notices = [];
-  const screens = {};
-  for (const screen of ["auth", "home", "queue", "lobby", "game"]) screens[screen] = recordingScreen(log, screen);
-  const app = new App({
-    api: new ApiClient(apiBase),
-    wsUrl,
-    storage: new MemoryStorage(),
-    screens,
-    notices: {
-      info: (t, m) => notices.push(["info", t, m]),
-      warning: (t, m) => notices.push(["warning", t, m]),
-      error: (t, m) => notices.push(["error", t, m]),
-    },
-    topbar: recordingScreen(log, "topbar"),
-  });
+  const { log, notices, deps } = recordedUi();
+  const app = new App({ ...deps, api: new ApiClient(apiBase), wsUrl, storage: new MemoryStorage() });
   return { name, app, log, notices, screen: () => app.screen };
 }
 

@@ -105,26 +105,19 @@ test("moving into the cell the tail just left is safe", () => {
 });
 
 test("head-on meetings and head swaps kill both", () => {
-  const meeting = step(
-    gameState({
-      snakes: [
-        { body: [pos(5, 5), pos(2, 5)], direction: "Right" },
-        { body: [pos(7, 5), pos(10, 5)], direction: "Left" },
-        { body: [pos(15, 15), pos(18, 15)], direction: "Left" },
-      ],
-    }),
-  );
-  assert.deepEqual(meeting.events.slice(0, 2), [{ SnakeDied: { snake_id: 0 } }, { SnakeDied: { snake_id: 1 } }]);
-  const swap = step(
-    gameState({
-      snakes: [
-        { body: [pos(5, 5), pos(2, 5)], direction: "Right" },
-        { body: [pos(6, 5), pos(9, 5)], direction: "Left" },
-        { body: [pos(15, 15), pos(18, 15)], direction: "Left" },
-      ],
-    }),
-  );
-  assert.deepEqual(swap.events.slice(0, 2), [{ SnakeDied: { snake_id: 0 } }, { SnakeDied: { snake_id: 1 } }]);
+  // Snake 1's head two cells ahead of snake 0's (they meet) or one cell (they swap).
+  for (const gap of [2, 1]) {
+    const { events } = step(
+      gameState({
+        snakes: [
+          { body: [pos(5, 5), pos(2, 5)], direction: "Right" },
+          { body: [pos(5 + gap, 5), pos(8 + gap, 5)], direction: "Left" },
+          { body: [pos(15, 15), pos(18, 15)], direction: "Left" },
+        ],
+      }),
+    );
+    assert.deepEqual(events.slice(0, 2), [{ SnakeDied: { snake_id: 0 } }, { SnakeDied: { snake_id: 1 } }], `gap ${gap}`);
+  }
 });
 
 test("a dead snake is no obstacle", () => {
@@ -159,36 +152,28 @@ test("food is eaten by a live head and one spawn is attempted", async () => {
   assert.equal(view.rng_state, rng.state.toString());
 });
 
-const TEAM_ZONES = { end_zone_depth: 10, goal_width: 9 };
-const TEAM_TYPE = { TeamMatch: { per_team: 1 } };
+// A duel on the 60x40 team board, team 0's snake heading right at row `y` next to
+// the wall column x=50 (its goal opening is rows 16..24).
+const duelTowardsWall = (y) =>
+  step(
+    gameState({
+      width: 60,
+      height: 40,
+      zones: { end_zone_depth: 10, goal_width: 9 },
+      gameType: { TeamMatch: { per_team: 1 } },
+      snakes: [
+        { body: [pos(49, y), pos(46, y)], direction: "Right", team_id: 0 },
+        { body: [pos(30, 30), pos(33, 30)], direction: "Left", team_id: 1 },
+      ],
+    }),
+  );
 
 test("team walls kill outside the goal opening, and the goal ends the game", () => {
-  const wallHit = step(
-    gameState({
-      width: 60,
-      height: 40,
-      zones: TEAM_ZONES,
-      gameType: TEAM_TYPE,
-      snakes: [
-        { body: [pos(49, 5), pos(46, 5)], direction: "Right", team_id: 0 },
-        { body: [pos(30, 30), pos(33, 30)], direction: "Left", team_id: 1 },
-      ],
-    }),
-  );
-  assert.deepEqual(wallHit.events[0], { SnakeDied: { snake_id: 0 } });
-  const goal = step(
-    gameState({
-      width: 60,
-      height: 40,
-      zones: TEAM_ZONES,
-      gameType: TEAM_TYPE,
-      snakes: [
-        { body: [pos(49, 20), pos(46, 20)], direction: "Right", team_id: 0 },
-        { body: [pos(30, 30), pos(33, 30)], direction: "Left", team_id: 1 },
-      ],
-    }),
-  );
-  assert.deepEqual(goal.events, [{ StatusUpdated: { status: { Complete: { winning_snake_id: 0 } } } }]);
+  assert.deepEqual(duelTowardsWall(5).events[0], { SnakeDied: { snake_id: 0 } });
+  assert.deepEqual(duelTowardsWall(15).events[0], { SnakeDied: { snake_id: 0 } });
+  assert.deepEqual(duelTowardsWall(16).events, [{ StatusUpdated: { status: { Complete: { winning_snake_id: 0 } } } }]);
+  assert.deepEqual(duelTowardsWall(24).events, [{ StatusUpdated: { status: { Complete: { winning_snake_id: 0 } } } }]);
+  assert.deepEqual(duelTowardsWall(25).events[0], { SnakeDied: { snake_id: 0 } });
 });
 
 test("solo games end when the snake dies, with no winner", () => {
