@@ -3,7 +3,8 @@
 Run as `python -m snaketron.db.embedded_server`. It binds 127.0.0.1 on a port the
 OS picks, prints `PORT <n>` on stdout for the parent, and serves until its stdin
 closes, which happens when the parent exits or dies: the endpoint never outlives
-the server that started it.
+the server that started it, and it ignores Ctrl-C so that the server can still
+write its last items (status offline, the batch writer's flush) after one.
 
 moto's backends are not safe under concurrent requests (a transaction's condition
 check and its writes can interleave with another request's), so one lock makes
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -41,6 +43,9 @@ def _exit_when_parent_goes() -> None:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent must get to
+    # flush its last writes first, so only the parent's say (stdin closing) stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # In memory only, no outbound calls, quiet.
     os.environ.setdefault("MOTO_CALL_RESET_API", "false")
     logging.basicConfig(level=logging.ERROR)
