@@ -33,3 +33,11 @@ def test_every_setting_is_documented():
     for f in dataclasses.fields(Settings):
         assert f"`{f.metadata['env']}`" in table
         assert f.metadata["doc"]
+
+
+def test_readme_settings_table_is_the_generated_one():
+    import pathlib
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("<!-- settings:begin -->\n", 1)[1].split("\n<!-- settings:end -->", 1)[0]
+    assert section == settings_table_markdown(), "run `snaketron config --markdown` and paste it into README.md"
