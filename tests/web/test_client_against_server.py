@@ -64,6 +64,8 @@ def server() -> Iterator[tuple[str, str]]:
         "SNAKETRON_WS_PORT": str(ws_port),
         "SNAKETRON_DEV_MODE": "1",
         "SNAKETRON_LOG_LEVEL": "warning",
+        # Games still running at the end need not be waited for.
+        "SNAKETRON_DRAIN_GRACE_SECONDS": "1",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "snaketron.cli", "serve"],
