@@ -11,22 +11,11 @@ import pytest
 from snaketron.db import open_database
 from snaketron.db.batch_writer import BatchWriter
 from snaketron.db.client import DynamoClient
-from snaketron.db.codec import from_item, to_item
-from snaketron.db.dynamo import DynamoDatabase
+from snaketron.db.codec import to_item
 from snaketron.db.errors import DatabaseUnavailable, InvalidRequest
 from snaketron.db.models import GamePlayerRecord
+from support.dynamo_reads import items_with_pk
 from support.fault_proxy import FaultProxy
-
-
-async def count(db: DynamoDatabase, pk: str) -> list[dict]:
-    response = await db.client.call(
-        "query",
-        TableName=db.tables.main,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": pk}},
-        ConsistentRead=True,
-    )
-    return [from_item(i) for i in response["Items"]]
 
 
 def row(pk: str, sk: int, **extra) -> dict:
@@ -43,7 +32,7 @@ async def test_chunks_of_25_and_coalesced_duplicates(db):
     # 60 distinct keys: 25 + 25 + 10, one request each (the embedded endpoint never throttles).
     assert db.metrics.requests["batch_write_item"] - before == 3
     assert writer.metrics.coalesced == 3 and writer.metrics.written == 60
-    items = await count(db, "CHUNK")
+    items = await items_with_pk(db, "CHUNK")
     assert len(items) == 60
     assert next(i for i in items if i["sk"] == "00003")["v"] == 3
     await writer.close()
@@ -53,7 +42,7 @@ async def test_flushes_by_itself_after_flush_ms(db):
     writer = BatchWriter(db.client, db.tables.key_names(), flush_ms=20)
     future = writer.put_nowait(db.tables.main, row("TIMER", 1))
     await asyncio.wait_for(future, timeout=5)  # no flush() call: the timer sent it
-    assert len(await count(db, "TIMER")) == 1
+    assert len(await items_with_pk(db, "TIMER")) == 1
     await writer.close()
 
 
@@ -65,7 +54,7 @@ async def test_an_invalid_item_fails_alone(db):
     with pytest.raises(InvalidRequest):
         await bad
     await asyncio.gather(*good)
-    assert len(await count(db, "MIXED")) == 5
+    assert len(await items_with_pk(db, "MIXED")) == 5
     assert writer.metrics.rejected == 1
     with pytest.raises(InvalidRequest):
         writer.put_nowait(db.tables.main, to_item({"pk": "NO-SORT-KEY"}))
@@ -106,7 +95,7 @@ async def test_close_flushes_everything_accepted(settings):
         assert db.writer.pending > 0
     assert all(f.done() and f.exception() is None for f in futures)
     async with open_database(settings) as reader:
-        assert len(await count(reader, "SHUTDOWN")) == 110
+        assert len(await items_with_pk(reader, "SHUTDOWN")) == 110
         assert [s.user_id for s in await reader.list_spectators(1)] == [2]
 
 
@@ -123,8 +112,8 @@ async def test_close_under_faults_still_lands_everything(settings, dynamo_endpoi
             await asyncio.sleep(0)  # let it hand its items over; it awaits durability during close
         assert adding.done() and adding.exception() is None
     async with open_database(settings) as reader:
-        assert len(await count(reader, "FAULTYSHUTDOWN")) == 80
-        assert len(await count(reader, "GAME#9")) == 30
+        assert len(await items_with_pk(reader, "FAULTYSHUTDOWN")) == 80
+        assert len(await items_with_pk(reader, "GAME#9")) == 30
 
 
 async def test_close_deadline_fails_what_cannot_be_written(settings, dynamo_endpoint):

@@ -9,10 +9,11 @@ import dataclasses
 import pytest
 
 from snaketron.db.client import DynamoClient
-from snaketron.db.codec import from_item, to_item
+from snaketron.db.codec import to_item
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, UsernameTaken
 from snaketron.db.models import MatchTicket, ServerRecord
+from support.dynamo_reads import items_with_pk
 from support.fault_proxy import FaultProxy
 
 
@@ -32,19 +33,6 @@ async def faulty_db(settings, proxy):
     yield database
     proxy.heal()
     await database.close()
-
-
-async def all_items(db: DynamoDatabase, pk: str) -> list[dict]:
-    """Read through the healthy client, not the proxy."""
-    response = await db.client.call(
-        "query",
-        TableName=db.tables.main,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": pk}},
-        ConsistentRead=True,
-    )
-    assert "LastEvaluatedKey" not in response
-    return [from_item(i) for i in response["Items"]]
 
 
 async def test_throttled_and_failing_requests_are_retried(db, faulty_db, proxy):
@@ -123,7 +111,7 @@ async def test_batch_writes_land_exactly_once_under_every_fault(db, faulty_db, p
         )
     await asyncio.wait_for(asyncio.gather(*futures), timeout=60)
 
-    items = await all_items(db, "LOAD")
+    items = await items_with_pk(db, "LOAD")
     assert len(items) == 300
     assert sorted(i["n"] for i in items) == list(range(300))
     assert all(i["version"] == (2 if i["n"] % 6 == 0 else 1) for i in items)
@@ -142,4 +130,4 @@ async def test_batch_writer_outlasts_an_outage(db, faulty_db, proxy):
     assert faulty_db.writer.metrics.send_failures > 0
     proxy.heal()
     await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
-    assert len(await all_items(db, "OUT")) == 40
+    assert len(await items_with_pk(db, "OUT")) == 40
