@@ -380,3 +380,27 @@ async def test_ping_fails_cleanly_on_missing_tables(db, dynamo_endpoint):
     with pytest.raises(DatabaseUnavailable):
         async with open_database(make_settings(dynamo_endpoint, "no-such-prefix")):
             pass
+
+
+async def test_every_listing_follows_all_pages(db):
+    db.query_page_limit = 2  # pages of two items: every listing below spans several
+    for i in range(5):
+        await db.register_server(server(20 + i, games=i))
+    assert len(await db.list_servers()) == 5
+    assert len(await db.list_live_servers("eu", now_ms=NOW, freshness_ms=15_000)) == 5
+    assert (await db.least_loaded_server("eu", now_ms=NOW, freshness_ms=15_000)).server_id == 20
+    await db.create_game(
+        game(60, server_id=3), [GamePlayerRecord(game_id=60, user_id=u, username="p") for u in range(7)]
+    )
+    for u in range(5):
+        await db.add_spectator(SpectatorRecord(game_id=60, user_id=100 + u))
+    full = await db.get_game(60)
+    assert (len(full.players), len(full.spectators)) == (7, 5)
+    assert len(await db.list_spectators(60)) == 5
+    for i in range(5):
+        await db.create_game(game(61 + i, server_id=3))
+    assert len(await db.list_games_of_server(3, ["waiting"])) == 6
+    for u in range(5):
+        await db.put_ticket(ticket(u, NOW + u), ttl_seconds=60)
+    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW)] == [0, 1, 2, 3, 4]
+    assert db.metrics.requests["query"] >= 15

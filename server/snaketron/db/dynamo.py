@@ -146,8 +146,14 @@ class DynamoDatabase:
             raise NotFound(f"{table}: {key} (expired)")
         return item
 
+    # Items per Query page; None lets DynamoDB fill 1 MB pages. Tests set it small to
+    # prove that every listing follows LastEvaluatedKey to the end.
+    query_page_limit: int | None = None
+
     async def _query_all(self, **params: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
+        if self.query_page_limit:
+            params["Limit"] = self.query_page_limit
         while True:
             response = await self.client.call("query", **params)
             found.extend(from_item(i) for i in response.get("Items", []))
@@ -672,6 +678,17 @@ class DynamoDatabase:
             for i in await self._queue(region, queue_key)
             if i.get("matchedGameId") is not None and i.get("serverId") == server_id
         ]
+
+    async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:
+        found = await self._query_all(
+            TableName=self.tables.main,
+            IndexName="GSI1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": to_attr(shapes.tickets_gsi1pk(region))},
+        )
+        tickets = [shapes.ticket_from_item(i) for i in found if not shapes.expired(i, now_ms)]
+        tickets.sort(key=lambda t: (t.enqueued_at_ms, t.user_id))
+        return tickets
 
 
 def _encode_cursor(last_key: dict[str, Any]) -> str:
