@@ -72,6 +72,7 @@ class HostedGame:
     spectator_ids: set[int] = field(default_factory=set)
     timer: asyncio.TimerHandle | None = None
     finished: bool = False
+    abandoned: bool = False  # ended by the host going away, not by the rules
     # Called once when the game completes (matchmaking records ratings with it).
     on_finish: list[Callable[[HostedGame], None]] = field(default_factory=list)
     max_lateness_ms: int = 0
@@ -165,7 +166,7 @@ class GameHost:
             events = game.advance_to(committed_tick(now, game.start_ms, game.tick_ms))
         except Exception:  # a bug in the rules must not take the whole host down
             log.exception("game crashed; abandoning it", game_id=hosted.game_id)
-            self.finish(hosted)
+            self.abandon(hosted)
             return
         self.stats.ticks += game.tick - before
         self.broadcast_events(hosted, events)
@@ -250,9 +251,18 @@ class GameHost:
             return False
         return True
 
+    def abandon(self, hosted: HostedGame) -> None:
+        """End a game that cannot go on (its host is going away): members are told the
+        game is complete with no winner, and it is recorded as abandoned."""
+        if hosted.finished:
+            return
+        hosted.abandoned = True
+        self.broadcast_events(hosted, hosted.game.abandon())
+        self.finish(hosted)
+
     def abandon_all(self) -> list[HostedGame]:
-        """Stop every running game now (drain deadline passed)."""
+        """Stop every running game now (drain deadline passed, or stopping)."""
         stopped = self.running_games()
         for hosted in stopped:
-            self.finish(hosted)
+            self.abandon(hosted)
         return stopped

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import GamePlayerRecord, GameRecord, GameStatusName, SpectatorRecord
 from snaketron.games import HostedGame, wall_clock_ms
@@ -24,10 +25,10 @@ log = get_logger(__name__)
 
 
 def game_status_name(hosted: HostedGame) -> GameStatusName:
+    if hosted.abandoned or (hosted.finished and not hosted.game.is_complete):
+        return "abandoned"
     if hosted.game.is_complete:
         return "complete"
-    if hosted.finished:
-        return "abandoned"
     return "started" if hosted.game.is_started else "waiting"
 
 
@@ -90,7 +91,11 @@ class GameRecorder:
     def _save(self, hosted: HostedGame, *, players: bool = False, results: bool = False) -> None:
         record = game_record(hosted, self.server_id, self._clock_ms())
         rows = player_records(hosted, with_results=results) if (players or results) else []
-        future = self._db.save_game_nowait(record, rows)
+        try:
+            future = self._db.save_game_nowait(record, rows)
+        except DatabaseError as exc:  # the writer is closed: shutdown went wrong, say so loudly
+            log.error("game write refused", game_id=hosted.game_id, error=str(exc))
+            return
         future.add_done_callback(_log_failure)
 
     def game_created(self, hosted: HostedGame) -> None:
@@ -101,7 +106,10 @@ class GameRecorder:
 
     def spectator_added(self, hosted: HostedGame, user_id: int) -> None:
         spectator = SpectatorRecord(game_id=hosted.game_id, user_id=user_id, joined_at_ms=self._clock_ms())
-        self._db.add_spectator_nowait(spectator).add_done_callback(_log_failure)
+        try:
+            self._db.add_spectator_nowait(spectator).add_done_callback(_log_failure)
+        except DatabaseError as exc:
+            log.error("spectator write refused", game_id=hosted.game_id, error=str(exc))
 
     def game_started(self, hosted: HostedGame) -> None:
         self._save(hosted)

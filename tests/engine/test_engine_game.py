@@ -310,3 +310,19 @@ def test_team_games_use_team_zones_and_alternate_teams() -> None:
     zone = state.arena.team_zone_config
     assert (zone.end_zone_depth, zone.goal_width) == (10, 9)
     assert all(10 <= p.x < 50 for p in state.arena.food)
+
+
+def test_abandon_ends_the_game_with_no_winner_and_one_event():
+    from snaketron.engine import SOLO, Game
+
+    game = Game(7, SOLO, seed=3)
+    game.add_player(1, "one")
+    game.start(1_000)
+    game.advance_to(4)
+    events = game.abandon()
+    assert [e.event.tag for e in events] == ["StatusUpdated"]
+    assert events[0].event.StatusUpdated.status.Complete.winning_snake_id is None
+    assert game.is_complete and game.winning_snake_id is None
+    assert events[0].sequence == game.state.event_sequence
+    assert game.abandon() == []  # once only
+    assert game.advance_to(50) == []  # nothing runs after it

@@ -285,6 +285,17 @@ class Game:
             self._compute_tick(events)
         return events
 
+    def abandon(self) -> list[GameEventMessage]:
+        """End the game now with no winner (its host is going away). Emits StatusUpdated
+        (Complete with no winner) so that every member knows nobody will play on."""
+        if self.is_complete:
+            return []
+        self.status = status_complete(None)
+        self.winning_snake_id = None
+        events: list[GameEventMessage] = []
+        self._emit(events, None, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
+        return events
+
     # --- commands ---------------------------------------------------------------------
 
     def schedule_command(self, user_id: int, msg: GameCommandMessage) -> GameEventMessage:
@@ -530,6 +541,11 @@ class Game:
             return (2, -(snake.died_at or 0), snake_id)
 
         return [self._snakes[i].user_id for i in sorted(range(len(self._snakes)), key=rank)]
+
+    def death_ticks(self) -> dict[int, int | None]:
+        """user_id -> the tick their snake died in (None while alive): ties in `placements`
+        (snakes that died in the same tick) are draws to a rating."""
+        return {snake.user_id: snake.died_at for snake in self._snakes}
 
     def snake_lengths(self) -> dict[int, int]:
         """user_id -> body length: the score of a solo game."""
