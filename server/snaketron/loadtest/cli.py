@@ -1,0 +1,151 @@
+"""`snaketron loadtest`: options, live progress, the final table, JSON and the exit code.
+
+Exit codes: 0 when the error rate stayed within --max-error-rate, 1 when it did
+not, 2 for unusable options. Ctrl-C stops the bots at once and still reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from snaketron.loadtest.metrics import Metrics
+from snaketron.loadtest.options import DEFAULT_MIX, SCENARIOS, LoadTestOptions, parse_mix
+from snaketron.loadtest.report import Report, latency_table, summary_table, write_json
+from snaketron.loadtest.runner import LoadTest
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Drive headless bots that play real games against a SnakeTron server on this machine."
+    parser.add_argument("--ws-url", default="ws://127.0.0.1:8080/ws", help="WebSocket URL (127.0.0.1/localhost only)")
+    parser.add_argument("--api-url", default="http://127.0.0.1:3001", help="HTTP API URL (127.0.0.1/localhost only)")
+    parser.add_argument("--bots", type=int, default=10, help="bots to start")
+    parser.add_argument("--ramp", type=float, default=10.0, help="bots started per second")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help="seconds from the first bot until no new game begins"
+    )
+    parser.add_argument("--scenario", choices=SCENARIOS, default="mix")
+    parser.add_argument(
+        "--mix",
+        default=",".join(f"{role.value}={weight}" for role, weight in DEFAULT_MIX.items()),
+        help="bot weights of the mix scenario, ROLE=WEIGHT,... (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--game-seconds", type=float, default=30.0, help="a bot steers this long per game, then crashes"
+    )
+    parser.add_argument("--think-ticks", type=int, default=20, help="bots seek food every N ticks (0: only dodge)")
+    parser.add_argument("--user-prefix", default="loadbot", help="bot accounts are PREFIX0, PREFIX1, ...")
+    parser.add_argument("--password", default="loadbot-secret", help="password of the bot accounts")
+    parser.add_argument("--max-error-rate", type=float, default=0.01, help="exit 1 above this errors/attempts")
+    parser.add_argument(
+        "--finish-grace", type=float, default=45.0, help="seconds games under way may finish at the end"
+    )
+    parser.add_argument("--json", dest="json_path", metavar="FILE", help="write the figures as JSON to FILE")
+    parser.add_argument("--no-progress", action="store_true", help="no live display")
+
+
+def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
+    options = LoadTestOptions(
+        ws_url=args.ws_url,
+        api_url=args.api_url,
+        bots=args.bots,
+        ramp_per_s=args.ramp,
+        duration_s=args.duration,
+        scenario=args.scenario,
+        mix=parse_mix(args.mix),
+        game_seconds=args.game_seconds,
+        think_ticks=args.think_ticks,
+        user_prefix=args.user_prefix,
+        password=args.password,
+        max_error_rate=args.max_error_rate,
+        finish_grace_s=args.finish_grace,
+        json_path=args.json_path,
+        progress=not args.no_progress,
+    )
+    options.check()
+    return options
+
+
+def loadtest_command(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        console.print(f"snaketron loadtest: {exc}")
+        return 2
+    try:
+        import uvloop
+
+        report = uvloop.run(_run(options, console))
+    except ImportError:
+        report = asyncio.run(_run(options, console))
+    out = Console()
+    out.print(summary_table(report))
+    out.print(latency_table(report.latency_ms))
+    if options.json_path:
+        write_json(report, options.json_path)
+    return 0 if report.passed else 1
+
+
+async def _run(options: LoadTestOptions, console: Console) -> Report:
+    test = LoadTest(options)
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, test.interrupt)
+        loop.add_signal_handler(signal.SIGTERM, test.interrupt)
+    live_display = options.progress and console.is_terminal
+    live = Live(Table(), console=console, refresh_per_second=2, transient=True) if live_display else None
+    previous = [0, 0.0]
+
+    def show(metrics: Metrics, elapsed: float) -> None:
+        rate = (metrics.received - previous[0]) / max(1e-9, elapsed - previous[1])
+        previous[:] = [metrics.received, elapsed]
+        if live is not None:
+            live.update(progress_table(metrics, elapsed, rate))
+        elif options.progress:
+            delivery = metrics.latency["event_delivery"]
+            print(
+                f"[{elapsed:6.1f}s] bots {metrics.bots_running} in game {metrics.bots_in_game} "
+                f"games {sum(metrics.games_completed.values())} msgs/s {rate:,.0f} "
+                f"delivery p99 {delivery.percentile_ms(99):.1f} ms errors {metrics.error_count}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    with live if live is not None else contextlib.nullcontext():
+        return await test.run(show)
+
+
+def progress_table(metrics: Metrics, elapsed: float, received_per_s: float) -> Table:
+    table = Table(title=f"snaketron loadtest — {elapsed:.0f} s")
+    for column in (
+        "bots",
+        "in game",
+        "games done",
+        "msgs in/s",
+        "delivery p50",
+        "delivery p99",
+        "command p99",
+        "errors",
+    ):
+        table.add_column(column, justify="right")
+    delivery = metrics.latency["event_delivery"]
+    command = metrics.latency["command_to_scheduled"]
+    table.add_row(
+        str(metrics.bots_running),
+        str(metrics.bots_in_game),
+        str(sum(metrics.games_completed.values())),
+        f"{received_per_s:,.0f}",
+        f"{delivery.percentile_ms(50):.1f} ms",
+        f"{delivery.percentile_ms(99):.1f} ms",
+        f"{command.percentile_ms(99):.1f} ms",
+        str(metrics.error_count),
+    )
+    return table

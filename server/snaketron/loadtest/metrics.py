@@ -1,0 +1,114 @@
+"""What a load test measures: latency histograms (HDR, microseconds) and counters.
+
+Every bot of a run records into one `Metrics` (one process, one event loop, so
+no locking). Latencies below zero can only come from clock error (the clock-sync
+offset is an estimate); they are recorded as 0 and counted apart, so a skewed
+clock shows up instead of silently shortening the tail.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import msgspec
+from hdrh.histogram import HdrHistogram
+
+# 1 µs .. 10 min, 3 significant digits: fine enough for p99.9 of ms latencies.
+LOWEST_US = 1
+HIGHEST_US = 600_000_000
+SIGNIFICANT_DIGITS = 3
+
+
+class LatencySummary(msgspec.Struct):
+    count: int
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+
+
+class Latency:
+    """One latency distribution."""
+
+    __slots__ = ("histogram", "negative")
+
+    def __init__(self) -> None:
+        self.histogram = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+        self.negative = 0
+
+    def record_ms(self, value_ms: float) -> None:
+        if value_ms < 0:
+            self.negative += 1
+            value_ms = 0.0
+        self.histogram.record_value(min(HIGHEST_US, max(LOWEST_US, int(value_ms * 1000))))
+
+    @property
+    def count(self) -> int:
+        return self.histogram.get_total_count()
+
+    def percentile_ms(self, percentile: float) -> float:
+        return self.histogram.get_value_at_percentile(percentile) / 1000 if self.count else 0.0
+
+    def summary(self) -> LatencySummary:
+        h = self.histogram
+        if not self.count:
+            return LatencySummary(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return LatencySummary(
+            count=self.count,
+            mean_ms=round(h.get_mean_value() / 1000, 3),
+            p50_ms=self.percentile_ms(50),
+            p90_ms=self.percentile_ms(90),
+            p99_ms=self.percentile_ms(99),
+            p999_ms=self.percentile_ms(99.9),
+            max_ms=h.get_max_value() / 1000,
+        )
+
+
+# The latencies of a run, by name (the report keeps this order).
+LATENCIES = (
+    "sign_in",  # HTTP register-or-login
+    "connect",  # WebSocket opening handshake
+    "auth",  # Token -> Authenticated
+    "queue_to_match",  # QueueForMatch -> JoinGame from the server
+    "command_to_scheduled",  # GameCommand sent -> its CommandScheduled received
+    "event_delivery",  # the event's server time -> arrival (see bot.event_server_time_ms)
+)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.latency = {name: Latency() for name in LATENCIES}
+        self.received = 0  # frames
+        self.sent = 0
+        self.attempts = 0  # sign-ins, connections and games begun: the error rate's denominator
+        self.errors: collections.Counter[str] = collections.Counter()
+        # Per bot: a duel of two local bots is two plays.
+        self.plays_started: collections.Counter[str] = collections.Counter()
+        self.plays_completed: collections.Counter[str] = collections.Counter()
+        # Distinct games played to the end by local bots.
+        self.games_completed: collections.Counter[str] = collections.Counter()
+        self._completed_game_ids: set[int] = set()
+        self.late_commands = 0  # turns refused because the game had just ended: a race, not an error
+        self.clock_offsets_ms: list[float] = []
+        self.bots_running = 0
+        self.bots_in_game = 0
+        self.started_monotonic = time.monotonic()
+
+    def game_completed(self, kind: str, game_id: int) -> None:
+        if game_id not in self._completed_game_ids:
+            self._completed_game_ids.add(game_id)
+            self.games_completed[kind] += 1
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] += 1
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / max(1, self.attempts)

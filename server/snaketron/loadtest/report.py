@@ -1,0 +1,130 @@
+"""The figures of a run: one msgspec Struct, shown as a table and written as JSON."""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+
+import msgspec
+from rich.table import Table
+
+from snaketron.loadtest.metrics import LATENCIES, LatencySummary, Metrics
+from snaketron.loadtest.options import LoadTestOptions
+
+
+class Report(msgspec.Struct, kw_only=True):
+    scenario: str
+    ws_url: str
+    bots_planned: int
+    bots_started: int
+    ramp_per_s: float
+    duration_s: float
+    elapsed_s: float
+    finished_at: str
+    interrupted: bool
+    latency_ms: dict[str, LatencySummary]
+    negative_latencies: dict[str, int]  # recorded as 0: the clock-sync offset was off by that much
+    clock_offset_ms: dict[str, float]  # min, mean, max over bots
+    messages_received: int
+    messages_sent: int
+    received_per_s: float
+    sent_per_s: float
+    plays_started: dict[str, int]  # per bot
+    plays_completed: dict[str, int]
+    games_completed: dict[str, int]  # distinct games
+    late_commands: int
+    attempts: int
+    errors: dict[str, int]
+    error_count: int
+    error_rate: float
+    max_error_rate: float
+    passed: bool
+
+
+def build_report(
+    options: LoadTestOptions, metrics: Metrics, *, bots_started: int, elapsed_s: float, interrupted: bool
+) -> Report:
+    offsets = metrics.clock_offsets_ms
+    elapsed = max(elapsed_s, 1e-9)
+    return Report(
+        scenario=options.scenario,
+        ws_url=options.ws_url,
+        bots_planned=options.bots,
+        bots_started=bots_started,
+        ramp_per_s=options.ramp_per_s,
+        duration_s=options.duration_s,
+        elapsed_s=round(elapsed_s, 3),
+        finished_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        interrupted=interrupted,
+        latency_ms={name: metrics.latency[name].summary() for name in LATENCIES},
+        negative_latencies={name: metrics.latency[name].negative for name in LATENCIES},
+        clock_offset_ms={
+            "min": round(min(offsets), 3) if offsets else 0.0,
+            "mean": round(statistics.fmean(offsets), 3) if offsets else 0.0,
+            "max": round(max(offsets), 3) if offsets else 0.0,
+        },
+        messages_received=metrics.received,
+        messages_sent=metrics.sent,
+        received_per_s=round(metrics.received / elapsed, 1),
+        sent_per_s=round(metrics.sent / elapsed, 1),
+        plays_started=dict(metrics.plays_started),
+        plays_completed=dict(metrics.plays_completed),
+        games_completed=dict(metrics.games_completed),
+        late_commands=metrics.late_commands,
+        attempts=metrics.attempts,
+        errors=dict(metrics.errors),
+        error_count=metrics.error_count,
+        error_rate=round(metrics.error_rate, 6),
+        max_error_rate=options.max_error_rate,
+        passed=metrics.error_rate <= options.max_error_rate,
+    )
+
+
+def write_json(report: Report, path: str) -> None:
+    with open(path, "wb") as out:
+        out.write(msgspec.json.format(msgspec.json.encode(report), indent=2))
+        out.write(b"\n")
+
+
+def read_json(path: str) -> Report:
+    with open(path, "rb") as source:
+        return msgspec.json.decode(source.read(), type=Report)
+
+
+def latency_table(latency: dict[str, LatencySummary], title: str = "latency (ms)") -> Table:
+    table = Table(title=title)
+    for column in ("measure", "count", "mean", "p50", "p90", "p99", "p99.9", "max"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for name, s in latency.items():
+        table.add_row(
+            name.replace("_", " "),
+            f"{s.count:,}",
+            *(f"{v:.1f}" for v in (s.mean_ms, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms)),
+        )
+    return table
+
+
+def summary_table(report: Report) -> Table:
+    table = Table(
+        title=f"loadtest {report.scenario}: {report.bots_started}/{report.bots_planned} bots, {report.elapsed_s:.0f} s"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("messages received", f"{report.messages_received:,} ({report.received_per_s:,.0f}/s)"),
+        ("messages sent", f"{report.messages_sent:,} ({report.sent_per_s:,.0f}/s)"),
+        ("games completed", _counts(report.games_completed)),
+        ("plays completed / started", f"{sum(report.plays_completed.values())} / {sum(report.plays_started.values())}"),
+        ("clock offset (ms)", f"{report.clock_offset_ms['min']:.1f} .. {report.clock_offset_ms['max']:.1f}"),
+        ("late commands (game over)", str(report.late_commands)),
+        ("errors", _counts(report.errors) or "none"),
+        ("error rate", f"{report.error_rate:.4f} (max {report.max_error_rate})"),
+        ("result", "PASS" if report.passed else "FAIL: error rate over the threshold"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

@@ -1,0 +1,125 @@
+"""A run: start bots at the ramp rate, let them play for the duration, stop, report.
+
+Every bot runs `scenarios.run_bot` as a task. When the duration is over no bot
+begins a new game; games under way may finish within `finish_grace_s` (the bots
+stop steering after `game_seconds`, so they do), then whatever is left is
+cancelled. `interrupt()` (Ctrl-C) skips the grace. Every wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from snaketron.client import AccountClient
+from snaketron.loadtest.bot import REPLY_TIMEOUT_S, Bot
+from snaketron.loadtest.metrics import Metrics
+from snaketron.loadtest.options import LoadTestOptions
+from snaketron.loadtest.pilot import Pilots
+from snaketron.loadtest.report import Report, build_report
+from snaketron.loadtest.scenarios import LiveGames, LobbyGroup, plan_bots, run_bot
+
+PROGRESS_EVERY_S = 1.0
+
+
+@dataclass
+class RunContext:
+    """What every bot of a run shares."""
+
+    options: LoadTestOptions
+    accounts: AccountClient
+    metrics: Metrics = field(default_factory=Metrics)
+    pilots: Pilots = field(default_factory=lambda: Pilots(20))
+    live_games: LiveGames = field(default_factory=LiveGames)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LoadTest:
+    def __init__(self, options: LoadTestOptions) -> None:
+        options.check()
+        self.options = options
+        self.metrics = Metrics()
+        self.interrupted = False
+        self._stop = asyncio.Event()
+        self.bots_started = 0
+
+    def interrupt(self) -> None:
+        """Stop now: no grace for games under way."""
+        self.interrupted = True
+        self._stop.set()
+
+    async def run(self, on_progress: Callable[[Metrics, float], None] | None = None) -> Report:
+        options = self.options
+        plans = plan_bots(options)
+        groups = {id(p.group): p.group for p in plans if p.group is not None}
+        began = time.monotonic()
+        self.metrics.started_monotonic = began
+        timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT_S * 3)
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+            ctx = RunContext(options, AccountClient(options.api_url, http), self.metrics, Pilots(options.think_ticks))
+            tasks: list[asyncio.Task[None]] = []
+            progress = None
+            if on_progress is not None:
+                progress = asyncio.get_running_loop().create_task(self._report_progress(on_progress))
+            try:
+                end = began + options.duration_s
+                for index, plan in enumerate(plans):
+                    due = began + index / options.ramp_per_s
+                    if await self._stopped_within(due - time.monotonic()) or time.monotonic() >= end:
+                        break
+                    tasks.append(asyncio.get_running_loop().create_task(run_bot(Bot(index, ctx), plan, ctx)))
+                    self.bots_started += 1
+                await self._stopped_within(end - time.monotonic())
+            finally:
+                await self._wind_down(ctx, tasks, groups.values())
+                if progress is not None:
+                    progress.cancel()
+        return build_report(
+            options,
+            self.metrics,
+            bots_started=self.bots_started,
+            elapsed_s=time.monotonic() - began,
+            interrupted=self.interrupted,
+        )
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        if seconds > 0 and not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), seconds)
+            except TimeoutError:
+                pass
+        return self._stop.is_set()
+
+    async def _wind_down(self, ctx: RunContext, tasks: list[asyncio.Task[None]], groups) -> None:
+        ctx.stopping.set()
+        ctx.live_games.stop()
+        for group in groups:
+            await group.stop()
+        if tasks:
+            grace = 0.0 if self.interrupted else self.options.finish_grace_s
+            _, pending = await asyncio.wait(tasks, timeout=grace) if grace > 0 else (set(), set(tasks))
+            pending = {t for t in pending if not t.done()}
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=10)
+        ctx.pilots.cancel_all()
+
+    async def _report_progress(self, on_progress: Callable[[Metrics, float], None]) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY_S)
+            on_progress(self.metrics, time.monotonic() - self.metrics.started_monotonic)
+
+
+async def run_load_test(
+    options: LoadTestOptions, on_progress: Callable[[Metrics, float], None] | None = None
+) -> Report:
+    return await LoadTest(options).run(on_progress)
+
+
+__all__ = ["LoadTest", "LobbyGroup", "RunContext", "run_load_test"]
