@@ -212,6 +212,17 @@ class Settings:
     drain_grace_seconds: int = setting(
         "SNAKETRON_DRAIN_GRACE_SECONDS", 30, "On SIGTERM, how long running games may go on before the server exits."
     )
+    internal_ws_url: str = setting(
+        "SNAKETRON_INTERNAL_WS_URL",
+        "",
+        "WebSocket URL other servers of the cluster use to relay their clients' game traffic here "
+        "(authenticated by SNAKETRON_CLUSTER_SECRET); derived from host and WebSocket port when empty.",
+    )
+    relay_answer_seconds: float = setting(
+        "SNAKETRON_RELAY_ANSWER_SECONDS",
+        5.0,
+        "How long a server waits for another server to answer a relayed join or create before refusing it.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from snaketron import protocol
 from snaketron.auth import PasswordHasher, TokenIssuer
+from snaketron.cluster import RELAY_PATH, ClusterNode
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
@@ -49,12 +50,23 @@ class GameServer:
         self.host = GameHost(self.recorder, clock_ms=clock_ms)
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
         self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
+        # Registry, placement and relaying to the other servers of the region.
+        self.cluster = ClusterNode(
+            settings,
+            db,
+            self.host,
+            self.lobbies,
+            self.tasks,
+            accepting_games=lambda: self.ws.accepting_games,
+            clock_ms=clock_ms,
+        )
+        self.ws.cluster = self.cluster.router
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
+        self.cluster.add_routes(self.api_app)  # GET /api/servers, before any catch-all route
         _add_optional_routes(self.api_app, settings)
         self.ws_port = 0
         self.api_port = 0
         self._api_runner: web.AppRunner | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
 
     # --- addresses -------------------------------------------------------------------------
     @property
@@ -65,49 +77,34 @@ class GameServer:
     def api_url(self) -> str:
         return self.settings.public_api_url or f"http://{_url_host(self.settings.host)}:{self.api_port}"
 
+    @property
+    def internal_url(self) -> str:
+        """Where the other servers of the cluster relay their clients' game traffic."""
+        return self.settings.internal_ws_url or f"ws://{_url_host(self.settings.host)}:{self.ws_port}{RELAY_PATH}"
+
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.server_id = await self.db.next_id("server")
         self.host.server_id = self.recorder.server_id = self.server_id
         self.ws_port = await self.ws.start(self.settings.host, self.settings.ws_port)
         self._api_runner, self.api_port = await start_api(self.api_app, self.settings.host, self.settings.api_port)
-        now = self.clock_ms()
-        await self.db.register_server(
+        # Registers SERVER#id as `active`, then heartbeats every heartbeat_seconds.
+        await self.cluster.start(
             ServerRecord(
                 server_id=self.server_id,
                 region=self.settings.region,
                 ws_url=self.ws_url,
                 api_url=self.api_url,
-                status="active",
+                internal_url=self.internal_url,
                 max_game_capacity=self.settings.max_games,
-                last_heartbeat_ms=now,
-                created_at_ms=now,
             )
         )
         self.status = "active"
-        self._heartbeat = asyncio.get_running_loop().create_task(self._heartbeat_loop())
         log.info("server started", server_id=self.server_id, ws=self.ws_url, api=self.api_url)
-
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
-            try:
-                await self.db.heartbeat_server(
-                    self.server_id,
-                    self.settings.region,
-                    game_count=len(self.host.running_games()),
-                    player_count=self.host.player_count(),
-                    now_ms=self.clock_ms(),
-                )
-            except DatabaseError as exc:
-                log.warning("heartbeat failed", error=str(exc))
 
     async def _set_status(self, status: ServerStatus) -> None:
         self.status = status
-        try:
-            await self.db.set_server_status(self.server_id, status)
-        except DatabaseError as exc:
-            log.warning("server status not saved", status=status, error=str(exc))
+        await self.cluster.set_status(status)
 
     async def drain(self, grace_s: float | None = None) -> None:
         """Stop taking games, let running ones finish (up to the grace period), tell the
@@ -127,11 +124,7 @@ class GameServer:
 
     async def stop(self) -> None:
         """Close listeners and connections, wait for background work, flush, go offline."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
+        await self.cluster.stop()  # ends relays and heartbeats
         self.ws.stop_listening()
         await self.ws.close()
         if self._api_runner is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from snaketron import protocol
 from snaketron.auth import InvalidToken, TokenIssuer
@@ -63,6 +64,8 @@ class WsServer:
         self.tasks = tasks
         self.clock_ms = clock_ms
         self.matchmaking: Any = None  # set by the game server when matchmaking runs
+        # Set by the game server: snaketron.cluster's GameRouter (relaying to other servers).
+        self.cluster: Any = None
         self.sessions: set[ClientSession] = set()
         self.accepting_games = True  # False while draining
         self._per_address: collections.Counter[str] = collections.Counter()
@@ -96,8 +99,13 @@ class WsServer:
             max_size=self.settings.max_frame_bytes * HARD_FRAME_LIMIT_FACTOR,
             compression="deflate" if self.settings.ws_compression else None,
             server_header=None,
+            process_request=self._check_handshake,
         )
         return self._server.sockets[0].getsockname()[1]
+
+    def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Relay connections from other servers must carry the cluster secret (HTTP 403 otherwise)."""
+        return None if self.cluster is None else self.cluster.check_handshake(connection, request)
 
     def stop_listening(self) -> None:
         if self._server is not None:
@@ -116,7 +124,12 @@ class WsServer:
     # --- one connection ------------------------------------------------------------------
     async def _handle_connection(self, connection: ServerConnection) -> None:
         address = _address_of(connection)
-        if self._per_address[address] >= self.settings.max_connections_per_ip:
+        # Another server relaying one of its clients: authenticated by that server, and
+        # not counted against the address (all its relays share the one address).
+        peer = self.cluster.peer_identity(connection) if self.cluster is not None else None
+        if peer is not None:
+            address = f"relay:{address}"
+        elif self._per_address[address] >= self.settings.max_connections_per_ip:
             await connection.close(1008, "too many connections from this address")
             return
         self._per_address[address] += 1
@@ -125,6 +138,8 @@ class WsServer:
             address,
             TokenBucket(self.settings.msg_rate_per_sec, self.settings.msg_burst),
         )
+        if peer is not None:
+            session.user_id, session.username = peer.user_id, peer.username
         self.sessions.add(session)
         try:
             async for frame in connection:
@@ -155,11 +170,17 @@ class WsServer:
             message = protocol.decode_client_message(frame)
         except protocol.ProtocolError as exc:
             return self._refuse(session, exc.code, exc.message)
+        # A session relayed to its game's host: the host's state machine decides.
+        if self.cluster is not None and await self.cluster.relayed(session, message, frame):
+            return True
         handler, states = self._routes[type(message)]
         state = session.state
         if state not in states and not self._finished_game_allows(session, states):
             name = "GameCommand" if isinstance(message, GameCommandMessage) else type(message).__name__
             return self._refuse(session, "wrong_state", f"{name} is not allowed while {state.value}")
+        # A game that lives (or is placed) on another server: relay the session there.
+        if self.cluster is not None and await self.cluster.route_elsewhere(session, message, frame):
+            return True
         await handler(session, message)
         return True
 
@@ -181,6 +202,8 @@ class WsServer:
         return False
 
     def _disconnected(self, session: ClientSession) -> None:
+        if self.cluster is not None:
+            self.cluster.connection_lost(session)
         if self.matchmaking is not None and session.user_id:
             self.matchmaking.connection_lost(session)
         if session.game is not None:
@@ -318,9 +341,9 @@ class WsServer:
         if hosted.is_private and (msg.game_code is None or msg.game_code.strip().upper() != hosted.game_code):
             session.deny("this game is private: spectating needs its game code")
             return
-        if hosted.is_private:
-            hosted.spectator_ids.add(session.user_id)  # admitted by code: JoinGame may follow
         session.send(protocol.SpectatorJoined())
+        # Attaching records the spectator and adds it to spectator_ids, which also admits a
+        # later JoinGame to a private game (adding it here first skipped the record).
         self._enter(session, hosted, "spectator")
 
     async def _on_queue_for_match(self, session: ClientSession, msg: protocol.QueueForMatch) -> None:

@@ -1,0 +1,141 @@
+"""Three `snaketron serve` processes of one region: registration and liveness, load
+balancing of new lobbies, and one lobby played from all three servers at once."""
+
+from __future__ import annotations
+
+import collections
+
+import aiohttp
+import msgspec
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from cluster.fleet import Cluster, ServerProcess, eventually
+from snaketron import protocol
+from snaketron.cluster import RELAY_PATH
+from snaketron.engine import CustomGameSettings
+from support.gameplay import create_lobby, events_until_complete, join_lobby, snapshot
+
+QUICK = CustomGameSettings(arena_width=20, arena_height=12, tick_duration_ms=40, max_players=2)
+
+
+async def servers_seen_by(server: ServerProcess, region: str = "") -> dict:
+    query = f"?region={region}" if region else ""
+    async with aiohttp.ClientSession() as http, http.get(f"{server.api_url}/api/servers{query}") as response:
+        assert response.status == 200
+        return await response.json()
+
+
+async def all_see_each_other(trio: Cluster) -> bool:
+    expected = sorted(s.server_id for s in trio.fleet.servers)
+    for server in trio.fleet.servers:
+        listed = await servers_seen_by(server)
+        if sorted(s["id"] for s in listed["servers"]) != expected:
+            return False
+    return True
+
+
+async def test_three_servers_register_and_are_live_in_one_region(trio: Cluster):
+    a, b, c = trio.fleet.servers
+    await eventually(lambda: all_see_each_other(trio))
+    listed = await servers_seen_by(b, region="local")
+    assert listed["region"] == "local"
+    by_id = {s["id"]: s for s in listed["servers"]}
+    for server in (a, b, c):
+        entry = by_id[server.server_id]
+        assert entry["status"] == "active"
+        assert entry["wsUrl"] == server.ws_url and entry["apiUrl"] == server.api_url
+        assert entry["capacity"] > 0 and entry["games"] == 0
+    assert (await servers_seen_by(a, region="elsewhere"))["servers"] == []
+
+    # The registry behind the route: one GSI2 query gives the live servers of the region.
+    live = await trio.db.list_live_servers("local", now_ms=by_id[a.server_id]["lastHeartbeat"], freshness_ms=3_000)
+    assert sorted(s.server_id for s in live) == sorted(by_id)
+    assert all(s.internal_url.endswith(RELAY_PATH) for s in live)
+
+
+async def test_relay_endpoint_refuses_connections_without_the_cluster_secret(trio: Cluster):
+    a = trio.fleet.servers[0]
+    relay_url = a.ws_url.removesuffix("/ws") + RELAY_PATH
+    for headers in ({}, {"X-SnakeTron-Cluster-Secret": "wrong", "X-SnakeTron-User-Id": "1"}):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(relay_url, additional_headers=headers, proxy=None):
+                pass
+        assert refused.value.response.status_code == 403
+
+
+async def test_balancer_spreads_ten_new_lobbies_across_the_servers(trio: Cluster):
+    a = trio.fleet.servers[0]
+    await eventually(lambda: all_see_each_other(trio))
+    hosts: collections.Counter[int] = collections.Counter()
+    creators = []
+    for _ in range(10):
+        creator = await trio.player(a)  # every request arrives at server A
+        created = await create_lobby(creator, QUICK)
+        lobby = await trio.db.get_lobby(created.game_code, now_ms=0)
+        hosts[lobby.server_id] += 1
+        creators.append(creator)
+    assert sorted(hosts) == sorted(s.server_id for s in trio.fleet.servers), hosts
+    assert max(hosts.values()) - min(hosts.values()) <= 1, f"placement by load: {hosts}"
+
+    # The heartbeats carry the load: /api/servers shows where the lobbies are.
+    async def reported() -> bool:
+        listed = await servers_seen_by(a)
+        return {s["id"]: s["games"] for s in listed["servers"]} == dict(hosts)
+
+    await eventually(reported)
+    for creator in creators:
+        await creator.close()
+    trio.clients.clear()
+
+
+async def test_lobby_hosted_on_one_server_is_played_and_watched_from_all_three(trio: Cluster):
+    servers = {s.server_id: s for s in trio.fleet.servers}
+    creator = await trio.player(trio.fleet.servers[0])
+    created = await create_lobby(creator, QUICK)
+    host_id = (await trio.db.get_lobby(created.game_code, now_ms=0)).server_id
+    others = [s for sid, s in servers.items() if sid != host_id]
+    # The joiner and the spectator are on the two servers that do not host the game, so
+    # both are relayed; the creator is local when the balancer kept the lobby on its server.
+    joiner = await trio.player(others[0])
+    spectator = await trio.player(others[1])
+
+    joined = await join_lobby(joiner, created.game_code.lower())
+    assert joined.game_id == created.game_id
+    await spectator.send(protocol.SpectateGame(game_id=created.game_id, game_code=created.game_code))
+    await spectator.expect(protocol.SpectatorJoined)
+    watched = (await snapshot(spectator)).event.Snapshot.game_state
+    assert sorted(watched.players) == sorted([creator.user_id, joiner.user_id])
+
+    await joiner.send(protocol.Chat(text="hello from another server"))
+    for member in (creator, joiner, spectator):
+        chat = await member.expect(protocol.ChatMessage)
+        assert (chat.user_id, chat.text) == (joiner.user_id, "hello from another server")
+
+    await creator.send(protocol.StartCustomGame())
+    streams = []
+    for member in (creator, joiner, spectator):
+        await member.expect(protocol.CustomGameStarting)
+        started = await snapshot(member)
+        assert started.event.Snapshot.game_state.status.Started.server_id == host_id
+        events = [started, *await events_until_complete(member)]
+        streams.append([msgspec.json.encode(e) for e in events])
+    assert streams[0] == streams[1] == streams[2], "all three servers pass on the same events"
+
+    # After the game the relayed client goes on as any client would: a solo game.
+    await joiner.send(protocol.CreateSoloGame())
+    solo = await joiner.expect(protocol.SoloGameCreated)
+    await joiner.send(protocol.JoinGame(game_id=solo.game_id))
+    assert list((await snapshot(joiner)).event.Snapshot.game_state.players) == [joiner.user_id]
+
+    await trio.db.flush()
+
+    async def recorded():
+        stored = await trio.db.get_game(created.game_id)
+        return stored if stored.game.status == "complete" else None
+
+    stored = await eventually(recorded)
+    assert stored.game.server_id == host_id
+    assert sorted(p.user_id for p in stored.players) == sorted([creator.user_id, joiner.user_id])
+    assert [s.user_id for s in stored.spectators] == [spectator.user_id]
