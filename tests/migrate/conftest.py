@@ -14,15 +14,17 @@ import pytest
 from migration_runs import SMALL_SEED, TEST_SEED, Legacy, Migrated, fresh_target, migrate
 
 from snaketron.db.client import DynamoClient
-from support.postgres import PostgresCluster, PostgresUnavailable, seed_legacy_data
+from support.postgres import PostgresCluster, PostgresUnavailable, ensure_postgres_binaries, seed_legacy_data
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
     try:
-        cluster = PostgresCluster().start()
+        ensure_postgres_binaries()
     except PostgresUnavailable as exc:
         pytest.skip(f"PostgreSQL is not available here: {exc}")
+    # Binaries present but the cluster does not start: that is a failure, not a skip.
+    cluster = PostgresCluster().start()
     try:
         yield cluster
     finally:

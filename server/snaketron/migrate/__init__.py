@@ -54,7 +54,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write even though the tables hold accounts created by a server (ids may collide)",
     )
-    pg.add_argument("--report", type=Path, default=Path("migration-report.json"), help="where to write the JSON report")
+    pg.add_argument("--report", default="migration-report.json", help="where to write the JSON report ('' for nowhere)")
 
 
 def migrate_command(args: argparse.Namespace) -> int:
@@ -80,7 +80,8 @@ def migrate_command(args: argparse.Namespace) -> int:
         scan_segments=args.scan_segments,
     )
     console = Console(stderr=True)
-    return asyncio.run(run_command(options, settings, console=console, report_path=args.report))
+    report_path = Path(args.report) if args.report else None
+    return asyncio.run(run_command(options, settings, console=console, report_path=report_path))
 
 
 async def run_command(

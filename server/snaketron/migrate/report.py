@@ -93,12 +93,17 @@ def print_report(report: MigrationReport, console: Console, *, report_path: Path
             renamed.add_row(str(r.user_id), r.old_username, r.new_username, str(r.name_kept_by_user_id))
         console.print(renamed)
     if report.nonconforming_names:
-        console.print(
-            f"{len(report.nonconforming_names)} accounts keep names today's rules refuse (they can still log in)"
+        kept = Table(
+            title=f"{len(report.nonconforming_names)} accounts keep names today's rules refuse (they can still log in)"
         )
-    shown = len(report.renamed) > list_limit or len(report.nonconforming_names) > 0
-    if report_path and shown:
-        console.print(f"every affected account is listed in {report_path}")
+        for column in ("user id", "name", "problems"):
+            kept.add_column(column)
+        for n in report.nonconforming_names[:list_limit]:
+            kept.add_row(str(n.user_id), n.username, "; ".join(n.problems))
+        console.print(kept)
+    truncated = max(len(report.renamed), len(report.nonconforming_names), len(report.skipped)) > list_limit
+    if report_path and truncated:
+        console.print(f"only the first {list_limit} of each list are shown: {report_path} lists every account")
     for line in report.skipped[:list_limit]:
         console.print(f"[red]skipped[/red] {line}")
 

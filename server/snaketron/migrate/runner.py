@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
+import psycopg
+import psycopg.conninfo
 
 from snaketron.db import items
 from snaketron.db.codec import to_item
@@ -93,8 +95,6 @@ def plan_digest(renames: list[RenamedAccount]) -> str:
 
 def _redact(dsn: str) -> str:
     """The DSN without a password, for the report."""
-    import psycopg.conninfo
-
     try:
         parts = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -25,6 +25,9 @@ from snaketron.db.errors import NotFound
 from snaketron.migrate import mapping
 from snaketron.migrate.report import EntityCounts, Mismatch, Verification
 from snaketron.migrate.source import PostgresSource, SourceMaxIds
+
+if TYPE_CHECKING:
+    from snaketron.db.dynamo import DynamoDatabase
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def _live(item: dict[str, Any], now_ms: int) -> bool:
     return ttl is None or ttl * 1000 > now_ms
 
 
-async def target_counts(target: Any, highest: SourceMaxIds, *, now_ms: int, segments: int) -> EntityCounts:
+async def target_counts(target: DynamoDatabase, highest: SourceMaxIds, *, now_ms: int, segments: int) -> EntityCounts:
     """Items of legacy entities in the target, by scanning (only keys and a few attributes)."""
     counts = EntityCounts()
 
@@ -86,23 +89,35 @@ async def target_counts(target: Any, highest: SourceMaxIds, *, now_ms: int, segm
         pk, sk = item["pk"], item["sk"]
         user_id = _id_of(pk, "USER#")
         if user_id is not None:
-            counts.users += sk == "META" and user_id <= highest.user
+            if sk == "META" and user_id <= highest.user:
+                counts.users += 1
             return
         game_id = _id_of(pk, "GAME#")
-        if game_id is not None and game_id <= highest.game:
-            counts.games += sk == "META"
-            counts.players += sk.startswith("PLAYER#")
-            counts.spectators += sk.startswith("SPECTATOR#")
+        if game_id is not None:
+            if game_id <= highest.game:
+                if sk == "META":
+                    counts.games += 1
+                elif sk.startswith("PLAYER#"):
+                    counts.players += 1
+                elif sk.startswith("SPECTATOR#"):
+                    counts.spectators += 1
             return
-        if pk.startswith("LOBBY#") and sk == "META" and _live(item, now_ms):
-            counts.lobbies += int(item.get("gameId", 0)) <= highest.game
+        if (
+            pk.startswith("LOBBY#")
+            and sk == "META"
+            and _live(item, now_ms)
+            and int(item.get("gameId", 0)) <= highest.game
+        ):
+            counts.lobbies += 1
 
     def visit_username(item: dict[str, Any]) -> None:
-        counts.usernames += int(item.get("userId", 0)) <= highest.user
+        if int(item.get("userId", 0)) <= highest.user:
+            counts.usernames += 1
 
     def visit_code(item: dict[str, Any]) -> None:
         game_id = str(item.get("gameId", "0"))
-        counts.game_codes += _live(item, now_ms) and game_id.isdigit() and int(game_id) <= highest.game
+        if _live(item, now_ms) and game_id.isdigit() and int(game_id) <= highest.game:
+            counts.game_codes += 1
 
     tables = target.tables
     await _scan(target.client, tables.main, "pk, sk, gameId, #ttl", segments, visit_main)
@@ -112,7 +127,7 @@ async def target_counts(target: Any, highest: SourceMaxIds, *, now_ms: int, segm
 
 
 async def _compare_users(
-    source: PostgresSource, db: Any, renamed: dict[int, str], size: int, out: list[Mismatch]
+    source: PostgresSource, db: DynamoDatabase, renamed: dict[int, str], size: int, out: list[Mismatch]
 ) -> int:
     rows = await source.sample_users(size)
     for row in rows:
@@ -144,7 +159,7 @@ async def _compare_users(
 
 
 async def _compare_games(
-    source: PostgresSource, db: Any, renamed: dict[int, str], size: int, out: list[Mismatch]
+    source: PostgresSource, db: DynamoDatabase, renamed: dict[int, str], size: int, out: list[Mismatch]
 ) -> int:
     rows = await source.sample_games(size)
     ids = [row.game_id for row in rows]
@@ -189,7 +204,9 @@ async def _compare_games(
     return len(rows)
 
 
-async def _compare_lobbies(source: PostgresSource, db: Any, size: int, now_ms: int, out: list[Mismatch]) -> int:
+async def _compare_lobbies(
+    source: PostgresSource, db: DynamoDatabase, size: int, now_ms: int, out: list[Mismatch]
+) -> int:
     rows = await source.sample_lobbies(size, now_ms=now_ms)
     for row in rows:
         expected = mapping.lobby_record(row)
@@ -207,7 +224,7 @@ async def _compare_lobbies(source: PostgresSource, db: Any, size: int, now_ms: i
 
 async def verify_migration(
     source: PostgresSource,
-    target: Any,
+    target: DynamoDatabase,
     *,
     renamed: dict[int, str],
     now_ms: int,
