@@ -167,6 +167,42 @@ class Settings:
         "SNAKETRON_WS_COMPRESSION", False, "Per-message deflate on the WebSocket (costs ~2.5x per send)."
     )
 
+    # --- matchmaking ------------------------------------------------------------------
+    matcher_enabled: bool = setting(
+        "SNAKETRON_MATCHER_ENABLED",
+        True,
+        "Stand for the region's matcher lease (one server of a region matches at a time; the others wait as standbys).",
+    )
+    matcher_interval_ms: int = setting(
+        "SNAKETRON_MATCHER_INTERVAL_MS", 1_000, "Time between two matching rounds of the region's matcher."
+    )
+    matcher_lease_ms: int = setting(
+        "SNAKETRON_MATCHER_LEASE_MS",
+        5_000,
+        "Length of the matcher lease; a standby takes over at most about this long after the holder dies.",
+    )
+    match_windows: str = setting(
+        "SNAKETRON_MATCH_WINDOWS",
+        "0:100,5000:250,10000:500,20000:1000",
+        "Rating window by waiting time, as 'waited_ms:plus_minus_mmr' steps: ±100 at first, ±250 after 5 s, ...",
+    )
+    match_partial_after_ms: int = setting(
+        "SNAKETRON_MATCH_PARTIAL_AFTER_MS",
+        10_000,
+        "After this long in a FreeForAll queue, a match forms with at least 2 players instead of a full game.",
+    )
+    match_poll_ms: int = setting(
+        "SNAKETRON_MATCH_POLL_MS",
+        500,
+        "How often a server with queued players reads its region's tickets (matches made elsewhere, positions).",
+    )
+    queue_update_ms: int = setting(
+        "SNAKETRON_QUEUE_UPDATE_MS", 3_000, "Time between two QueueUpdate messages to a waiting player."
+    )
+    match_ticket_ttl_seconds: int = setting(
+        "SNAKETRON_MATCH_TICKET_TTL_SECONDS", 3_600, "A match ticket left behind (its server died) expires after this."
+    )
+
     # --- limits -------------------------------------------------------------------
     max_frame_bytes: int = setting(
         "SNAKETRON_MAX_FRAME_BYTES", 16_384, "Largest client frame accepted; larger ones close the socket (1009)."

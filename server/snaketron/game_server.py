@@ -29,6 +29,7 @@ from snaketron.games import GameHost, wall_clock_ms
 from snaketron.http_api import create_api_app, start_api
 from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
+from snaketron.matchmaking import MatchmakingService
 from snaketron.persistence import GameRecorder
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
@@ -50,6 +51,8 @@ class GameServer:
         self.host = GameHost(self.recorder, clock_ms=clock_ms)
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
         self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
+        self.matchmaking = MatchmakingService(settings, db, self.host, self.tasks, clock_ms=clock_ms)
+        self.ws.matchmaking = self.matchmaking
         # Registry, placement and relaying to the other servers of the region.
         self.cluster = ClusterNode(
             settings,
@@ -100,6 +103,7 @@ class GameServer:
             )
         )
         self.status = "active"
+        self.matchmaking.start(self.server_id)  # after registering: tickets name a live server
         log.info("server started", server_id=self.server_id, ws=self.ws_url, api=self.api_url)
 
     async def _set_status(self, status: ServerStatus) -> None:
@@ -111,6 +115,7 @@ class GameServer:
         clients, flush every accepted write, and go offline."""
         grace_s = self.settings.drain_grace_seconds if grace_s is None else grace_s
         self.ws.accepting_games = False
+        await self.matchmaking.stop_matching()  # hand the matcher lease to a standby now
         await self._set_status("draining")
         log.info("draining", running_games=len(self.host.running_games()), grace_s=grace_s)
         self.ws.broadcast(
@@ -125,6 +130,7 @@ class GameServer:
     async def stop(self) -> None:
         """Close listeners and connections, wait for background work, flush, go offline."""
         await self.cluster.stop()  # ends relays and heartbeats
+        await self.matchmaking.stop()
         self.ws.stop_listening()
         await self.ws.close()
         if self._api_runner is not None:

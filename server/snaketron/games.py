@@ -183,12 +183,14 @@ class GameHost:
         if hosted.timer is not None:
             hosted.timer.cancel()
             hosted.timer = None
-        self.persistence.game_finished(hosted)
+        # Callbacks first: matchmaking sets the players' new ratings (mmr_after) on the
+        # game, and the finished record written next carries them.
         for callback in hosted.on_finish:
             try:
                 callback(hosted)
             except Exception:
                 log.exception("on_finish callback failed", game_id=hosted.game_id)
+        self.persistence.game_finished(hosted)
         asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, self._forget, hosted)
         if not self.running_games():
             self._all_finished.set()

@@ -222,6 +222,8 @@ class WsServer:
         if hosted is None:
             return
         self.host.detach(hosted, session)
+        if self.matchmaking is not None:
+            self.matchmaking.left_game(session, hosted)  # a matchmade game ranks leavers last
         session.game = None
         session.role = None
         # A lobby seat is freed on leave and on disconnect alike: a lobby must not wait

@@ -165,3 +165,8 @@ class Database(Protocol):
     async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:
         """Matched tickets whose player is connected to `server_id`, so that server can
         tell its clients `{"JoinGame": id}`."""
+
+    async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:
+        """Every unexpired ticket of every queue of a region, matched or not, in one query
+        (GSI1, so eventually consistent: claims are conditional, a stale read only costs a
+        retry). The matcher's round and each server's delivery poll read this."""

@@ -321,9 +321,17 @@ def lease_item(lease: Lease) -> dict[str, Any]:
     }
 
 
+def tickets_gsi1pk(region: str) -> str:
+    """Every ticket of a region shares one GSI1 partition, so the matcher and each
+    server's delivery poll read all queues of the region in one query."""
+    return f"QUEUE#{region}"
+
+
 def ticket_item(t: MatchTicket, ttl: int) -> dict[str, Any]:
     return {
         **ticket_key(t),
+        "gsi1pk": tickets_gsi1pk(t.region),
+        "gsi1sk": f"{t.queue_key}#{t.enqueued_at_ms:015d}#{t.user_id}",
         "region": t.region,
         "queueKey": t.queue_key,
         "userId": t.user_id,
@@ -332,6 +340,9 @@ def ticket_item(t: MatchTicket, ttl: int) -> dict[str, Any]:
         "serverId": t.server_id,
         "enqueuedAt": t.enqueued_at_ms,
         "matchedGameId": t.matched_game_id,
+        "ratingMu": t.rating_mu,
+        "ratingSigma": t.rating_sigma,
+        "gamesPlayed": t.games_played,
         "ttl": ttl,
     }
 
@@ -346,4 +357,7 @@ def ticket_from_item(i: dict[str, Any]) -> MatchTicket:
         server_id=i.get("serverId", 0),
         enqueued_at_ms=i["enqueuedAt"],
         matched_game_id=i.get("matchedGameId"),
+        rating_mu=i.get("ratingMu"),
+        rating_sigma=i.get("ratingSigma"),
+        games_played=i.get("gamesPlayed", 0),
     )

@@ -116,6 +116,10 @@ class MatchTicket(msgspec.Struct, kw_only=True):
     server_id: int
     enqueued_at_ms: int
     matched_game_id: int | None = None
+    # The player's rating state, carried so that rating a matchmade game needs no reads.
+    rating_mu: float | None = None
+    rating_sigma: float | None = None
+    games_played: int = 0
 
 
 class Lease(msgspec.Struct, kw_only=True):

@@ -1,0 +1,256 @@
+"""The region's matcher: one at a time across the cluster, holding a DynamoDB lease.
+
+Every server of a region runs a `Matcher`; the one holding the lease
+`LEASE#matcher#<region>` matches, the others are standbys that try to take the
+lease now and then. The holder renews it at half its life and stops matching a
+safety margin before it would run out, so a standby that takes over an expired
+lease does not overlap with a holder that merely stalled. When the holder dies,
+a standby takes over within about one lease length.
+
+Each round (about once a second) reads every ticket of the region in one query,
+forms matches per queue (`forming.py`), and claims each match's tickets in one
+transaction, each ticket on condition that it is still unmatched. A claim that
+loses (a ticket matched by another matcher, or withdrawn) changes nothing; the
+match is formed again without the lost players. So even two matchers at once
+cannot put a player in two games. A claimed match is handed to the placement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+from snaketron.db.errors import DatabaseError, LeaseHeld, TicketAlreadyClaimed
+from snaketron.db.interface import Database
+from snaketron.db.models import MatchTicket
+from snaketron.games import wall_clock_ms
+from snaketron.logs import get_logger
+from snaketron.matchmaking.forming import WindowSchedule, form_matches
+from snaketron.matchmaking.placement import MatchPlacement, PlayersGone
+from snaketron.matchmaking.queues import RULES, QueueRule
+
+log = get_logger(__name__)
+
+# Claims of one queue in one round: a lost claim re-forms the rest this many times.
+MAX_CLAIM_ATTEMPTS = 5
+
+
+def lease_name(region: str) -> str:
+    return f"matcher#{region}"
+
+
+class Matcher:
+    def __init__(
+        self,
+        db: Database,
+        placement: MatchPlacement,
+        *,
+        region: str,
+        owner: str,
+        windows: WindowSchedule,
+        partial_after_ms: int,
+        interval_ms: int = 1_000,
+        lease_ms: int = 5_000,
+        server_freshness_ms: int = 15_000,
+        ticket_ttl_s: int = 3_600,
+        lease: str | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._db = db
+        self._placement = placement
+        self.region = region
+        self.owner = owner
+        self.lease = lease or lease_name(region)
+        self._windows = windows
+        self._partial_after_ms = partial_after_ms
+        self._interval_ms = interval_ms
+        self._lease_ms = lease_ms
+        self._freshness_ms = server_freshness_ms
+        self._ticket_ttl_s = ticket_ttl_s
+        self._clock_ms = clock_ms
+        self._lease_expires_ms = 0
+        self._next_attempt_ms = 0
+        self._live: tuple[int, set[int]] | None = None  # (read at, live server ids)
+        self._task: asyncio.Task[None] | None = None
+        self._progress = asyncio.Condition()
+        # What the last round saw, for this server's queue positions (saves a read).
+        self.last_tickets: tuple[int, list[MatchTicket]] | None = None
+        self.rounds = 0  # rounds run while holding the lease
+        self.matches_made = 0
+        self.claims_lost = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop matching; hand the lease over at once (`release=False` lets it run out,
+        as when a process dies)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        was_holding = self._lease_expires_ms > 0
+        self._lease_expires_ms = 0
+        if release and was_holding:
+            try:
+                await self._db.release_lease(self.lease, self.owner)
+            except DatabaseError as exc:
+                log.warning("matcher lease not released", error=str(exc))
+
+    def is_active(self, now_ms: int | None = None) -> bool:
+        """Holding the lease, with margin to spare."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        return now < self._lease_expires_ms - self._lease_ms // 5
+
+    async def wait_rounds(self, count: int, timeout_s: float) -> None:
+        """Wait until `count` more rounds have run (tests: proof that nothing was matched)."""
+        target = self.rounds + count
+        async with asyncio.timeout(timeout_s), self._progress:
+            await self._progress.wait_for(lambda: self.rounds >= target)
+
+    async def _run(self) -> None:
+        while True:
+            began = self._clock_ms()
+            await self._tend_lease(began)
+            if self.is_active():
+                try:
+                    await self.run_round()
+                except DatabaseError as exc:
+                    log.warning("matching round failed", error=str(exc))
+                except Exception:
+                    log.exception("matching round crashed")
+                self.rounds += 1
+                async with self._progress:
+                    self._progress.notify_all()
+            elapsed = self._clock_ms() - began
+            await asyncio.sleep(max(0, self._interval_ms - elapsed) / 1000)
+
+    async def _tend_lease(self, now: int) -> None:
+        if self.is_active(now):
+            if now < self._lease_expires_ms - self._lease_ms // 2:
+                return  # fresh enough
+        elif now < self._next_attempt_ms:
+            return
+        try:
+            lease = await self._db.acquire_lease(self.lease, self.owner, now_ms=now, duration_ms=self._lease_ms)
+        except LeaseHeld:
+            if self._lease_expires_ms:
+                log.info("matcher lease lost", owner=self.owner)
+            self._lease_expires_ms = 0
+            self._next_attempt_ms = now + max(self._interval_ms, self._lease_ms // 4)
+            return
+        except DatabaseError as exc:
+            # Still ours until it runs out, as far as anyone can tell.
+            log.warning("matcher lease not renewed", error=str(exc))
+            return
+        if not self.is_active(now):
+            log.info("matcher lease taken", owner=self.owner, region=self.region)
+        self._lease_expires_ms = lease.expires_at_ms
+
+    # --- one round -----------------------------------------------------------------------
+    async def run_round(self, now_ms: int | None = None) -> int:
+        """Match what can be matched now; returns the number of matches placed."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        tickets = await self._db.list_region_tickets(self.region, now_ms=now)
+        self.last_tickets = (now, tickets)
+        queues, discard = open_tickets_by_queue(tickets)
+        if any(len(q) >= 2 for q in queues.values()):
+            live = await self._live_servers(now)
+            if live is not None:
+                for key, queue in queues.items():
+                    discard += [t for t in queue if t.server_id not in live]
+                    queues[key] = [t for t in queue if t.server_id in live]
+        made = 0
+        for key, queue in queues.items():
+            if len(queue) >= 2:
+                made += await self._match_queue(RULES[key], queue, now)
+        if discard:
+            await asyncio.gather(*(self._db.delete_ticket(t) for t in discard))
+        return made
+
+    async def _live_servers(self, now: int) -> set[int] | None:
+        """Ids of the region's live servers (their players' tickets are worth matching),
+        read at most once per freshness/3; None when unknown."""
+        if self._live is None or now - self._live[0] > self._freshness_ms // 3:
+            try:
+                servers = await self._db.list_live_servers(self.region, now_ms=now, freshness_ms=self._freshness_ms)
+            except DatabaseError as exc:
+                log.warning("live servers unknown; matching every ticket", error=str(exc))
+                return None
+            self._live = (now, {s.server_id for s in servers})
+        return self._live[1]
+
+    async def _match_queue(self, rule: QueueRule, queue: list[MatchTicket], now: int) -> int:
+        pool = queue
+        made = 0
+        spare_id: int | None = None
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            matches = form_matches(pool, rule, self._windows, now, partial_after_ms=self._partial_after_ms)
+            if not matches:
+                break
+            lost: set[int] = set()
+            done: set[int] = set()
+            for match in matches:
+                game_id = spare_id if spare_id is not None else await self._db.next_id("game")
+                spare_id = None
+                try:
+                    await self._db.claim_tickets(match.tickets, game_id)
+                except TicketAlreadyClaimed as exc:
+                    spare_id = game_id  # nothing was written: the id is still unused
+                    self.claims_lost += 1
+                    lost.update(exc.user_ids or match.user_ids)
+                    continue
+                done.update(match.user_ids)
+                try:
+                    await self._placement.place(match, game_id)
+                except PlayersGone as exc:
+                    await self._give_back([t for t in match.tickets if t.user_id not in exc.user_ids])
+                    await asyncio.gather(
+                        *(self._db.delete_ticket(t) for t in match.tickets if t.user_id in exc.user_ids)
+                    )
+                    continue
+                except Exception:
+                    log.exception("match not placed; tickets go back to the queue", game_id=game_id)
+                    await self._give_back(match.tickets)
+                    continue
+                made += 1
+                self.matches_made += 1
+            if not lost:
+                break
+            pool = [t for t in pool if t.user_id not in lost and t.user_id not in done]
+        return made
+
+    async def _give_back(self, tickets: Sequence[MatchTicket]) -> None:
+        try:
+            await asyncio.gather(*(self._db.put_ticket(t, ttl_seconds=self._ticket_ttl_s) for t in tickets))
+        except DatabaseError as exc:
+            log.error("claimed tickets not given back", error=str(exc))
+
+
+def open_tickets_by_queue(
+    tickets: Sequence[MatchTicket],
+) -> tuple[dict[str, list[MatchTicket]], list[MatchTicket]]:
+    """The tickets that may be matched, by queue, and the ones to delete.
+
+    One open ticket per player, the newest (an older one is left over from a
+    queue the player replaced on another server). A player with a matched ticket
+    still present was matched moments ago: none of their tickets is open now.
+    """
+    busy = {t.user_id for t in tickets if t.matched_game_id is not None}
+    newest: dict[int, MatchTicket] = {}
+    discard: list[MatchTicket] = []
+    for t in sorted(tickets, key=lambda t: (t.enqueued_at_ms, t.user_id)):
+        if t.matched_game_id is not None or t.user_id in busy or t.queue_key not in RULES:
+            continue
+        older = newest.get(t.user_id)
+        if older is not None:
+            discard.append(older)
+        newest[t.user_id] = t
+    queues: dict[str, list[MatchTicket]] = {}
+    for t in newest.values():
+        queues.setdefault(t.queue_key, []).append(t)
+    return queues, discard

@@ -1,0 +1,82 @@
+"""Where a formed match is played: the one decision a cluster changes.
+
+The matcher calls `MatchPlacement.place(match, game_id)` once the match's tickets
+are claimed. `LocalPlacement` hosts the game on this server (the matcher's own),
+which is right for a single process; a cluster puts the least loaded live
+server of the region behind the same interface. Whoever hosts the game records
+it (GameRecorder writes the game item with its `serverId`), which is all another
+server needs to find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from snaketron.db.models import MatchTicket
+from snaketron.engine import Game
+from snaketron.games import GameHost, HostedGame, new_seed, wall_clock_ms
+from snaketron.matchmaking.forming import FormedMatch
+from snaketron.matchmaking.results import MatchRatings
+
+
+class PlayersGone(Exception):
+    """Some matched players left the queue (or disconnected) while their tickets were
+    being claimed: no game; the others' tickets go back to the queue."""
+
+    def __init__(self, user_ids: set[int]) -> None:
+        super().__init__(f"players {sorted(user_ids)} are no longer queued")
+        self.user_ids = user_ids
+
+
+class MatchPlacement(Protocol):
+    async def place(self, match: FormedMatch, game_id: int) -> None:
+        """Create and start the game of a claimed match (tick 0 after the start delay),
+        and tell this server's matched players. Raise PlayersGone, or anything else to
+        give every ticket back."""
+
+
+Deliver = Callable[[MatchTicket, int], None]
+IsWaiting = Callable[[MatchTicket], bool]
+
+
+class LocalPlacement:
+    """Host matched games on this server."""
+
+    def __init__(
+        self,
+        host: GameHost,
+        ratings: MatchRatings,
+        deliver: Deliver,
+        is_waiting: IsWaiting,
+        *,
+        start_delay_ms: int,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._host = host
+        self._ratings = ratings
+        self._deliver = deliver
+        self._is_waiting = is_waiting
+        self._start_delay_ms = start_delay_ms
+        self._clock_ms = clock_ms
+
+    async def place(self, match: FormedMatch, game_id: int) -> None:
+        # No await in here: between the claim and MatchFound the game must already
+        # exist, or a client's JoinGame could arrive before it.
+        host = self._host
+        # A withdrawal can race the claim; this server knows its own players for sure.
+        gone = {t.user_id for t in match.tickets if t.server_id == host.server_id and not self._is_waiting(t)}
+        if gone:
+            raise PlayersGone(gone)
+        game = Game(game_id, match.rule.game_type, seed=new_seed(), server_id=host.server_id)
+        for ticket in match.tickets:
+            game.add_player(ticket.user_id, ticket.username)
+        now = self._clock_ms()
+        hosted = HostedGame(game=game, kind="matchmaking", created_at_ms=now)
+        hosted.joined_at_ms = {t.user_id: now for t in match.tickets}
+        self._ratings.track(hosted, match.tickets)
+        host.add(hosted)
+        host.start(hosted, start_ms=now + self._start_delay_ms)
+        for ticket in match.tickets:
+            if ticket.server_id == host.server_id:
+                self._deliver(ticket, game_id)

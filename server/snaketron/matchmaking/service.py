@@ -1,0 +1,293 @@
+"""This server's side of matchmaking: its players' tickets and their notifications.
+
+`MatchmakingService` is what the WebSocket server calls (`enqueue`, `dequeue`,
+`connection_lost`, `connection_authenticated`, `left_game`). It writes one
+ticket per queued player (queueing again replaces it; leaving or disconnecting
+withdraws it), runs this server's `Matcher` (active only while it holds the
+region's lease), and tells its players about their matches:
+
+- matches placed by this server's own matcher are delivered in-process, at
+  once;
+- matches made elsewhere are found by reading the region's tickets every
+  `match_poll_ms` while this server has players waiting (one query; none when
+  nobody waits, and none while this server's matcher is active, whose own
+  read of the same tickets is reused). The same read gives queue positions for
+  `QueueUpdate`.
+
+A delivered ticket is deleted; the player's client answers `MatchFound` with
+its own `JoinGame`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from snaketron import protocol
+from snaketron.config import Settings
+from snaketron.db.errors import DatabaseError
+from snaketron.db.interface import Database
+from snaketron.db.models import MatchTicket
+from snaketron.engine import GameType
+from snaketron.games import GameHost, HostedGame, wall_clock_ms
+from snaketron.logs import get_logger
+from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
+from snaketron.matchmaking.matcher import Matcher
+from snaketron.matchmaking.placement import LocalPlacement, MatchPlacement
+from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
+from snaketron.matchmaking.results import MatchRatings
+from snaketron.sessions import ClientSession
+from snaketron.tasks import BackgroundTasks
+
+log = get_logger(__name__)
+
+# Weight of the newest wait in a queue's typical wait (for estimates).
+TYPICAL_WAIT_WEIGHT = 0.3
+# A matched ticket may show up in a few reads after its delete was sent (the index
+# lags; the matcher's view is a round old): delete it once, not once per read.
+DELETE_MEMORY_MS = 10_000
+
+
+@dataclass(eq=False)
+class Waiting:
+    """A queued player of this server."""
+
+    session: ClientSession
+    rule: QueueRule
+    ticket: MatchTicket | None = None  # None until the user's rating is read
+    stored: bool = False  # the ticket is durable
+    next_update_ms: int = 0
+
+
+def same_ticket(a: MatchTicket, b: MatchTicket) -> bool:
+    return (a.queue_key, a.enqueued_at_ms, a.user_id) == (b.queue_key, b.enqueued_at_ms, b.user_id)
+
+
+class MatchmakingService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        host: GameHost,
+        tasks: BackgroundTasks,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        placement: MatchPlacement | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.host = host
+        self.tasks = tasks
+        self.clock_ms = clock_ms
+        self.windows = WindowSchedule.parse(settings.match_windows)
+        self.ratings = MatchRatings(db, tasks)
+        self.placement = placement or LocalPlacement(
+            host,
+            self.ratings,
+            self.deliver,
+            self.is_waiting,
+            start_delay_ms=settings.matchmade_start_delay_ms,
+            clock_ms=clock_ms,
+        )
+        self.server_id = 0
+        self.waiting: dict[int, Waiting] = {}  # user id -> their queue entry on this server
+        self.matcher: Matcher | None = None
+        self.typical_wait_s: dict[str, float] = {}  # queue key -> recent waits, smoothed
+        self._poll: asyncio.Task[None] | None = None
+        self._deleted: dict[tuple[str, int, int], int] = {}  # ticket -> when its delete was sent
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self, server_id: int) -> None:
+        """Begin polling (and, when enabled, standing for the matcher lease)."""
+        self.server_id = server_id
+        settings = self.settings
+        if settings.matcher_enabled:
+            self.matcher = Matcher(
+                self.db,
+                self.placement,
+                region=settings.region,
+                owner=f"server-{server_id}-{secrets.token_hex(4)}",
+                windows=self.windows,
+                partial_after_ms=settings.match_partial_after_ms,
+                interval_ms=settings.matcher_interval_ms,
+                lease_ms=settings.matcher_lease_ms,
+                server_freshness_ms=round(settings.heartbeat_seconds * 3000),
+                ticket_ttl_s=settings.match_ticket_ttl_seconds,
+                clock_ms=self.clock_ms,
+            )
+            self.matcher.start()
+        self._poll = asyncio.get_running_loop().create_task(self._poll_loop())
+
+    async def stop_matching(self) -> None:
+        """Give the matcher lease up (draining: a standby elsewhere takes over at once)."""
+        if self.matcher is not None:
+            await self.matcher.stop()
+
+    async def stop(self) -> None:
+        await self.stop_matching()
+        poll, self._poll = self._poll, None
+        if poll is not None:
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+
+    # --- the WebSocket server's hooks ------------------------------------------------------
+    async def enqueue(self, session: ClientSession, game_type: GameType) -> None:
+        rule = rule_for(game_type)
+        if rule is None:
+            session.deny(f"matchmaking offers {OFFERED}")
+            return
+        user_id = session.user_id
+        entry = Waiting(session, rule)
+        previous = self.waiting.get(user_id)
+        self.waiting[user_id] = entry
+        if previous is not None:
+            self._withdraw(previous)
+        try:
+            user = await self.db.get_user(user_id)
+            if self.waiting.get(user_id) is not entry:
+                return  # left, disconnected or queued again meanwhile
+            now = self.clock_ms()
+            if previous is not None and previous.ticket is not None:
+                # Never reuse the key of the ticket just withdrawn (same queue, same ms).
+                now = max(now, previous.ticket.enqueued_at_ms + 1)
+            entry.ticket = MatchTicket(
+                region=self.settings.region,
+                queue_key=rule.key,
+                user_id=user_id,
+                username=user.username,
+                mmr=user.mmr,
+                server_id=self.server_id,
+                enqueued_at_ms=now,
+                rating_mu=user.rating_mu,
+                rating_sigma=user.rating_sigma,
+                games_played=user.games_played,
+            )
+            await self.db.put_ticket(entry.ticket, ttl_seconds=self.settings.match_ticket_ttl_seconds)
+        except DatabaseError as exc:
+            log.warning("ticket not written", user_id=user_id, error=str(exc))
+            if self.waiting.get(user_id) is entry:
+                del self.waiting[user_id]
+                self._withdraw(entry)
+                session.deny("matchmaking is unavailable right now; try again")
+            return
+        if self.waiting.get(user_id) is not entry:
+            self._withdraw(entry)  # the withdrawal raced the write: delete what was written
+            return
+        entry.stored = True
+
+    async def dequeue(self, session: ClientSession) -> None:
+        entry = self.waiting.pop(session.user_id, None)
+        if entry is not None:
+            self._withdraw(entry)
+
+    def connection_lost(self, session: ClientSession) -> None:
+        entry = self.waiting.get(session.user_id)
+        if entry is not None and entry.session is session:
+            del self.waiting[session.user_id]
+            self._withdraw(entry)
+
+    def connection_authenticated(self, session: ClientSession) -> None:
+        """A player back after a disconnect learns of their running matchmade game again."""
+        for hosted in self.host.running_games():
+            if hosted.kind == "matchmaking" and hosted.is_player(session.user_id):
+                session.send(protocol.MatchFound(game_id=hosted.game_id))
+
+    def left_game(self, session: ClientSession, hosted: HostedGame) -> None:
+        """A player's connection left a game (LeaveGame or disconnect): a matchmade game
+        ranks a player who is gone at its end last."""
+        if hosted.kind == "matchmaking":
+            self.ratings.player_left(hosted, session.user_id)
+
+    # --- tickets ---------------------------------------------------------------------------
+    def _withdraw(self, entry: Waiting) -> None:
+        # The batch writer keeps writes of one key in order: a delete queued behind the
+        # put of the same ticket lands after it.
+        if entry.ticket is not None:
+            self.tasks.spawn(self._delete(entry.ticket), "withdraw a match ticket")
+
+    async def _delete(self, ticket: MatchTicket) -> None:
+        try:
+            await self.db.delete_ticket(ticket)
+        except DatabaseError as exc:
+            log.warning("match ticket not deleted", user_id=ticket.user_id, error=str(exc))
+
+    def is_waiting(self, ticket: MatchTicket) -> bool:
+        """Is this ticket still its player's current one here?"""
+        entry = self.waiting.get(ticket.user_id)
+        return entry is not None and entry.ticket is not None and same_ticket(entry.ticket, ticket)
+
+    def deliver(self, ticket: MatchTicket, game_id: int) -> None:
+        """A ticket of this server was matched: tell its player (once) and delete it."""
+        if self.is_waiting(ticket):
+            entry = self.waiting.pop(ticket.user_id)
+            waited_s = max(0, self.clock_ms() - ticket.enqueued_at_ms) / 1000
+            typical = self.typical_wait_s.get(ticket.queue_key)
+            self.typical_wait_s[ticket.queue_key] = (
+                waited_s if typical is None else typical + TYPICAL_WAIT_WEIGHT * (waited_s - typical)
+            )
+            entry.session.send(protocol.MatchFound(game_id=game_id))
+        key = (ticket.queue_key, ticket.enqueued_at_ms, ticket.user_id)
+        if key not in self._deleted:
+            self._deleted[key] = self.clock_ms()
+            self.tasks.spawn(self._delete(ticket), "delete a delivered match ticket")
+
+    # --- the poll ----------------------------------------------------------------------------
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.match_poll_ms / 1000)
+            if not any(entry.stored for entry in self.waiting.values()):
+                continue
+            try:
+                await self.poll()
+            except DatabaseError as exc:
+                log.warning("match poll failed", error=str(exc))
+            except Exception:
+                log.exception("match poll crashed")
+
+    async def poll(self) -> None:
+        now = self.clock_ms()
+        tickets = self._matcher_view(now)
+        if tickets is None:
+            tickets = await self.db.list_region_tickets(self.settings.region, now_ms=now)
+        self.observe(tickets, now)
+
+    def _matcher_view(self, now: int) -> list[MatchTicket] | None:
+        """The tickets this server's active matcher read in its last round, when recent."""
+        matcher = self.matcher
+        if matcher is None or not matcher.is_active(now) or matcher.last_tickets is None:
+            return None
+        read_at, tickets = matcher.last_tickets
+        if now - read_at > 2 * max(self.settings.matcher_interval_ms, self.settings.match_poll_ms):
+            return None
+        return tickets
+
+    def observe(self, tickets: Sequence[MatchTicket], now: int) -> None:
+        """Deliver this server's matched tickets; send due QueueUpdates."""
+        self._deleted = {k: at for k, at in self._deleted.items() if now - at < DELETE_MEMORY_MS}
+        queues: dict[str, list[MatchTicket]] = {}
+        for ticket in tickets:
+            if ticket.matched_game_id is None:
+                queues.setdefault(ticket.queue_key, []).append(ticket)
+            elif ticket.server_id == self.server_id:
+                self.deliver(ticket, ticket.matched_game_id)
+        for entry in list(self.waiting.values()):
+            if not entry.stored or now < entry.next_update_ms or entry.ticket is None:
+                continue
+            queue = queues.get(entry.rule.key, [])
+            position = next((i for i, t in enumerate(queue) if same_ticket(t, entry.ticket)), None)
+            if position is None:
+                continue  # not visible yet (the index lags a little)
+            estimate = estimate_wait_s(
+                entry.rule,
+                waiting=len(queue),
+                waited_ms=now - entry.ticket.enqueued_at_ms,
+                windows=self.windows,
+                partial_after_ms=self.settings.match_partial_after_ms,
+                typical_wait_s=self.typical_wait_s.get(entry.rule.key),
+            )
+            entry.session.send(protocol.QueueUpdate(position=position + 1, estimated_wait_seconds=estimate))
+            entry.next_update_ms = now + self.settings.queue_update_ms
