@@ -70,6 +70,7 @@ export class GameScreen {
     this.session = null;
     this.frameRequest = null;
     this.lastScoreTick = null;
+    this.lastDrawn = null; // {tick, view} of the latest frame drawn
     byId("leave-game").addEventListener("click", () => actions.leave());
     byId("play-again").addEventListener("click", () => actions.playAgain());
     byId("back-home").addEventListener("click", () => actions.home());
@@ -81,6 +82,7 @@ export class GameScreen {
     this.session = session;
     this.root.hidden = false;
     this.lastScoreTick = null;
+    this.lastDrawn = null;
     byId("game-over").hidden = true;
     byId("game-help").hidden = session.role === "spectator";
     byId("leave-game").textContent = session.role === "spectator" ? "Stop watching" : "Leave game";
@@ -125,7 +127,11 @@ export class GameScreen {
     const mySnakeId = session.mySnakeId();
     const wrap = byId("arena-wrap");
     this.renderer.resize(prev.width, prev.height, wrap.clientWidth || 640, Math.max(300, globalThis.innerHeight - 140));
-    this.renderer.draw(buildView(prev, next, { names, mySnakeId }), Math.min(Math.max(fraction, 0), 1));
+    const view = buildView(prev, next, { names, mySnakeId });
+    this.renderer.draw(view, Math.min(Math.max(fraction, 0), 1));
+    // What the canvas shows, readable from outside (the end-to-end tests, debugging):
+    // pixels alone cannot say which snake is where.
+    this.lastDrawn = { tick: prev.tick, view };
 
     const countdown = byId("countdown");
     const untilStart = snapshot.start_ms - now;

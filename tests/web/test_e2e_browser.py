@@ -1,0 +1,171 @@
+"""The browser client end to end: headless Chromium (Debian's package, driven by
+Playwright) against a started game server on 127.0.0.1, doing what a person does.
+
+- sign up, play a solo game (turning with the arrow keys) until the game-over panel
+  shows, play again;
+- one browser creates a lobby and changes its settings, a second joins it by code,
+  they chat, the host starts, both snakes move in both players' views, a third
+  browser watches the same game as a spectator, and all three see the same result.
+
+With SNAKETRON_SCREENSHOTS=1 the run also writes docs/home.png, docs/lobby.png and
+docs/game.png, the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from support.browser import BrowserUnavailable, chromium
+
+pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
+
+# Both need playwright, checked just above.
+from e2e_pages import ClientPage
+from playwright.async_api import Browser, expect
+
+pytestmark = pytest.mark.slow
+
+_names = itertools.count(1)
+
+# A solo snake turned towards the wall: the key, and which way the head then moves.
+PERPENDICULAR_TURN = {"horizontal": ("ArrowUp", (0, -1)), "vertical": ("ArrowLeft", (-1, 0))}
+
+
+def unique_name(role: str) -> str:
+    return f"{role}{next(_names)}"
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    try:
+        async with chromium() as launched:
+            yield launched
+    except BrowserUnavailable as exc:
+        pytest.skip(f"no headless Chromium: {exc}")
+
+
+@pytest.fixture
+async def open_page(browser: Browser, server) -> AsyncIterator:
+    """Opens the served client in a new browser context (its own storage and account);
+    checks at the end that no page threw and none was told of an error."""
+    opened: list[ClientPage] = []
+
+    async def open_one(role: str) -> ClientPage:
+        page = await ClientPage.open(browser, f"{server.api_url}/", unique_name(role))
+        opened.append(page)
+        return page
+
+    yield open_one
+    try:
+        for page in opened:
+            assert page.script_errors == [], f"{page.name}: uncaught script errors"
+            assert await page.error_notices() == [], f"{page.name}: error notices shown"
+    finally:
+        for page in opened:
+            await page.close()
+
+
+async def test_sign_up_and_play_a_solo_game_until_it_ends(open_page):
+    alice = await open_page("solo")
+    await alice.sign_up()
+    await expect(alice.by_test_id("play-solo")).to_be_enabled()
+    await alice.screenshot("home")
+
+    await alice.by_test_id("play-solo").click()
+    await expect(alice.by_test_id("screen-game")).to_be_visible()
+    start = await alice.wait_drawn(1)
+    [snake] = start["snakes"]
+    assert snake["name"] == alice.name and snake["mine"] and snake["alive"]
+    assert start["food"] > 0
+    assert (await alice.snake_pixels())[0] > 0, "the snake is not painted on the canvas"
+
+    # Turn towards a wall with the keyboard: the drawn head follows the key.
+    head, neck = snake["head"], snake["neck"]
+    key, (dx, dy) = PERPENDICULAR_TURN["horizontal" if head["y"] == neck["y"] else "vertical"]
+    await alice.page.keyboard.press(key)
+    # The original motion is along the other axis: only the turn moves the head this way.
+    await alice.page.wait_for_function(
+        """([start, dx, dy]) => {
+          const head = window.snaketron.screens.game.lastDrawn.view.snakes[0].body[0];
+          return (head.x - start.x) * dx + (head.y - start.y) * dy > 0;
+        }""",
+        arg=[head, dx, dy],
+    )
+
+    title, detail = await alice.game_over()
+    assert title == "Game over"
+    assert re.fullmatch(r"Final length: \d+", detail)
+    await expect(alice.by_test_id("game-status")).to_contain_text("Game over at tick")
+    first_game = await alice.page.evaluate("() => window.snaketron.session.gameId")
+
+    await alice.by_test_id("play-again").click()
+    await expect(alice.by_test_id("game-over")).to_be_hidden()
+    await alice.page.wait_for_function(
+        "(first) => { const s = window.snaketron.session; return s && s.gameId !== first && s.predictor.hasState; }",
+        arg=first_game,
+    )
+    await alice.by_test_id("leave-game").click()
+    await expect(alice.by_test_id("screen-home")).to_be_visible()
+
+
+async def test_a_lobby_joined_by_code_played_by_two_and_watched_by_a_third(open_page):
+    host, guest, watcher = await asyncio.gather(open_page("host"), open_page("guest"), open_page("watch"))
+    await asyncio.gather(host.sign_up(), guest.sign_up(), watcher.sign_up())
+
+    code = await host.create_lobby()
+    # A wide arena: the snakes start facing each other and have room to move first.
+    await host.page.fill('#lobby-settings [name="arena_width"]', "80")
+    await host.by_test_id("lobby-apply").click()
+    await expect(host.page.locator("#lobby-settings-note")).to_have_text("Settings updated.")
+
+    await guest.join_lobby(code)
+    await expect(guest.by_test_id("lobby-code")).to_have_text(code)
+    await expect(guest.page.locator('#lobby-settings [name="arena_width"]')).to_have_value("80")
+    await expect(guest.by_test_id("lobby-start")).to_be_hidden()  # only the host starts
+    for player in (host, guest):
+        await expect(player.lobby_members()).to_have_count(2)
+        await expect(player.lobby_members().first).to_contain_text(host.name)
+        await expect(player.lobby_members().last).to_contain_text(guest.name)
+
+    await guest.page.fill("#lobby-chat-text", "ready when you are")
+    await guest.page.press("#lobby-chat-text", "Enter")
+    await expect(host.page.locator("#lobby-chat li")).to_have_text([f"{guest.name}: ready when you are"])
+    await host.screenshot("lobby")
+
+    await watcher.watch(code)
+    await expect(watcher.by_test_id("game-status")).to_have_text("Waiting for the game to start…")
+
+    await host.by_test_id("lobby-start").click()
+    views = (host, guest, watcher)
+    for view in views:
+        await expect(view.by_test_id("screen-game")).to_be_visible()
+    await expect(watcher.page.locator("#game-title")).to_contain_text("Watching")
+
+    # Both snakes move in every view: each head is drawn on a new cell.
+    for view in views:
+        before = await view.wait_drawn(2)
+        assert before["width"] == 80
+        after = await view.wait_all_moved(before)
+        assert [s["name"] for s in after["snakes"]] == [host.name, guest.name]
+        mine = [s["name"] for s in after["snakes"] if s["mine"]]
+        assert mine == ([] if view is watcher else [view.name])
+        pixels = await view.snake_pixels()
+        assert all(count > 0 for count in pixels), f"{view.name}: snakes missing on the canvas: {pixels}"
+    await host.screenshot("game")
+
+    # Nobody steers: the snakes run into each other, and all three see one result.
+    watched, _ = await watcher.game_over()
+    host_title, _ = await host.game_over()
+    guest_title, _ = await guest.game_over()
+    if watched == "Draw":
+        assert (host_title, guest_title) == ("Draw", "Draw")
+    elif watched == f"{host.name} wins":
+        assert (host_title, guest_title) == ("You win!", "You lose")
+    else:
+        assert watched == f"{guest.name} wins"
+        assert (host_title, guest_title) == ("You lose", "You win!")
