@@ -100,6 +100,7 @@ class Bot:
         self.game_over = asyncio.Event()
         self.lobby_players = 0
         self.steer_until_ms = math.inf
+        self.live = False  # counted in metrics.players_live
         self.unconfirmed_turn_at_ms = 0.0
         self.sent_commands: dict[int, float] = {}  # client sequence number -> local send time (ms)
 
@@ -117,6 +118,9 @@ class Bot:
         if self.pilot is not None:
             self.ctx.pilots.leave(self.game_id, self)
             self.pilot = None
+        if self.live:
+            self.live = False
+            self.ctx.metrics.players_live -= 1
         self.ctx.metrics.bots_in_game -= 1
         self.game_id = None
 
@@ -219,6 +223,7 @@ class Bot:
             async for frame in client.connection:
                 arrival_ms = time.time() * 1000
                 metrics.received += 1
+                metrics.received_bytes += len(frame)
                 try:
                     message = protocol.decode_server_message(frame)
                 except protocol.ProtocolError as exc:
@@ -262,6 +267,8 @@ class Bot:
                 self.steer_until_ms = state.start_ms + self.ctx.options.game_seconds * 1000
                 if pilot is not None:
                     pilot.started.set()
+                    self.live = True
+                    self.ctx.metrics.players_live += 1
             if state.status.Complete is not None:
                 self._game_completed()
             elif not first and message.tick > 0 and message.tick % SNAPSHOT_EVERY_TICKS == 0:
@@ -292,6 +299,9 @@ class Bot:
             self.ctx.metrics.latency["event_delivery"].record_ms(arrival_ms + self.clock_offset_ms - due)
 
     def _game_completed(self) -> None:
+        if self.live:
+            self.live = False
+            self.ctx.metrics.players_live -= 1
         if not self.game_over.is_set():
             self.game_over.set()
             self.wakeup.set()

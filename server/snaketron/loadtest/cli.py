@@ -47,6 +47,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--finish-grace", type=float, default=45.0, help="seconds games under way may finish at the end"
     )
+    parser.add_argument(
+        "--warmup", type=float, default=0.0, help="discard command/event latencies of this many seconds after the ramp"
+    )
     parser.add_argument("--json", dest="json_path", metavar="FILE", help="write the figures as JSON to FILE")
     parser.add_argument("--no-progress", action="store_true", help="no live display")
 
@@ -66,6 +69,7 @@ def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
         password=args.password,
         max_error_rate=args.max_error_rate,
         finish_grace_s=args.finish_grace,
+        warmup_s=args.warmup,
         json_path=args.json_path,
         progress=not args.no_progress,
     )

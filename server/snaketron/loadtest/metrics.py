@@ -77,11 +77,15 @@ LATENCIES = (
     "event_delivery",  # the event's server time -> arrival (see bot.event_server_time_ms)
 )
 
+# What `--warmup` discards: the figures of playing, not of joining.
+STEADY_STATE_LATENCIES = ("command_to_scheduled", "event_delivery")
+
 
 class Metrics:
     def __init__(self) -> None:
         self.latency = {name: Latency() for name in LATENCIES}
         self.received = 0  # frames
+        self.received_bytes = 0
         self.sent = 0
         self.attempts = 0  # sign-ins, connections and games begun: the error rate's denominator
         self.errors: collections.Counter[str] = collections.Counter()
@@ -95,7 +99,32 @@ class Metrics:
         self.clock_offsets_ms: list[float] = []
         self.bots_running = 0
         self.bots_in_game = 0
+        self.players_live = 0  # bots playing in a started game (not lobbies, not spectators)
+        self.players_live_samples: list[int] = []  # players_live once a second, once all bots started
         self.started_monotonic = time.monotonic()
+        # Where the steady state began (the warm-up's end; the start without one).
+        self.steady_since = self.started_monotonic
+        self.steady_received_base = 0
+        self.steady_bytes_base = 0
+        self.steady: tuple[float, int, int] | None = None  # seconds, frames, bytes: set at the duration's end
+
+    def restart_steady_state(self) -> None:
+        """Forget the in-game latencies so far (the ramp-up's) and start sampling afresh."""
+        for name in STEADY_STATE_LATENCIES:
+            self.latency[name] = Latency()
+        self.players_live_samples.clear()
+        self.steady_since = time.monotonic()
+        self.steady_received_base = self.received
+        self.steady_bytes_base = self.received_bytes
+
+    def end_steady_state(self) -> None:
+        """The duration is over: what follows (games winding down) is not the steady state."""
+        if self.steady is None:
+            self.steady = (
+                time.monotonic() - self.steady_since,
+                self.received - self.steady_received_base,
+                self.received_bytes - self.steady_bytes_base,
+            )
 
     def game_completed(self, kind: str, game_id: int) -> None:
         if game_id not in self._completed_game_ids:

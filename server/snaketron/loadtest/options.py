@@ -62,6 +62,8 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
     user_prefix: str = "loadbot"
     password: str = "loadbot-secret"
     max_error_rate: float = 0.01
+    # Command and event latencies of the first seconds after the ramp are discarded (0: keep all).
+    warmup_s: float = 0.0
     # After the duration, games under way may finish for this long before bots are cut off.
     finish_grace_s: float = 45.0
     json_path: str | None = None

@@ -25,7 +25,15 @@ class Report(msgspec.Struct, kw_only=True):
     latency_ms: dict[str, LatencySummary]
     negative_latencies: dict[str, int]  # recorded as 0: the clock-sync offset was off by that much
     clock_offset_ms: dict[str, float]  # min, mean, max over bots
+    # Bots playing in started games, sampled every second from the end of the ramp to the end of the duration.
+    players_live_mean: float
+    players_live_peak: int
+    # Frames that reached the bots in the steady state (after the warm-up), and for how long.
+    steady_s: float
+    steady_frames_received: int
+    steady_bytes_received: int
     messages_received: int
+    bytes_received: int
     messages_sent: int
     received_per_s: float
     sent_per_s: float
@@ -45,6 +53,10 @@ def build_report(
     options: LoadTestOptions, metrics: Metrics, *, bots_started: int, elapsed_s: float, interrupted: bool
 ) -> Report:
     offsets = metrics.clock_offsets_ms
+    samples = metrics.players_live_samples
+    metrics.end_steady_state()
+    assert metrics.steady is not None
+    steady_s, steady_frames, steady_bytes = metrics.steady
     elapsed = max(elapsed_s, 1e-9)
     return Report(
         scenario=options.scenario,
@@ -63,7 +75,13 @@ def build_report(
             "mean": round(statistics.fmean(offsets), 3) if offsets else 0.0,
             "max": round(max(offsets), 3) if offsets else 0.0,
         },
+        players_live_mean=round(statistics.fmean(samples), 1) if samples else 0.0,
+        players_live_peak=max(samples, default=0),
+        steady_s=round(steady_s, 3),
+        steady_frames_received=steady_frames,
+        steady_bytes_received=steady_bytes,
         messages_received=metrics.received,
+        bytes_received=metrics.received_bytes,
         messages_sent=metrics.sent,
         received_per_s=round(metrics.received / elapsed, 1),
         sent_per_s=round(metrics.sent / elapsed, 1),
@@ -112,6 +130,7 @@ def summary_table(report: Report) -> Table:
     table.add_column("value", justify="right")
     rows = [
         ("messages received", f"{report.messages_received:,} ({report.received_per_s:,.0f}/s)"),
+        ("players in live games (mean / peak)", f"{report.players_live_mean:.0f} / {report.players_live_peak}"),
         ("messages sent", f"{report.messages_sent:,} ({report.sent_per_s:,.0f}/s)"),
         ("games completed", _counts(report.games_completed)),
         ("plays completed / started", f"{sum(report.plays_completed.values())} / {sum(report.plays_started.values())}"),

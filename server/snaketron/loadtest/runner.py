@@ -46,6 +46,7 @@ class LoadTest:
         self.interrupted = False
         self._stop = asyncio.Event()
         self.bots_started = 0
+        self.ramped = False  # every bot has been started
 
     def interrupt(self) -> None:
         """Stop now: no grace for games under way."""
@@ -63,9 +64,7 @@ class LoadTest:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             ctx = RunContext(options, AccountClient(options.api_url, http), self.metrics, Pilots(options.think_ticks))
             tasks: list[asyncio.Task[None]] = []
-            progress = None
-            if on_progress is not None:
-                progress = asyncio.get_running_loop().create_task(self._report_progress(on_progress))
+            progress = asyncio.get_running_loop().create_task(self._sample(on_progress))
             try:
                 end = began + options.duration_s
                 for index, plan in enumerate(plans):
@@ -74,11 +73,14 @@ class LoadTest:
                         break
                     tasks.append(asyncio.get_running_loop().create_task(run_bot(Bot(index, ctx), plan, ctx)))
                     self.bots_started += 1
+                self.ramped = True
+                if options.warmup_s > 0 and not await self._stopped_within(options.warmup_s):
+                    self.metrics.restart_steady_state()
                 await self._stopped_within(end - time.monotonic())
             finally:
+                self.metrics.end_steady_state()
+                progress.cancel()
                 await self._wind_down(ctx, tasks, groups.values())
-                if progress is not None:
-                    progress.cancel()
         return build_report(
             options,
             self.metrics,
@@ -110,10 +112,13 @@ class LoadTest:
                 await asyncio.wait(pending, timeout=10)
         ctx.pilots.cancel_all()
 
-    async def _report_progress(self, on_progress: Callable[[Metrics, float], None]) -> None:
+    async def _sample(self, on_progress: Callable[[Metrics, float], None] | None) -> None:
         while True:
             await asyncio.sleep(PROGRESS_EVERY_S)
-            on_progress(self.metrics, time.monotonic() - self.metrics.started_monotonic)
+            if self.ramped:
+                self.metrics.players_live_samples.append(self.metrics.players_live)
+            if on_progress is not None:
+                on_progress(self.metrics, time.monotonic() - self.metrics.started_monotonic)
 
 
 async def run_load_test(

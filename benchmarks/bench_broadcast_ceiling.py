@@ -1,0 +1,253 @@
+"""The machine's ceiling: a bare WebSocket broadcast server with no game logic.
+
+Same shape of traffic as the game server: clients are grouped as games (2 or 6),
+each group has its own 10 Hz timer on the event loop (as each hosted game has),
+and each tick the group gets its share of frames of the measured size, each
+encoded once and pushed to every member with websockets' `broadcast`. Server and
+clients run in two processes (uvloop), like the game server and the load test.
+A frame carries the server time it was sent at; the clients record the delivery
+latency in an HDR histogram after a warm-up.
+
+    python benchmarks/bench_broadcast_ceiling.py --clients 2000 --group 2 \
+        --frames-per-client 6 --frame-bytes 180 --seconds 15
+
+`find_ceiling(...)` raises the client count until p99 delivery reaches 50 ms or a
+group's timer falls more than one tick behind; bench_capacity.py calls it with
+the traffic profile it measured, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+TICK_MS = 100
+P99_LIMIT_MS = 50.0
+WARMUP_S = 3.0
+CONNECT_TIMEOUT_S = 60.0
+# Bounds on the search, whatever the machine does.
+MAX_CLIENTS = 20_000
+MAX_STEPS = 12
+
+
+@dataclass
+class CeilingStep:
+    clients: int
+    group: int
+    frames_per_client_s: float
+    frame_bytes: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    frames_received_per_s: float
+    late_ticks: int
+    max_lateness_ms: float
+    connected: int
+
+    @property
+    def holds(self) -> bool:
+        return self.connected == self.clients and self.p99_ms < P99_LIMIT_MS and self.late_ticks == 0
+
+
+# --- the bare server ----------------------------------------------------------------------
+
+
+async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: int) -> None:
+    from websockets.asyncio.server import broadcast
+    from websockets.asyncio.server import serve as ws_serve
+
+    loop = asyncio.get_running_loop()
+    groups: list[list] = [[]]
+    stats = {"late_ticks": 0, "max_lateness_ms": 0.0, "frames": 0}
+    frames_per_tick = frames_per_client_s * TICK_MS / 1000
+    padding = "x" * frame_bytes
+
+    def tick(members: list, due: float, carry: float) -> None:
+        now = time.time() * 1000
+        lateness = now - due
+        stats["max_lateness_ms"] = max(stats["max_lateness_ms"], lateness)
+        if lateness > TICK_MS:
+            stats["late_ticks"] += 1
+        carry += frames_per_tick
+        while carry >= 1:
+            carry -= 1
+            # One encode per frame for the whole group, as the game server does.
+            head = json.dumps({"t": time.time() * 1000, "p": ""})
+            frame = head[:-2] + padding[: max(0, frame_bytes - len(head))] + '"}'
+            open_members = [m for m in members if m.state.name == "OPEN"]
+            if open_members:
+                broadcast(open_members, frame)
+                stats["frames"] += len(open_members)
+        due += TICK_MS
+        loop.call_later(max(0.0, (due - time.time() * 1000) / 1000), tick, members, due, carry)
+
+    async def handler(connection) -> None:
+        current = groups[-1]
+        current.append(connection)
+        if len(current) == group:
+            groups.append([])
+            start = time.time() * 1000
+            loop.call_later(TICK_MS / 1000, tick, current, start + TICK_MS, 0.0)
+        await connection.wait_closed()
+
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with ws_serve(handler, "127.0.0.1", port, compression=None):
+        print("READY", flush=True)
+        await stop.wait()
+    print("STATS " + json.dumps(stats), flush=True)
+
+
+# --- the clients ----------------------------------------------------------------------------
+
+
+async def clients(url: str, count: int, seconds: float, ramp_per_s: float) -> dict:
+    from hdrh.histogram import HdrHistogram
+    from websockets.asyncio.client import connect
+
+    histogram = HdrHistogram(1, 600_000_000, 3)
+    state = {"measuring": False, "frames": 0, "connected": 0}
+
+    async def one(index: int) -> None:
+        await asyncio.sleep(index / ramp_per_s)
+        try:
+            async with connect(url, compression=None, open_timeout=CONNECT_TIMEOUT_S, max_queue=None) as ws:
+                state["connected"] += 1
+                async for frame in ws:
+                    now = time.time() * 1000
+                    if state["measuring"]:
+                        histogram.record_value(max(1, int((now - json.loads(frame)["t"]) * 1000)))
+                        state["frames"] += 1
+        except Exception:  # a refused or dropped client shows as connected < count
+            pass
+
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    await asyncio.sleep(count / ramp_per_s + WARMUP_S)
+    state["measuring"] = True
+    await asyncio.sleep(seconds)
+    state["measuring"] = False
+    connected = state["connected"]
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=10)
+    return {
+        "p50_ms": histogram.get_value_at_percentile(50) / 1000,
+        "p99_ms": histogram.get_value_at_percentile(99) / 1000,
+        "max_ms": histogram.get_max_value() / 1000,
+        "frames_received_per_s": state["frames"] / seconds,
+        "connected": connected,
+    }
+
+
+# --- one step and the search ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(
+    clients_count: int, group: int, frames_per_client_s: float, frame_bytes: int, seconds: float
+) -> CeilingStep:
+    """One server process and one client process, `seconds` of measuring after the ramp."""
+    port = _free_port()
+    script = os.path.abspath(__file__)
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", str(port), "--group", str(group),
+         "--frames-per-client", str(frames_per_client_s), "--frame-bytes", str(frame_bytes)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != "READY":
+            raise RuntimeError("the bare server did not start")
+        client = subprocess.run(
+            [sys.executable, script, "--client", f"ws://127.0.0.1:{port}/", "--clients", str(clients_count),
+             "--seconds", str(seconds)],
+            capture_output=True, text=True, timeout=clients_count / 500 + seconds + WARMUP_S + 120, check=True,
+        )  # fmt: skip
+        figures = json.loads(client.stdout.strip().splitlines()[-1])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=30)
+    stats = json.loads(next(line for line in out.splitlines() if line.startswith("STATS "))[6:])
+    return CeilingStep(
+        clients=clients_count,
+        group=group,
+        frames_per_client_s=frames_per_client_s,
+        frame_bytes=frame_bytes,
+        late_ticks=stats["late_ticks"],
+        max_lateness_ms=round(stats["max_lateness_ms"], 1),
+        **figures,
+    )
+
+
+def find_ceiling(
+    group: int, frames_per_client_s: float, frame_bytes: int, *, start: int, step: int, seconds: float, log=print
+) -> tuple[int, list[CeilingStep]]:
+    """The most clients (in steps) the bare server holds; doubles the step while it holds."""
+    steps: list[CeilingStep] = []
+    best = 0
+    clients_count = start
+    for _ in range(MAX_STEPS):
+        if clients_count > MAX_CLIENTS:
+            break
+        result = measure(clients_count, group, frames_per_client_s, frame_bytes, seconds)
+        steps.append(result)
+        log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
+            f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s -> "
+            f"{'holds' if result.holds else 'fails'}")  # fmt: skip
+        if not result.holds:
+            if step <= max(50, start // 8):
+                break
+            clients_count = best + step // 2 if best else max(50, clients_count // 2)
+            step //= 2
+            continue
+        best = clients_count
+        clients_count += step
+    return best, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--group", type=int, default=2)
+    parser.add_argument("--frames-per-client", type=float, default=6.0)
+    parser.add_argument("--frame-bytes", type=int, default=180)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--search", action="store_true", help="raise --clients until the limits are passed")
+    args = parser.parse_args()
+    import uvloop
+
+    if args.serve:
+        uvloop.run(serve(args.serve, args.group, args.frames_per_client, args.frame_bytes))
+        return
+    if args.client:
+        figures = uvloop.run(clients(args.client, args.clients, args.seconds, ramp_per_s=500))
+        print(json.dumps(figures))
+        return
+    if args.search:
+        best, _ = find_ceiling(
+            args.group, args.frames_per_client, args.frame_bytes, start=args.clients, step=args.clients,
+            seconds=args.seconds,
+        )  # fmt: skip
+        print(f"ceiling: {best} clients")
+        return
+    print(json.dumps(asdict(measure(args.clients, args.group, args.frames_per_client, args.frame_bytes, args.seconds))))
+
+
+if __name__ == "__main__":
+    main()
