@@ -73,10 +73,6 @@ def _run_apt(*args: str) -> None:
 
 
 def _install_chromium() -> None:
-    if os.geteuid() != 0:
-        raise BrowserUnavailable(f"{CHROMIUM} is missing and installing it needs root: run `apt-get install chromium`")
-    if shutil.which("apt-get") is None:
-        raise BrowserUnavailable(f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium")
     _run_apt("update")
     _run_apt("install", "-y", "chromium")
     if not CHROMIUM.exists():
@@ -89,6 +85,11 @@ def ensure_chromium() -> Path:
         raise BrowserUnavailable("the playwright package is missing: pip install -e '.[test]'")
     if CHROMIUM.exists():
         return CHROMIUM
+    # Not an install attempt (nothing to remember): this process cannot install.
+    if os.geteuid() != 0:
+        raise BrowserUnavailable(f"{CHROMIUM} is missing and installing it needs root: run `apt-get install chromium`")
+    if shutil.which("apt-get") is None:
+        raise BrowserUnavailable(f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium")
     with open(INSTALL_LOCK, "a") as lock:
         # Blocks while another session installs; afterwards its result is visible.
         fcntl.flock(lock, fcntl.LOCK_EX)
