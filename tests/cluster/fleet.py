@@ -171,6 +171,13 @@ class Cluster:
         await client.authenticate(account.token)
         return client
 
+    async def reconnect(self, client: GameClient, server: ServerProcess) -> GameClient:
+        """The same account on a new connection to `server`."""
+        again = await GameClient.connect(server.ws_url)
+        self.clients.append(again)
+        await again.authenticate(client.token)
+        return again
+
     async def close(self) -> None:
         for client in self.clients:
             await client.close()

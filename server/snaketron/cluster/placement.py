@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 from snaketron.cluster.registry import ClusterRegistry, Load
 from snaketron.db.models import ServerRecord
+from snaketron.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class Placement:
@@ -41,6 +44,7 @@ class Placement:
             key = (games, server.current_player_count + pending, 1, server.server_id)
             if best is None or key < best:
                 best, chosen = key, server
+        log.debug("placement", chosen=chosen.server_id if chosen else me, key=best)
         return chosen
 
     def placed(self, server_id: int) -> None:

@@ -25,6 +25,7 @@ the client back where the game is).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,9 @@ class GameRouter:
         self._accepting_games = accepting_games
         self._clock_ms = clock_ms
         self.links: dict[ClientSession, RelayLink] = {}
+        # Relay connections other servers opened here: their sessions are handled here,
+        # never relayed on (a game is placed once, by the client's own server).
+        self._peer_connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         registry.on_refresh(self._recheck_lost_links)
 
     # --- the host side: admitting relay connections -------------------------------------
@@ -97,7 +101,10 @@ class GameRouter:
         return check_relay_handshake(self._secret, connection, request)
 
     def peer_identity(self, connection: ServerConnection) -> PeerIdentity | None:
-        return peer_identity(self._secret, connection)
+        identity = peer_identity(self._secret, connection)
+        if identity is not None:
+            self._peer_connections.add(connection)
+        return identity
 
     # --- hook: a relayed session's messages ------------------------------------------------
     async def relayed(self, session: ClientSession, message: Any, frame: str | bytes) -> bool:
@@ -135,6 +142,8 @@ class GameRouter:
         told why not); False: this server handles the message."""
         if session.game is not None or session in self.links:
             return False
+        if session.outbox.connection in self._peer_connections:
+            return False  # relayed here by another server: this is the game's host
         target: ServerRecord | None
         if isinstance(message, (protocol.CreateSoloGame, protocol.CreateCustomGame)):
             if not self._accepting_games():
