@@ -1,5 +1,6 @@
-"""The browser client, served by the HTTP API app: `/`, its static assets, and
-`/client-config.json` telling the page which WebSocket URL to connect to.
+"""The browser client, served by the HTTP API app: `/`, its static assets,
+`/client-config.json` telling the page which WebSocket URL to connect to, and
+`/api/games?status=started`, the live public games its Watch panel lists.
 
 The client is plain JavaScript modules and a canvas (no build step, no CDN): what is
 under `web/` is exactly what the browser runs, and the tests run the same rule code
@@ -15,7 +16,10 @@ import msgspec
 from aiohttp import web
 from yarl import URL
 
+from snaketron.auth import InvalidToken
 from snaketron.config import Settings
+from snaketron.db.models import GameRecord
+from snaketron.http_api import DB_KEY, TOKENS_KEY, ApiError, bearer_token, json_response
 
 WEB_ROOT = Path(__file__).parent / "web"
 STATIC_ROOT = WEB_ROOT / "static"
@@ -30,12 +34,64 @@ WS_PATH = "/ws"
 CACHE_CONTROL = "no-cache"
 
 
+# The Watch panel shows at most this many games; one listing page is read for them.
+LIVE_GAMES_SHOWN = 50
+LIVE_GAMES_READ = 200
+LISTED_STATUSES = ("started", "waiting")
+
+
 class ClientConfig(msgspec.Struct):
     """What the page needs to know about this server, as `/client-config.json`."""
 
     ws_url: str
     # Base URL of the HTTP API; empty: the page's own origin (the API serves the page).
     api_url: str
+
+
+class LiveGame(msgspec.Struct):
+    """A public game anyone signed in may watch by its id (no code: codes of lobbies let
+    people join as players, so they are only shared by their hosts)."""
+
+    game_id: int
+    game_type: dict | str  # wire GameType
+    game_mode: str  # matchmaking, custom or solo
+    status: str
+    server_id: int
+    started_at_ms: int | None
+
+
+class LiveGames(msgspec.Struct):
+    games: list[LiveGame]
+
+
+def watchable(game: GameRecord) -> bool:
+    return not game.is_private and game.allow_spectators
+
+
+async def live_games(request: web.Request) -> web.Response:
+    """`GET /api/games?status=started|waiting` with a bearer token: the newest public
+    games of that status that allow spectators."""
+    try:
+        request.app[TOKENS_KEY].verify(bearer_token(request))
+    except InvalidToken as exc:
+        raise ApiError(401, f"Invalid token: {exc.reason}") from None
+    status = request.query.get("status", "started")
+    if status not in LISTED_STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(LISTED_STATUSES)}")
+    page = await request.app[DB_KEY].list_games_by_status(status, limit=LIVE_GAMES_READ)
+    games = [
+        LiveGame(
+            game_id=game.game_id,
+            game_type=game.game_type,
+            game_mode=game.game_mode,
+            status=game.status,
+            server_id=game.server_id,
+            started_at_ms=game.started_at_ms,
+        )
+        for game in page.items
+        if watchable(game)
+    ]
+    return json_response(LiveGames(games[:LIVE_GAMES_SHOWN]), headers={"Cache-Control": "no-store"})
 
 
 def websocket_url(request: web.Request, settings: Settings, ws_port: int) -> str:
@@ -71,8 +127,9 @@ def add_web_routes(
     *,
     ws_port: Callable[[], int] | None = None,
 ) -> None:
-    """Serve the browser client on `app` (the HTTP API app): `/`, `/static/...` and
-    `/client-config.json`.
+    """Serve the browser client on `app` (the HTTP API app): `/`, `/static/...`,
+    `/client-config.json` and, when `app` has the API's database and token issuer,
+    `/api/games` (without them the page says the server lists no live games).
 
     `ws_port` returns the WebSocket port actually bound, for servers started on port 0;
     it is called per request, so the routes can be added before the server listens.
@@ -113,5 +170,7 @@ def add_web_routes(
 
     app.router.add_get("/", index, name="web_index")
     app.router.add_get("/client-config.json", client_config, name="web_client_config")
+    if DB_KEY in app and TOKENS_KEY in app:
+        app.router.add_get("/api/games", live_games, name="web_live_games")
     app.router.add_static("/static/", STATIC_ROOT, name="web_static", follow_symlinks=False)
     app.middlewares.append(static_headers)

@@ -26,6 +26,10 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Set to 1 to rewrite the README's screenshots (docs/*.png) from this run.
 SCREENSHOTS = os.environ.get("SNAKETRON_SCREENSHOTS") == "1"
 
+# The live games list has no push: refresh it this often (at most) while waiting.
+LIST_REFRESHES = 40
+LIST_REFRESH_WAIT_MS = 250
+
 # A lobby code as shown: letters and digits (the server draws 8 of them).
 _LOBBY_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
 
@@ -128,6 +132,23 @@ class ClientPage:
         await self.by_test_id("spectate-target").fill(target)
         await self.by_test_id("spectate").click()
         await expect(self.by_test_id("screen-game")).to_be_visible()
+
+    async def watch_from_list(self, game_id: int) -> str:
+        """Refreshes the home screen's live games until `game_id` is listed (its record
+        is written just after the game starts), then clicks its Watch button. The item's text."""
+        item = self.by_test_id("live-games").locator(f'li[data-game-id="{game_id}"]')
+        for _ in range(LIST_REFRESHES):
+            await self.page.click("#refresh-games")
+            try:
+                await expect(item).to_be_visible(timeout=LIST_REFRESH_WAIT_MS)
+                break
+            except AssertionError:
+                continue
+        await expect(item).to_be_visible()
+        text = await item.inner_text()
+        await item.get_by_role("button", name="Watch").click()
+        await expect(self.by_test_id("screen-game")).to_be_visible()
+        return text
 
     def lobby_members(self) -> Locator:
         return self.by_test_id("lobby-members").locator("li")

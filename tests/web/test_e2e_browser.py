@@ -4,8 +4,9 @@ Playwright) against a started game server on 127.0.0.1, doing what a person does
 - sign up, play a solo game (turning with the arrow keys) until the game-over panel
   shows, play again;
 - one browser creates a lobby and changes its settings, a second joins it by code,
-  they chat, the host starts, both snakes move in both players' views, a third
-  browser watches the same game as a spectator, and all three see the same result.
+  they chat, the host starts, a third browser finds the game in the home screen's
+  list of live games and watches it, both snakes move in all three views, and all
+  three see the same result.
 
 With SNAKETRON_SCREENSHOTS=1 the run also writes docs/home.png, docs/lobby.png and
 docs/game.png, the README's screenshots.
@@ -34,6 +35,12 @@ _names = itertools.count(1)
 
 # A solo snake turned towards the wall: the key, and which way the head then moves.
 PERPENDICULAR_TURN = {"horizontal": ("ArrowUp", (0, -1)), "vertical": ("ArrowLeft", (-1, 0))}
+
+
+# The lobby's game: the two snakes start at the ends of the arena, facing each other,
+# and meet after about (width - 10) / 2 ticks: some 5 s at this width and tick length.
+ARENA_WIDTH = 80
+TICK_MS = 150
 
 
 def unique_name(role: str) -> str:
@@ -118,14 +125,19 @@ async def test_a_lobby_joined_by_code_played_by_two_and_watched_by_a_third(open_
     await asyncio.gather(host.sign_up(), guest.sign_up(), watcher.sign_up())
 
     code = await host.create_lobby()
-    # A wide arena: the snakes start facing each other and have room to move first.
-    await host.page.fill('#lobby-settings [name="arena_width"]', "80")
+    # Public, so it is listed for watchers; wide and slower, so the snakes move for a few
+    # seconds before they meet.
+    await host.page.fill('#lobby-settings [name="arena_width"]', str(ARENA_WIDTH))
+    await host.page.fill('#lobby-settings [name="tick_duration_ms"]', str(TICK_MS))
+    await host.page.uncheck('#lobby-settings [name="is_private"]')
     await host.by_test_id("lobby-apply").click()
     await expect(host.page.locator("#lobby-settings-note")).to_have_text("Settings updated.")
 
     await guest.join_lobby(code)
     await expect(guest.by_test_id("lobby-code")).to_have_text(code)
-    await expect(guest.page.locator('#lobby-settings [name="arena_width"]')).to_have_value("80")
+    await expect(guest.page.locator('#lobby-settings [name="arena_width"]')).to_have_value(str(ARENA_WIDTH))
+    await expect(guest.page.locator('#lobby-settings [name="is_private"]')).not_to_be_checked()
+    await expect(guest.page.locator('#lobby-settings [name="tick_duration_ms"]')).to_have_value(str(TICK_MS))
     await expect(guest.by_test_id("lobby-start")).to_be_hidden()  # only the host starts
     for player in (host, guest):
         await expect(player.lobby_members()).to_have_count(2)
@@ -137,25 +149,28 @@ async def test_a_lobby_joined_by_code_played_by_two_and_watched_by_a_third(open_
     await expect(host.page.locator("#lobby-chat li")).to_have_text([f"{guest.name}: ready when you are"])
     await host.screenshot("lobby")
 
-    await watcher.watch(code)
-    await expect(watcher.by_test_id("game-status")).to_have_text("Waiting for the game to start…")
-
     await host.by_test_id("lobby-start").click()
-    views = (host, guest, watcher)
-    for view in views:
-        await expect(view.by_test_id("screen-game")).to_be_visible()
+    for player in (host, guest):
+        await expect(player.by_test_id("screen-game")).to_be_visible()
+    # The third browser finds the started game in the home screen's list and watches it.
+    game_id = await host.page.evaluate("() => window.snaketron.session.gameId")
+    listed = await watcher.watch_from_list(game_id)
+    assert f"#{game_id}" in listed and "Custom" in listed
     await expect(watcher.page.locator("#game-title")).to_contain_text("Watching")
 
     # Both snakes move in every view: each head is drawn on a new cell.
+    views = (host, guest, watcher)
     for view in views:
         before = await view.wait_drawn(2)
-        assert before["width"] == 80
+        assert before["width"] == ARENA_WIDTH
         after = await view.wait_all_moved(before)
         assert [s["name"] for s in after["snakes"]] == [host.name, guest.name]
         mine = [s["name"] for s in after["snakes"] if s["mine"]]
         assert mine == ([] if view is watcher else [view.name])
         pixels = await view.snake_pixels()
         assert all(count > 0 for count in pixels), f"{view.name}: snakes missing on the canvas: {pixels}"
+    # The picture for the README: the snakes well on their way.
+    await host.page.wait_for_function("() => window.snaketron.screens.game.lastDrawn.tick >= 20")
     await host.screenshot("game")
 
     # Nobody steers: the snakes run into each other, and all three see one result.
