@@ -14,6 +14,7 @@ import pytest
 from migration_runs import SMALL_SEED, TEST_SEED, Legacy, Migrated, fresh_target, migrate
 
 from snaketron.db.client import DynamoClient
+from snaketron.db.dynamo import DynamoDatabase
 from support.postgres import PostgresCluster, PostgresUnavailable, ensure_postgres_binaries, seed_legacy_data
 
 
@@ -49,3 +50,10 @@ async def migrated(legacy: Legacy, dynamo_endpoint: str, dynamo_admin: DynamoCli
     async with fresh_target(dynamo_endpoint, dynamo_admin) as db:
         report = await migrate(legacy.dsn, db)
         yield Migrated(db.settings, db, report, legacy)
+
+
+@pytest.fixture
+async def target(dynamo_endpoint: str, dynamo_admin: DynamoClient) -> AsyncIterator[DynamoDatabase]:
+    """Empty tables of their own for one test, opened like `db` but with patient timeouts."""
+    async with fresh_target(dynamo_endpoint, dynamo_admin) as db:
+        yield db

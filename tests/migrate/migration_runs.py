@@ -58,7 +58,9 @@ async def fresh_target(endpoint: str, admin: DynamoClient) -> AsyncIterator[Dyna
     """An open database on new, empty tables (for fixtures wider than one test)."""
     prefix = unique_prefix()
     await ensure_tables(admin, prefix)
-    async with open_database(make_settings(endpoint, prefix)) as db:
+    # Generous timeouts: the embedded endpoint slows down a lot when the machine is busy,
+    # and these tests are about outcomes, not latency.
+    async with open_database(make_settings(endpoint, prefix, db_read_timeout=30.0, db_deadline_ms=60_000)) as db:
         yield db
 
 

@@ -40,34 +40,34 @@ class InterruptAfter:
 
 
 async def test_a_second_run_changes_nothing_and_a_restart_rewrites_the_same(
-    legacy_small: Legacy, db: DynamoDatabase
+    legacy_small: Legacy, target: DynamoDatabase
 ) -> None:
-    first = await migrate(legacy_small.dsn, db, verify=False)
+    first = await migrate(legacy_small.dsn, target, verify=False)
     assert first.written.users == legacy_small.seed.counts["users"]
-    before = await snapshot(db)
+    before = await snapshot(target)
 
-    second = await migrate(legacy_small.dsn, db)
+    second = await migrate(legacy_small.dsn, target)
     assert second.ok, second.verification
     assert second.written == EntityCounts()  # nothing sent
-    assert await snapshot(db) == before
+    assert await snapshot(target) == before
     assert second.renamed == first.renamed
 
     # --restart forgets the checkpoints and writes every item again: same keys, same content.
-    third = await migrate(legacy_small.dsn, db, restart=True, verify=False)
+    third = await migrate(legacy_small.dsn, target, restart=True, verify=False)
     assert third.written == first.written
-    assert await snapshot(db) == before
+    assert await snapshot(target) == before
 
 
-async def test_an_interrupted_run_resumed_ends_with_exact_counts(legacy_small: Legacy, db: DynamoDatabase) -> None:
+async def test_an_interrupted_run_resumed_ends_with_exact_counts(legacy_small: Legacy, target: DynamoDatabase) -> None:
     seed = legacy_small.seed
     # Stop in the middle of the players, past a few checkpoints (every 100 rows).
     with pytest.raises(Interrupted):
-        await migrate(legacy_small.dsn, db, progress=InterruptAfter("players", 345))
-    await db.flush()
-    players_so_far = sum(1 for i in await scan_all(db, db.tables.main) if str(i["sk"]).startswith("PLAYER#"))
+        await migrate(legacy_small.dsn, target, progress=InterruptAfter("players", 345))
+    await target.flush()
+    players_so_far = sum(1 for i in await scan_all(target, target.tables.main) if str(i["sk"]).startswith("PLAYER#"))
     assert 300 <= players_so_far < seed.counts["game_players"]
 
-    resumed = await migrate(legacy_small.dsn, db)
+    resumed = await migrate(legacy_small.dsn, target)
     game_id, user_id = map(int, resumed.resumed_from["players"].split("/"))
     assert game_id > 0 and user_id > 0
     assert resumed.written.users == 0 and resumed.written.games == 0  # finished phases are not redone
@@ -81,47 +81,49 @@ async def test_an_interrupted_run_resumed_ends_with_exact_counts(legacy_small: L
     assert v.target.lobbies == v.target.game_codes == seed.counts["live_lobbies"]
 
 
-async def test_a_dry_run_writes_nothing_but_maps_everything(legacy_small: Legacy, db: DynamoDatabase) -> None:
-    report = await migrate(legacy_small.dsn, db, dry_run=True)
+async def test_a_dry_run_writes_nothing_but_maps_everything(legacy_small: Legacy, target: DynamoDatabase) -> None:
+    report = await migrate(legacy_small.dsn, target, dry_run=True)
     assert report.dry_run and report.verification is None
     assert report.written.users == legacy_small.seed.counts["users"]
     assert report.written.players == legacy_small.seed.counts["game_players"]
     assert len(report.renamed) == sum(len(ids) - 1 for ids in legacy_small.seed.case_groups.values())
-    for table in (db.tables.main, db.tables.usernames, db.tables.game_codes):
-        assert await scan_all(db, table) == []
+    for table in (target.tables.main, target.tables.usernames, target.tables.game_codes):
+        assert await scan_all(target, table) == []
 
 
-async def test_a_target_with_accounts_of_a_running_server_is_refused(legacy_small: Legacy, db: DynamoDatabase) -> None:
-    await db.create_user("early_bird", "$argon2id$fake", now_ms=1)
+async def test_a_target_with_accounts_of_a_running_server_is_refused(
+    legacy_small: Legacy, target: DynamoDatabase
+) -> None:
+    await target.create_user("early_bird", "$argon2id$fake", now_ms=1)
     with pytest.raises(MigrationRefused, match="collide"):
-        await migrate(legacy_small.dsn, db)
-    assert len(await scan_all(db, db.tables.usernames)) == 1
+        await migrate(legacy_small.dsn, target)
+    assert len(await scan_all(target, target.tables.usernames)) == 1
 
 
-async def test_verification_finds_changed_and_missing_items(legacy_small: Legacy, db: DynamoDatabase) -> None:
-    report = await migrate(legacy_small.dsn, db, verify=False)
+async def test_verification_finds_changed_and_missing_items(legacy_small: Legacy, target: DynamoDatabase) -> None:
+    report = await migrate(legacy_small.dsn, target, verify=False)
     assert report.written.players > 0
     # Damage the target behind the migration's back: every user's MMR, and one player.
-    items = await scan_all(db, db.tables.main)
+    items = await scan_all(target, target.tables.main)
     damage = [
-        await db.writer.put(db.tables.main, to_item({**item, "mmr": item["mmr"] + 1}))
+        await target.writer.put(target.tables.main, to_item({**item, "mmr": item["mmr"] + 1}))
         for item in items
         if str(item["pk"]).startswith("USER#")
     ]
     player = next(i for i in items if str(i["sk"]).startswith("PLAYER#"))
-    damage.append(await db.writer.delete(db.tables.main, to_item({"pk": player["pk"], "sk": player["sk"]})))
+    damage.append(await target.writer.delete(target.tables.main, to_item({"pk": player["pk"], "sk": player["sk"]})))
     await asyncio.gather(*damage)
-    checked = await migrate(legacy_small.dsn, db, verify_only=True)
+    checked = await migrate(legacy_small.dsn, target, verify_only=True)
     assert not checked.ok
     mismatches = checked.verification.mismatches  # type: ignore[union-attr]
     assert {(m.entity, m.field) for m in mismatches} >= {("user", "mmr"), ("players", "count")}
     assert checked.written.users == 0  # verification only: nothing written
 
 
-async def test_changed_legacy_names_stop_a_resume(pg_cluster: PostgresCluster, db: DynamoDatabase) -> None:
+async def test_changed_legacy_names_stop_a_resume(pg_cluster: PostgresCluster, target: DynamoDatabase) -> None:
     dsn = pg_cluster.create_database("legacy_changing")
     seed_legacy_data(dsn, SeedSpec(users=300, games=50, lobbies=4))
-    await migrate(dsn, db, verify=False)
+    await migrate(dsn, target, verify=False)
     with psycopg.connect(dsn) as conn:
         # A newer account whose name equals an existing one but for case: it must be renamed,
         # and with it the plan the first run wrote.
@@ -130,8 +132,8 @@ async def test_changed_legacy_names_stop_a_resume(pg_cluster: PostgresCluster, d
             " SELECT upper(username), 'x', 1, now() FROM users WHERE username LIKE 'player%' ORDER BY id LIMIT 1"
         )
     with pytest.raises(MigrationRefused, match="--restart"):
-        await migrate(dsn, db)
+        await migrate(dsn, target)
     # Starting over with the new plan is allowed and ends verified.
-    report = await migrate(dsn, db, restart=True)
+    report = await migrate(dsn, target, restart=True)
     assert report.ok, report.verification
     assert any(r.old_username.startswith("PLAYER") for r in report.renamed)
