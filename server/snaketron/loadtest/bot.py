@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from snaketron.loadtest.pilot import Pilot
     from snaketron.loadtest.runner import RunContext
 
-CLOCK_SYNC_ROUNDS = 3
+CLOCK_SYNC_ROUNDS = 5
 REPLY_TIMEOUT_S = 10.0
 # A game lasts at most its steering time plus this long (a snake without a pilot
 # meets a wall within 200 ticks), plus any start delay the server adds.
@@ -48,6 +48,21 @@ GAME_OVER_SLACK_S = 60.0
 # A command rejected because the game ended while it was in flight is a race every
 # real client meets, not an error.
 GAME_OVER_REASON = "the game is over"
+
+
+class ClockEstimate:
+    """Server time minus local time, from the ClockSyncRequest sample with the shortest
+    round trip seen by any bot of the run: its error is at most half that round trip,
+    and with many bots one of them catches a quiet moment (NTP's rule of thumb)."""
+
+    def __init__(self) -> None:
+        self.round_trip_ms = math.inf
+        self.offset_ms = 0.0
+
+    def observe(self, round_trip_ms: float, offset_ms: float) -> None:
+        if round_trip_ms < self.round_trip_ms:
+            self.round_trip_ms = round_trip_ms
+            self.offset_ms = offset_ms
 
 
 class BotFailure(Exception):
@@ -81,7 +96,6 @@ class Bot:
         self.client: GameClient | None = None
         self.token = ""
         self.user_id = 0
-        self.clock_offset_ms = 0.0  # server time minus local time
         self.inbox: asyncio.Queue[protocol.ServerMessage] = asyncio.Queue()
         self.wakeup = asyncio.Event()  # something arrived in the inbox, or the game ended
         self.disconnected = asyncio.Event()
@@ -153,7 +167,7 @@ class Bot:
         self._reader = asyncio.get_running_loop().create_task(self._read(self.client))
 
     async def _sync_clock(self) -> None:
-        """The offset of the sample with the shortest round trip (NTP's rule of thumb)."""
+        """Clock-sync samples; the one with the shortest round trip goes to the run's estimate."""
         assert self.client is not None
         best: tuple[float, float] | None = None
         for _ in range(CLOCK_SYNC_ROUNDS):
@@ -168,8 +182,13 @@ class Bot:
             self.ctx.metrics.sent += 1
             self.ctx.metrics.received += 1
         assert best is not None
-        self.clock_offset_ms = best[1]
+        self.ctx.clock.observe(*best)
         self.ctx.metrics.clock_offsets_ms.append(best[1])
+
+    @property
+    def clock_offset_ms(self) -> float:
+        """Server time minus local time: the run's best estimate (every bot talks to one server)."""
+        return self.ctx.clock.offset_ms
 
     async def close(self) -> None:
         self.leave()

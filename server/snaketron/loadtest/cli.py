@@ -48,6 +48,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--finish-grace", type=float, default=45.0, help="seconds games under way may finish at the end"
     )
     parser.add_argument(
+        "--sign-in-first", action="store_true", help="sign all bots in over HTTP before the ramp (a few at a time)"
+    )
+    parser.add_argument(
         "--warmup", type=float, default=0.0, help="discard command/event latencies of this many seconds after the ramp"
     )
     parser.add_argument("--json", dest="json_path", metavar="FILE", help="write the figures as JSON to FILE")
@@ -70,6 +73,7 @@ def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
         max_error_rate=args.max_error_rate,
         finish_grace_s=args.finish_grace,
         warmup_s=args.warmup,
+        sign_in_first=args.sign_in_first,
         json_path=args.json_path,
         progress=not args.no_progress,
     )

@@ -62,6 +62,9 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
     user_prefix: str = "loadbot"
     password: str = "loadbot-secret"
     max_error_rate: float = 0.01
+    # Sign every bot in (HTTP) before the ramp, a few at a time, so that the ramp
+    # measures the game server and not the account store.
+    sign_in_first: bool = False
     # Command and event latencies of the first seconds after the ramp are discarded (0: keep all).
     warmup_s: float = 0.0
     # After the duration, games under way may finish for this long before bots are cut off.

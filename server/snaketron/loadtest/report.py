@@ -8,6 +8,7 @@ import statistics
 import msgspec
 from rich.table import Table
 
+from snaketron.loadtest.bot import ClockEstimate
 from snaketron.loadtest.metrics import LATENCIES, LatencySummary, Metrics
 from snaketron.loadtest.options import LoadTestOptions
 
@@ -24,7 +25,9 @@ class Report(msgspec.Struct, kw_only=True):
     interrupted: bool
     latency_ms: dict[str, LatencySummary]
     negative_latencies: dict[str, int]  # recorded as 0: the clock-sync offset was off by that much
-    clock_offset_ms: dict[str, float]  # min, mean, max over bots
+    # Each bot's best clock-sync sample (min, mean, max over bots), and the run's estimate used
+    # for every latency (the sample with the shortest round trip, and that round trip).
+    clock_offset_ms: dict[str, float]
     # Bots playing in started games, sampled every second from the end of the ramp to the end of the duration.
     players_live_mean: float
     players_live_peak: int
@@ -50,7 +53,13 @@ class Report(msgspec.Struct, kw_only=True):
 
 
 def build_report(
-    options: LoadTestOptions, metrics: Metrics, *, bots_started: int, elapsed_s: float, interrupted: bool
+    options: LoadTestOptions,
+    metrics: Metrics,
+    *,
+    clock: ClockEstimate,
+    bots_started: int,
+    elapsed_s: float,
+    interrupted: bool,
 ) -> Report:
     offsets = metrics.clock_offsets_ms
     samples = metrics.players_live_samples
@@ -74,6 +83,8 @@ def build_report(
             "min": round(min(offsets), 3) if offsets else 0.0,
             "mean": round(statistics.fmean(offsets), 3) if offsets else 0.0,
             "max": round(max(offsets), 3) if offsets else 0.0,
+            "used": round(clock.offset_ms, 3),
+            "used_round_trip": round(clock.round_trip_ms, 3) if offsets else 0.0,
         },
         players_live_mean=round(statistics.fmean(samples), 1) if samples else 0.0,
         players_live_peak=max(samples, default=0),
@@ -134,7 +145,11 @@ def summary_table(report: Report) -> Table:
         ("messages sent", f"{report.messages_sent:,} ({report.sent_per_s:,.0f}/s)"),
         ("games completed", _counts(report.games_completed)),
         ("plays completed / started", f"{sum(report.plays_completed.values())} / {sum(report.plays_started.values())}"),
-        ("clock offset (ms)", f"{report.clock_offset_ms['min']:.1f} .. {report.clock_offset_ms['max']:.1f}"),
+        (
+            "clock offset (ms)",
+            f"{report.clock_offset_ms['used']:.1f} (round trip {report.clock_offset_ms['used_round_trip']:.1f}; "
+            f"bots {report.clock_offset_ms['min']:.1f} .. {report.clock_offset_ms['max']:.1f})",
+        ),
         ("late commands (game over)", str(report.late_commands)),
         ("errors", _counts(report.errors) or "none"),
         ("error rate", f"{report.error_rate:.4f} (max {report.max_error_rate})"),

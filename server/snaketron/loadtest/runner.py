@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from snaketron.client import AccountClient
-from snaketron.loadtest.bot import REPLY_TIMEOUT_S, Bot
+from snaketron.loadtest.bot import REPLY_TIMEOUT_S, Bot, ClockEstimate, error_kind
 from snaketron.loadtest.metrics import Metrics
 from snaketron.loadtest.options import LoadTestOptions
 from snaketron.loadtest.pilot import Pilots
@@ -24,6 +24,8 @@ from snaketron.loadtest.report import Report, build_report
 from snaketron.loadtest.scenarios import LiveGames, LobbyGroup, plan_bots, run_bot
 
 PROGRESS_EVERY_S = 1.0
+# --sign-in-first: sign-ins in flight at once.
+SIGN_IN_CONCURRENCY = 8
 
 
 @dataclass
@@ -36,6 +38,7 @@ class RunContext:
     pilots: Pilots = field(default_factory=lambda: Pilots(20))
     live_games: LiveGames = field(default_factory=LiveGames)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: ClockEstimate = field(default_factory=ClockEstimate)
 
 
 class LoadTest:
@@ -64,6 +67,11 @@ class LoadTest:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             ctx = RunContext(options, AccountClient(options.api_url, http), self.metrics, Pilots(options.think_ticks))
             tasks: list[asyncio.Task[None]] = []
+            bots = [Bot(index, ctx) for index in range(len(plans))]
+            if options.sign_in_first:
+                await self._sign_in_all(bots)
+                began = time.monotonic()
+            self.metrics.started_monotonic = self.metrics.steady_since = began
             progress = asyncio.get_running_loop().create_task(self._sample(on_progress))
             try:
                 end = began + options.duration_s
@@ -71,7 +79,7 @@ class LoadTest:
                     due = began + index / options.ramp_per_s
                     if await self._stopped_within(due - time.monotonic()) or time.monotonic() >= end:
                         break
-                    tasks.append(asyncio.get_running_loop().create_task(run_bot(Bot(index, ctx), plan, ctx)))
+                    tasks.append(asyncio.get_running_loop().create_task(run_bot(bots[index], plan, ctx)))
                     self.bots_started += 1
                 self.ramped = True
                 if options.warmup_s > 0 and not await self._stopped_within(options.warmup_s):
@@ -84,10 +92,26 @@ class LoadTest:
         return build_report(
             options,
             self.metrics,
+            clock=ctx.clock,
             bots_started=self.bots_started,
             elapsed_s=time.monotonic() - began,
             interrupted=self.interrupted,
         )
+
+    async def _sign_in_all(self, bots: list[Bot]) -> None:
+        """Sign every bot in before the ramp; a bot whose sign-in failed tries again when it starts."""
+        gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
+
+        async def sign_in(bot: Bot) -> None:
+            async with gate:
+                if self._stop.is_set():
+                    return
+                try:
+                    await bot.sign_in()
+                except Exception as exc:
+                    self.metrics.error(error_kind(exc))
+
+        await asyncio.gather(*(sign_in(bot) for bot in bots))
 
     async def _stopped_within(self, seconds: float) -> bool:
         if seconds > 0 and not self._stop.is_set():

@@ -1,0 +1,255 @@
+"""Capacity: the most concurrent players one server process holds in live 10 Hz games.
+
+A player count holds when, in the steady state (after the ramp and a warm-up),
+p99 event delivery stays under 50 ms, no game's tick was computed more than one
+tick late (the host's `stats.late_ticks`) and no bot saw an error. Duels and
+6-player free-for-alls are measured apart.
+
+Three processes, as in production: the embedded DynamoDB endpoint (shared by
+every step, so bots sign up once and then log in), the game server (a fresh one
+per step, the same `GameServer` that `snaketron serve` runs, configured by the
+same environment variables; it prints its host stats when it stops), and the
+load generator (`snaketron loadtest` with JSON output). Then, in the same run,
+the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured for the
+traffic the load test saw (frames per client per second, bytes per frame), and
+capacity is reported as a ratio of it.
+
+    python benchmarks/bench_capacity.py                 # both modes, via custom lobbies
+    python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
+    python benchmarks/bench_capacity.py --via matchmaking
+
+The machine's two cores are shared by everything here (and by whatever else
+runs): the load average is printed with each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_broadcast_ceiling import P99_LIMIT_MS, find_ceiling
+
+# Lobby groups fill as bots arrive; a game per group starts when the group is in.
+RAMP_BOTS_PER_S = 100
+WARMUP_S = 5.0
+MAX_STEPS = 10
+ROLES = {
+    ("duel", "lobby"): "lobby-duel",
+    ("ffa", "lobby"): "lobby-ffa",
+    ("duel", "matchmaking"): "match-duel",
+    ("ffa", "matchmaking"): "match-ffa",
+}
+GROUP = {"duel": 2, "ffa": 6}
+
+
+def server_env(endpoint: str, prefix: str, ws_port: int, api_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SNAKETRON_WS_PORT": str(ws_port),
+        "SNAKETRON_API_PORT": str(api_port),
+        "SNAKETRON_API_RATE_PER_MIN": "0",
+        "SNAKETRON_MAX_CONN_PER_IP": "100000",
+        "SNAKETRON_ARGON2_TIME_COST": "1",
+        "SNAKETRON_ARGON2_MEMORY_KIB": "64",
+        "SNAKETRON_ARGON2_PARALLELISM": "1",
+        "SNAKETRON_MATCH_START_DELAY_MS": "1000",
+        "SNAKETRON_LOG_LEVEL": "warning",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "DYNAMODB_TABLE_PREFIX": prefix,
+    }
+
+
+# --- the server child ----------------------------------------------------------------------------
+
+
+async def serve_child() -> None:
+    """`snaketron serve`, plus the host's tick statistics on stdout when it stops."""
+    from snaketron.config import Settings
+    from snaketron.db import open_database
+    from snaketron.game_server import GameServer
+    from snaketron.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_json)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with open_database(settings) as db:
+        server = GameServer(settings, db)
+        await server.start()
+        print("READY", flush=True)
+        await stop.wait()
+        stats = dataclasses.asdict(server.host.stats)
+        stats["running_games"] = len(server.host.running_games())
+        print("STATS " + json.dumps(stats), flush=True)
+        await server.stop()
+
+
+# --- one step --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class CapacityStep:
+    mode: str
+    bots: int
+    players_live: float
+    p50_ms: float
+    p99_ms: float
+    command_p99_ms: float
+    late_ticks: int
+    max_lateness_ms: int
+    errors: dict[str, int]
+    frames_per_client_s: float
+    bytes_per_frame: float
+    load: str
+
+    @property
+    def holds(self) -> bool:
+        # Nearly every bot must be in a live game, or the step did not load the server.
+        in_games = self.players_live >= 0.9 * self.bots
+        return in_games and self.p99_ms < P99_LIMIT_MS and self.late_ticks == 0 and not self.errors
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def measure(mode: str, via: str, bots: int, seconds: float, endpoint: str, prefix: str) -> CapacityStep:
+    ws_port, api_port = _free_port(), _free_port()
+    env = server_env(endpoint, prefix, ws_port, api_port)
+    server = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    load_before = _load()
+    try:
+        if server.stdout.readline().strip() != "READY":
+            raise RuntimeError("the game server did not start")
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            duration = bots / RAMP_BOTS_PER_S + WARMUP_S + seconds
+            subprocess.run(
+                ["snaketron", "loadtest", "--ws-url", f"ws://127.0.0.1:{ws_port}/ws",
+                 "--api-url", f"http://127.0.0.1:{api_port}", "--bots", str(bots), "--ramp", str(RAMP_BOTS_PER_S),
+                 "--duration", str(duration), "--scenario", "mix", "--mix", f"{ROLES[(mode, via)]}=1",
+                 "--game-seconds", str(duration + 60), "--warmup", str(WARMUP_S), "--finish-grace", "0",
+                 "--user-prefix", f"cap{mode}", "--sign-in-first", "--max-error-rate", "1", "--no-progress", "--json", out.name],
+                env={**os.environ, "TERM": "dumb"}, stdout=subprocess.DEVNULL, timeout=duration + 180, check=True,
+            )  # fmt: skip
+            with open(out.name) as source:
+                report = json.load(source)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, _ = server.communicate(timeout=60)
+    stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
+    delivery = report["latency_ms"]["event_delivery"]
+    players = report["players_live_mean"]
+    frames = report["steady_frames_received"]
+    return CapacityStep(
+        mode=mode,
+        bots=bots,
+        players_live=players,
+        p50_ms=delivery["p50_ms"],
+        p99_ms=delivery["p99_ms"],
+        command_p99_ms=report["latency_ms"]["command_to_scheduled"]["p99_ms"],
+        late_ticks=stats["late_ticks"],
+        max_lateness_ms=stats["max_lateness_ms"],
+        errors=report["errors"],
+        frames_per_client_s=round(frames / max(1e-9, report["steady_s"]) / max(1.0, players), 2),
+        bytes_per_frame=round(report["steady_bytes_received"] / max(1, frames), 1),
+        load=f"{load_before} -> {_load()}",
+    )
+
+
+def search(
+    mode: str, via: str, start: int, step: int, seconds: float, endpoint: str
+) -> tuple[CapacityStep | None, list]:
+    """Raise the bot count by `step` while it holds; halve the step after a failure."""
+    prefix = f"cap{uuid.uuid4().hex[:6]}"
+    group = GROUP[mode]
+    steps: list[CapacityStep] = []
+    best: CapacityStep | None = None
+    bots = start
+    for _ in range(MAX_STEPS):
+        bots = max(group, bots // group * group)
+        result = measure(mode, via, bots, seconds, endpoint, prefix)
+        steps.append(result)
+        print(
+            f"  {mode} {bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
+            f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
+            f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
+            f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, load {result.load} "
+            f"-> {'holds' if result.holds else 'fails'}",
+            flush=True,
+        )
+        if result.holds:
+            best = result
+            bots += step
+        else:
+            if step <= max(group, start // 8):
+                break
+            step //= 2
+            bots = best.bots + step if best else bots // 2
+    return best, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--modes", default="duel,ffa")
+    parser.add_argument("--via", choices=("lobby", "matchmaking"), default="lobby")
+    parser.add_argument("--start", type=int, default=600)
+    parser.add_argument("--step", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
+    parser.add_argument("--no-ceiling", action="store_true")
+    args = parser.parse_args()
+    if args.serve_child:
+        import uvloop
+
+        uvloop.run(serve_child())
+        return
+    from snaketron.db.embedded import EmbeddedEndpoint
+
+    print(
+        f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
+    )
+    with EmbeddedEndpoint() as endpoint:
+        for mode in args.modes.split(","):
+            best, _ = search(mode, args.via, args.start, args.step, args.seconds, endpoint.url)
+            if best is None:
+                print(f"{mode}: no step held")
+                continue
+            print(f"{mode}: capacity {best.players_live:.0f} players in live games ({best.bots} bots)")
+            if args.no_ceiling:
+                continue
+            ceiling, _ = find_ceiling(
+                GROUP[mode],
+                best.frames_per_client_s,
+                int(best.bytes_per_frame),
+                start=best.bots,
+                step=best.bots,
+                seconds=args.seconds,
+                log=lambda line: print(line, flush=True),
+            )
+            ratio = best.players_live / ceiling if ceiling else float("nan")
+            print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
