@@ -360,6 +360,10 @@ class TaggedUnion:
             raise ProtocolError("invalid_message", f"a message is a string or a one-key object ({exc})") from None
         except msgspec.DecodeError as exc:
             raise ProtocolError("invalid_json", str(exc)) from None
+        except RecursionError:
+            # msgspec recurses per nesting level: a few KB of "[[[[" would otherwise
+            # escape as a RecursionError and kill the connection's handler.
+            raise ProtocolError("invalid_json", "JSON nested too deeply") from None
         if isinstance(top, str):
             unit = self._units.get(top)
             if unit is not None:
@@ -382,6 +386,8 @@ class TaggedUnion:
             payload = self._payload_decoders[tag].decode(raw)
         except msgspec.ValidationError as exc:
             raise ProtocolError("invalid_message", f"{tag}: {exc}") from None
+        except RecursionError:
+            raise ProtocolError("invalid_json", f"{tag}: JSON nested too deeply") from None
         if variant.field is None:
             return payload
         return variant.cls(payload)
