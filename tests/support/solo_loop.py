@@ -1,0 +1,67 @@
+"""An honest player who plays solo games back to back over a real connection.
+
+Reliability tests run one (or several) next to whatever they inflict on the server:
+the games it plays must go on ticking, end, and be recorded, whatever happens to
+other connections or to the database. It keeps the id and the lifetime of every
+game, so a test can tell which games lived through an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from snaketron import protocol
+from snaketron.client import GameClient
+from support.gameplay import events_until_complete
+
+# After a refused CreateSoloGame (e.g. no game ids while the database is down), the
+# player tries again this much later, as a person pressing "play" again would.
+RETRY_AFTER_S = 0.2
+
+
+@dataclass
+class PlayedGame:
+    game_id: int
+    created: float  # time.monotonic() of SoloGameCreated
+    completed: float  # ... of the event that completed it
+    events: int
+
+
+@dataclass
+class SoloLoop:
+    client: GameClient
+    played: list[PlayedGame] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self) -> SoloLoop:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def stop(self) -> list[PlayedGame]:
+        """Finish the game under way, then stop; returns every game played."""
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+        return self.played
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            await self.client.send(protocol.CreateSoloGame())
+            reply = await self.client.recv(timeout=30)
+            while isinstance(reply, protocol.GameEventMessage):  # the end of the last game
+                reply = await self.client.recv(timeout=30)
+            if isinstance(reply, protocol.AccessDenied):
+                self.refusals.append(reply.reason)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), RETRY_AFTER_S)
+                continue
+            assert isinstance(reply, protocol.SoloGameCreated), reply
+            created = time.monotonic()
+            await self.client.send(protocol.JoinGame(game_id=reply.game_id))
+            events = await events_until_complete(self.client, timeout=60)
+            self.played.append(PlayedGame(reply.game_id, created, time.monotonic(), len(events)))
