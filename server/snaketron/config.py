@@ -176,6 +176,12 @@ class Settings:
     matcher_interval_ms: int = setting(
         "SNAKETRON_MATCHER_INTERVAL_MS", 1_000, "Time between two matching rounds of the region's matcher."
     )
+    matcher_idle_interval_ms: int = setting(
+        "SNAKETRON_MATCHER_IDLE_INTERVAL_MS",
+        3_000,
+        "Time between two rounds while nobody in the region is queued (a ticket queued on the matcher's own "
+        "server wakes it at once).",
+    )
     matcher_lease_ms: int = setting(
         "SNAKETRON_MATCHER_LEASE_MS",
         5_000,

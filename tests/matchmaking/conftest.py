@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from queueing import QUICK_MATCHING
 
 from snaketron.game_server import GameServer
 
@@ -29,8 +30,6 @@ _spec.loader.exec_module(_server_fixtures)
 start_server = _server_fixtures.start_server
 players = _server_fixtures.players
 Players = _server_fixtures.Players
-
-QUICK_MATCHING = {"matcher_interval_ms": 250, "match_poll_ms": 100, "queue_update_ms": 1_000}
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ from snaketron.game_server import GameServer
 from snaketron.rating import skill_from_mmr
 from support.gameplay import snapshot
 
+# The real rating windows and start delay; only rounds and polls come faster than in
+# production (4 matching rounds a second), so tests spend their time on what they measure.
+QUICK_MATCHING = {"matcher_interval_ms": 250, "match_poll_ms": 100, "queue_update_ms": 1_000}
+
 FFA2 = type_free_for_all(2)
 FFA3 = type_free_for_all(3)
 FFA4 = type_free_for_all(4)

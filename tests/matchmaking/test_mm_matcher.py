@@ -175,7 +175,7 @@ async def test_tickets_of_dead_servers_are_not_matched_and_are_removed(db, live)
 
 
 async def test_one_matcher_holds_the_lease_and_a_standby_takes_over_when_it_dies(db, live):
-    timing = {"interval_ms": 100, "lease_ms": 1_000}
+    timing = {"interval_ms": 100, "idle_interval_ms": 300, "lease_ms": 1_000}
     holder = matcher(db, RecordingPlacement(), owner="holder", **timing)
     standby = matcher(db, RecordingPlacement(), owner="standby", **timing)
     holder.start()

@@ -51,6 +51,7 @@ class Matcher:
         windows: WindowSchedule,
         partial_after_ms: int,
         interval_ms: int = 1_000,
+        idle_interval_ms: int = 3_000,
         lease_ms: int = 5_000,
         server_freshness_ms: int = 15_000,
         ticket_ttl_s: int = 3_600,
@@ -65,6 +66,7 @@ class Matcher:
         self._windows = windows
         self._partial_after_ms = partial_after_ms
         self._interval_ms = interval_ms
+        self._idle_interval_ms = max(interval_ms, idle_interval_ms)
         self._lease_ms = lease_ms
         self._freshness_ms = server_freshness_ms
         self._ticket_ttl_s = ticket_ttl_s
@@ -74,6 +76,7 @@ class Matcher:
         self._live: tuple[int, set[int]] | None = None  # (read at, live server ids)
         self._task: asyncio.Task[None] | None = None
         self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
         # What the last round saw, for this server's queue positions (saves a read).
         self.last_tickets: tuple[int, list[MatchTicket]] | None = None
         self.rounds = 0  # rounds run while holding the lease
@@ -112,13 +115,20 @@ class Matcher:
         async with asyncio.timeout(timeout_s), self._progress:
             await self._progress.wait_for(lambda: self.rounds >= target)
 
+    def nudge(self) -> None:
+        """A ticket was queued here: an idle matcher reads the queues at its next round."""
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
             began = self._clock_ms()
             await self._tend_lease(began)
+            idle = False
+            self._wake.clear()  # before the read: a ticket queued during it still wakes us
             if self.is_active():
                 try:
                     await self.run_round()
+                    idle = not self.last_tickets_open()
                 except DatabaseError as exc:
                     log.warning("matching round failed", error=str(exc))
                 except Exception:
@@ -126,8 +136,20 @@ class Matcher:
                 self.rounds += 1
                 async with self._progress:
                     self._progress.notify_all()
-            elapsed = self._clock_ms() - began
-            await asyncio.sleep(max(0, self._interval_ms - elapsed) / 1000)
+            if idle:
+                # Nobody queued in the whole region: read less often. A ticket queued on
+                # this server ends the pause; one queued elsewhere waits at most this long.
+                # The lease is still renewed in time.
+                renew_in = self._lease_expires_ms - self._lease_ms // 2 - self._clock_ms()
+                pause_ms = min(self._idle_interval_ms, max(self._interval_ms, renew_in))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), pause_ms / 1000)
+            # Never more than one round per interval, however often it is nudged.
+            await asyncio.sleep(max(0, self._interval_ms - (self._clock_ms() - began)) / 1000)
+
+    def last_tickets_open(self) -> bool:
+        """Did the last round see any ticket still waiting?"""
+        return self.last_tickets is not None and any(t.matched_game_id is None for t in self.last_tickets[1])
 
     async def _tend_lease(self, now: int) -> None:
         if self.is_active(now):

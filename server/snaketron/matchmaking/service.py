@@ -113,6 +113,7 @@ class MatchmakingService:
                 windows=self.windows,
                 partial_after_ms=settings.match_partial_after_ms,
                 interval_ms=settings.matcher_interval_ms,
+                idle_interval_ms=settings.matcher_idle_interval_ms,
                 lease_ms=settings.matcher_lease_ms,
                 server_freshness_ms=round(settings.heartbeat_seconds * 3000),
                 ticket_ttl_s=settings.match_ticket_ttl_seconds,
@@ -178,6 +179,8 @@ class MatchmakingService:
             self._withdraw(entry)  # the withdrawal raced the write: delete what was written
             return
         entry.stored = True
+        if self.matcher is not None:
+            self.matcher.nudge()
 
     async def dequeue(self, session: ClientSession) -> None:
         entry = self.waiting.pop(session.user_id, None)
