@@ -17,8 +17,11 @@ import pytest
 
 from snaketron.client import AccountClient
 from snaketron.config import Settings
+from snaketron.db import open_database
+from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.interface import Database
 from snaketron.game_server import GameServer
+from support.fault_proxy import FaultProxy
 from support.server_watch import ErrorWatch
 
 # The fast argon2 cost and unlimited API rate of a test server; everything else as given.
@@ -52,6 +55,21 @@ def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def server_errors() -> Iterator[ErrorWatch]:
     with ErrorWatch() as watch:
         yield watch
+
+
+@pytest.fixture
+async def proxy(dynamo_endpoint: str) -> AsyncIterator[FaultProxy]:
+    async with FaultProxy(dynamo_endpoint, seed=20261127) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture
+async def faulty_db(settings: Settings, proxy: FaultProxy) -> AsyncIterator[DynamoDatabase]:
+    """The test's tables, reached through the fault proxy. Ask for it before `launch`
+    so that servers stop (and flush through it) before the proxy goes away."""
+    async with open_database(dataclasses.replace(settings, dynamodb_endpoint=proxy.url)) as database:
+        yield database
+        proxy.heal()  # the final flush must get through
 
 
 @pytest.fixture

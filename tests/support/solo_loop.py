@@ -35,6 +35,8 @@ class SoloLoop:
     client: GameClient
     played: list[PlayedGame] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    current_game: int | None = None  # the game being played right now
+    playing: asyncio.Event = field(default_factory=asyncio.Event)  # set once a game was created
     _task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -62,6 +64,9 @@ class SoloLoop:
                 continue
             assert isinstance(reply, protocol.SoloGameCreated), reply
             created = time.monotonic()
+            self.current_game = reply.game_id
+            self.playing.set()
             await self.client.send(protocol.JoinGame(game_id=reply.game_id))
             events = await events_until_complete(self.client, timeout=60)
+            self.current_game = None
             self.played.append(PlayedGame(reply.game_id, created, time.monotonic(), len(events)))
