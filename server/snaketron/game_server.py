@@ -65,7 +65,8 @@ class GameServer:
         )
         self.ws.cluster = self.cluster.router
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
-        self.cluster.add_routes(self.api_app)  # GET /api/servers, before any catch-all route
+        # GET /api/servers (before any catch-all route); matched games to the least loaded server.
+        self.cluster.add_routes(self.api_app, self.matchmaking)
         _add_optional_routes(self.api_app, settings)
         self.ws_port = 0
         self.api_port = 0

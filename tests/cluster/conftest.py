@@ -3,6 +3,7 @@ database handle on those tables; every process is killed when the fixture ends."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,7 +50,13 @@ async def cluster(dynamo_endpoint, dynamo_admin, tmp_path, request) -> AsyncIter
 async def trio(dynamo_endpoint, dynamo_admin, tmp_path_factory, request) -> AsyncIterator[Cluster]:
     """Three servers A, B, C of one region, shared by a module's tests."""
     async with open_cluster(dynamo_endpoint, dynamo_admin, tmp_path_factory.mktemp("trio")) as found:
-        await found.start("A", "B", "C")
+        # Only A stands for the matcher lease, so its matches are placed by A's view.
+        fast = {"SNAKETRON_MATCH_START_DELAY_MS": "500"}
+        await asyncio.gather(
+            found.fleet.start("A", **fast),
+            found.fleet.start("B", SNAKETRON_MATCHER_ENABLED="0", **fast),
+            found.fleet.start("C", SNAKETRON_MATCHER_ENABLED="0", **fast),
+        )
         yield found
         if any(getattr(item, "cluster_failed", False) for item in request.session.items):
             print(found.fleet.logs())

@@ -118,6 +118,7 @@ class ServerFleet:
         )
         server = ServerProcess(name, process, log_path)
         self.servers.append(server)
+        self.servers.sort(key=lambda s: s.name)  # tests unpack them by name: A, B, C
         try:
             await asyncio.wait_for(self._read_banner(server), 30)
         except (TimeoutError, EOFError) as exc:

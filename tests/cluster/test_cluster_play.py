@@ -14,7 +14,8 @@ from websockets.exceptions import InvalidStatus
 from cluster.fleet import Cluster, ServerProcess, eventually
 from snaketron import protocol
 from snaketron.cluster import RELAY_PATH
-from snaketron.engine import CustomGameSettings
+from snaketron.db.errors import NotFound
+from snaketron.engine import CustomGameSettings, type_free_for_all
 from support.gameplay import create_lobby, events_until_complete, join_lobby, snapshot
 
 QUICK = CustomGameSettings(arena_width=20, arena_height=12, tick_duration_ms=40, max_players=2)
@@ -141,3 +142,55 @@ async def test_lobby_hosted_on_one_server_is_played_and_watched_from_all_three(t
     assert stored.game.server_id == host_id
     assert sorted(p.user_id for p in stored.players) == sorted([creator.user_id, joiner.user_id])
     assert [s.user_id for s in stored.spectators] == [spectator.user_id]
+
+
+async def test_matched_game_is_hosted_by_the_least_loaded_server(trio: Cluster):
+    a, b, c = trio.fleet.servers
+
+    async def loads() -> dict[int, int]:
+        listed = await servers_seen_by(a)
+        return {s["id"]: s["games"] for s in listed["servers"]}
+
+    await eventually(lambda: _all_zero(loads))  # what earlier tests left has ended
+    # Two lobbies created on A: one stays on A, one goes to B or C (ties: lowest id). The
+    # third server is then the least loaded when A's matcher places the match.
+    lobbies = []
+    for _ in range(2):
+        creator = await trio.player(a)
+        created = await create_lobby(creator, QUICK)
+        lobbies.append((await trio.db.get_lobby(created.game_code, now_ms=0)).server_id)
+    assert lobbies[0] == a.server_id and lobbies[1] in (b.server_id, c.server_id)
+    (idle,) = [s for s in (b, c) if s.server_id != lobbies[1]]
+    expected = {server.server_id: int(server.server_id in lobbies) for server in (a, b, c)}
+    for server in (a, b, c):  # whichever holds the matcher lease must know the loads
+        await eventually(lambda server=server: _loads_are(server, expected))
+
+    first, second = await trio.player(a), await trio.player(b)
+    for player in (first, second):
+        await player.send(protocol.QueueForMatch(game_type=type_free_for_all(2)))
+    found = [await player.expect(protocol.MatchFound, timeout=10) for player in (first, second)]
+    assert found[0].game_id == found[1].game_id
+    for player in (first, second):
+        await player.send(protocol.JoinGame(game_id=found[0].game_id))
+        state = (await snapshot(player)).event.Snapshot.game_state
+        assert sorted(state.players) == sorted([first.user_id, second.user_id])
+    started = [await snapshot(player, timeout=10) for player in (first, second)]
+    assert {s.event.Snapshot.game_state.status.Started.server_id for s in started} == {idle.server_id}
+    stored = await eventually(lambda: _game_of(trio, found[0].game_id))
+    assert stored.game.server_id == idle.server_id and stored.game.game_mode == "matchmaking"
+
+
+async def _all_zero(loads) -> bool:
+    return not any((await loads()).values())
+
+
+async def _loads_are(server: ServerProcess, expected: dict[int, int]) -> bool:
+    listed = await servers_seen_by(server)
+    return {s["id"]: s["games"] for s in listed["servers"]} == expected
+
+
+async def _game_of(trio: Cluster, game_id: int):
+    try:
+        return await trio.db.get_game(game_id)
+    except NotFound:
+        return None

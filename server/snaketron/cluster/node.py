@@ -9,6 +9,7 @@ registration's lifecycle: `start` (register `active` and heartbeat), `set_status
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -22,6 +23,10 @@ from snaketron.db.models import ServerRecord, ServerStatus
 from snaketron.games import GameHost
 from snaketron.lobbies import LobbyService
 from snaketron.tasks import BackgroundTasks
+
+if TYPE_CHECKING:
+    from snaketron.cluster.match_hosting import ClusterMatchPlacement
+    from snaketron.matchmaking import MatchmakingService
 
 
 class ClusterNode:
@@ -41,6 +46,9 @@ class ClusterNode:
 
         self.registry = ClusterRegistry(settings, db, load, clock_ms=clock_ms)
         self.placement = Placement(self.registry, load, clock_ms=clock_ms)
+        self._settings = settings
+        self._accepting_games = accepting_games
+        self.match_placement: ClusterMatchPlacement | None = None
         self.router = GameRouter(
             settings,
             db,
@@ -53,8 +61,30 @@ class ClusterNode:
             clock_ms=clock_ms,
         )
 
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application, matchmaking: MatchmakingService | None = None) -> None:
+        """GET /api/servers; with matchmaking, also POST /internal/matches, and the
+        matcher's games go to the least loaded server (call before matchmaking starts)."""
         add_server_routes(app, self.registry)
+        if matchmaking is not None:
+            self._host_matches(app, matchmaking)
+
+    def _host_matches(self, app: web.Application, matchmaking: MatchmakingService) -> None:
+        from snaketron.cluster.match_hosting import ClusterMatchPlacement, add_match_hosting_route
+
+        local = matchmaking.placement
+        secret = self._settings.effective_cluster_secret()
+        self.match_placement = ClusterMatchPlacement(
+            local,
+            self.placement,
+            self.registry,
+            secret=secret,
+            deliver=matchmaking.deliver,
+            is_waiting=matchmaking.is_waiting,
+            accepting_games=self._accepting_games,
+            timeout_s=self._settings.relay_answer_seconds,
+        )
+        matchmaking.placement = self.match_placement
+        add_match_hosting_route(app, secret, local, accepting_games=self._accepting_games)
 
     async def start(self, record: ServerRecord) -> None:
         await self.registry.register(record)
@@ -65,3 +95,5 @@ class ClusterNode:
     async def stop(self) -> None:
         self.router.close_all()
         await self.registry.stop()
+        if self.match_placement is not None:
+            await self.match_placement.close()

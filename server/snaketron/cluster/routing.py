@@ -25,6 +25,7 @@ the client back where the game is).
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +65,9 @@ NEW_GAME_MESSAGES = (
 # judged by the host, e.g. too many invalid messages).
 PASSED_ON_CLOSE_CODES = (1008, 1009)
 GOING_AWAY = 1001
+# A JoinGame may name a game whose item is still on its way to DynamoDB (a match
+# just placed on another server, told through the tickets): look again after these.
+JOIN_LOOKUP_RETRIES_S = (0.1, 0.25, 0.5)
 
 
 class GameRouter:
@@ -170,7 +174,7 @@ class GameRouter:
         elif isinstance(message, protocol.JoinGame):
             if self._host.get(message.game_id) is not None:
                 return False
-            found = await self._game_host(message.game_id)
+            found = await self._game_host(message.game_id, retries_s=JOIN_LOOKUP_RETRIES_S)
         else:
             return False
         if found is None:
@@ -178,13 +182,21 @@ class GameRouter:
         target, game_id = found
         return await self._relay(session, target, frame, game_id)
 
-    async def _game_host(self, game_id: int) -> tuple[ServerRecord, int] | None:
-        try:
-            game = (await self._db.get_game(game_id)).game
-        except NotFound:
-            return None
-        except DatabaseError as exc:
-            log.warning("game lookup failed", game_id=game_id, error=str(exc))
+    async def _game_host(self, game_id: int, retries_s: tuple[float, ...] = ()) -> tuple[ServerRecord, int] | None:
+        for delay_s in (0.0, *retries_s):
+            if delay_s:
+                await asyncio.sleep(delay_s)
+                if self._host.get(game_id) is not None:
+                    return None  # it turned up here meanwhile
+            try:
+                game = (await self._db.get_game(game_id)).game
+                break
+            except NotFound:
+                continue
+            except DatabaseError as exc:
+                log.warning("game lookup failed", game_id=game_id, error=str(exc))
+                return None
+        else:
             return None
         if game.status == "abandoned":
             return None
