@@ -64,10 +64,15 @@ async def proxy(dynamo_endpoint: str) -> AsyncIterator[FaultProxy]:
 
 
 @pytest.fixture
-async def faulty_db(settings: Settings, proxy: FaultProxy) -> AsyncIterator[DynamoDatabase]:
+async def faulty_db(
+    request: pytest.FixtureRequest, settings: Settings, proxy: FaultProxy
+) -> AsyncIterator[DynamoDatabase]:
     """The test's tables, reached through the fault proxy. Ask for it before `launch`
-    so that servers stop (and flush through it) before the proxy goes away."""
-    async with open_database(dataclasses.replace(settings, dynamodb_endpoint=proxy.url)) as database:
+    so that servers stop (and flush through it) before the proxy goes away. Setting
+    overrides come as an indirect parameter:
+    `@pytest.mark.parametrize("faulty_db", [{"db_retry_attempts": 12}], indirect=True)`."""
+    overrides = getattr(request, "param", {})
+    async with open_database(dataclasses.replace(settings, dynamodb_endpoint=proxy.url, **overrides)) as database:
         yield database
         proxy.heal()  # the final flush must get through
 

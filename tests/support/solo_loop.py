@@ -33,6 +33,7 @@ class PlayedGame:
 @dataclass
 class SoloLoop:
     client: GameClient
+    max_games: int | None = None  # stop by itself after this many games
     played: list[PlayedGame] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     current_game: int | None = None  # the game being played right now
@@ -51,8 +52,14 @@ class SoloLoop:
         await self._task
         return self.played
 
+    async def finished(self) -> list[PlayedGame]:
+        """Wait until `max_games` games are played."""
+        assert self._task is not None and self.max_games is not None
+        await self._task
+        return self.played
+
     async def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and (self.max_games is None or len(self.played) < self.max_games):
             await self.client.send(protocol.CreateSoloGame())
             reply = await self.client.recv(timeout=30)
             while isinstance(reply, protocol.GameEventMessage):  # the end of the last game
