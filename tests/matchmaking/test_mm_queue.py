@@ -102,6 +102,17 @@ async def test_a_lone_player_who_leaves_the_queue_is_never_matched(server, playe
     assert await match_found(bob) == await match_found(cat)
 
 
+async def test_a_waiting_player_gets_queue_updates_every_few_seconds(server, players):
+    ann = await players.new()
+    first = await queued(ann, FFA4)
+    began = time.monotonic()
+    second = await ann.expect(protocol.QueueUpdate, timeout=5)
+    interval_s = server.settings.queue_update_ms / 1000
+    assert time.monotonic() - began >= interval_s - 0.2
+    assert first.position == second.position == 1
+    assert 1 <= second.estimated_wait_seconds <= first.estimated_wait_seconds
+
+
 async def test_a_player_who_disconnects_while_queued_is_never_matched(server, players):
     ann, bob, cat = await players.new(), await players.new(), await players.new()
     await queued(ann, FFA2)
