@@ -265,8 +265,21 @@ class WsServer:
         session.deny("this server is shutting down; connect again to play")
         return True
 
+    def _refuse_second_seat(self, session: ClientSession) -> bool:
+        """One seat at a time: a player matched into a game they have not left may not sit
+        down elsewhere; a queued player who does leaves the queue (before any await, so
+        the matcher cannot seat them meanwhile)."""
+        if self.matchmaking is None:
+            return False
+        matched = self.matchmaking.matched_game_of(session.user_id)
+        if matched is not None:
+            session.deny(f"you were matched into game {matched}: join it (or leave it) first")
+            return True
+        self.matchmaking.seated_elsewhere(session)
+        return False
+
     async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
-        if self._refuse_new_game(session):
+        if self._refuse_new_game(session) or self._refuse_second_seat(session):
             return
         try:
             game_id = await self.db.next_id("game")
@@ -304,7 +317,7 @@ class WsServer:
         return None
 
     async def _on_create_custom_game(self, session: ClientSession, msg: protocol.CreateCustomGame) -> None:
-        if self._refuse_new_game(session):
+        if self._refuse_new_game(session) or self._refuse_second_seat(session):
             return
         try:
             hosted = await self.lobbies.create(session.user_id, session.username, msg.settings)
@@ -321,6 +334,8 @@ class WsServer:
         hosted = self.lobbies.find(msg.game_code)
         if hosted is None:
             session.deny("unknown or expired game code")
+            return
+        if self._refuse_second_seat(session):
             return
         try:
             self.lobbies.join(hosted, session.user_id, session.username)

@@ -205,6 +205,23 @@ class MatchmakingService:
         if hosted.kind == "matchmaking":
             self.ratings.player_left(hosted, session.user_id)
 
+    # --- one seat at a time ----------------------------------------------------------------
+    def matched_game_of(self, user_id: int) -> int | None:
+        """A running matchmade game here that seats this user and that they have not left
+        (matched, JoinGame still to come, or playing it on another connection)."""
+        for hosted in self.host.running_games():
+            rated = self.ratings.games.get(hosted.game_id)
+            if rated is not None and hosted.is_player(user_id) and user_id not in rated.left_alive:
+                return hosted.game_id
+        return None
+
+    def seated_elsewhere(self, session: ClientSession) -> None:
+        """The player takes a seat in another game (solo, lobby): out of the queue, so a
+        match being placed cannot seat them a second time (placement checks `is_waiting`)."""
+        entry = self.waiting.pop(session.user_id, None)
+        if entry is not None:
+            self._withdraw(entry)
+
     # --- tickets ---------------------------------------------------------------------------
     def _withdraw(self, entry: Waiting) -> None:
         # The batch writer keeps writes of one key in order: a delete queued behind the
