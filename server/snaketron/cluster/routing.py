@@ -65,9 +65,10 @@ NEW_GAME_MESSAGES = (
 # judged by the host, e.g. too many invalid messages).
 PASSED_ON_CLOSE_CODES = (1008, 1009)
 GOING_AWAY = 1001
-# A JoinGame may name a game whose item is still on its way to DynamoDB (a match
-# just placed on another server, told through the tickets): look again after these.
-JOIN_LOOKUP_RETRIES_S = (0.1, 0.25, 0.5)
+# A JoinGame or SpectateGame may name a game whose item is still on its way to
+# DynamoDB (written through the batch writer: a match just placed on another server,
+# a lobby created a moment ago): look again after these delays before "not found".
+LOOKUP_RETRIES_S = (0.1, 0.25, 0.5)
 
 
 class GameRouter:
@@ -168,13 +169,13 @@ class GameRouter:
                 return False
             if message.game_code and self._lobbies.find(message.game_code) is not None:
                 return False
-            found = await self._game_host(message.game_id)
+            found = await self._game_host(message.game_id, retries_s=LOOKUP_RETRIES_S)
             if found is None and message.game_code:
                 found = await self._lobby_host(message.game_code)
         elif isinstance(message, protocol.JoinGame):
             if self._host.get(message.game_id) is not None:
                 return False
-            found = await self._game_host(message.game_id, retries_s=JOIN_LOOKUP_RETRIES_S)
+            found = await self._game_host(message.game_id, retries_s=LOOKUP_RETRIES_S)
         else:
             return False
         if found is None:
