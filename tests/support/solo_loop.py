@@ -13,6 +13,8 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
+from websockets.exceptions import ConnectionClosed
+
 from snaketron import protocol
 from snaketron.client import GameClient
 from support.gameplay import events_until_complete
@@ -26,18 +28,19 @@ RETRY_AFTER_S = 0.2
 class PlayedGame:
     game_id: int
     created: float  # time.monotonic() of SoloGameCreated
-    completed: float  # ... of the event that completed it
-    events: int
+    completed: float | None = None  # ... of the event that completed it (None: cut short)
+    events: int = 0
 
 
 @dataclass
 class SoloLoop:
     client: GameClient
     max_games: int | None = None  # stop by itself after this many games
-    played: list[PlayedGame] = field(default_factory=list)
+    played: list[PlayedGame] = field(default_factory=list)  # the one under way last
     refusals: list[str] = field(default_factory=list)
     current_game: int | None = None  # the game being played right now
     playing: asyncio.Event = field(default_factory=asyncio.Event)  # set once a game was created
+    server_closed: bool = False  # the server closed the connection (it was stopped)
     _task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -48,32 +51,42 @@ class SoloLoop:
     async def stop(self) -> list[PlayedGame]:
         """Finish the game under way, then stop; returns every game played."""
         self._stop.set()
+        return await self.finished()
+
+    async def finished(self) -> list[PlayedGame]:
+        """Wait until the loop ends by itself (`max_games` played, or the server gone)."""
         assert self._task is not None
         await self._task
         return self.played
 
-    async def finished(self) -> list[PlayedGame]:
-        """Wait until `max_games` games are played."""
-        assert self._task is not None and self.max_games is not None
-        await self._task
-        return self.played
-
     async def _run(self) -> None:
-        while not self._stop.is_set() and (self.max_games is None or len(self.played) < self.max_games):
-            await self.client.send(protocol.CreateSoloGame())
+        try:
+            while not self._stop.is_set() and (self.max_games is None or len(self.played) < self.max_games):
+                await self._play_one()
+        except ConnectionClosed:
+            self.server_closed = True
+
+    async def _answer(self) -> protocol.ServerMessage:
+        """The next reply, past the end of the last game and any shutdown notice."""
+        while True:
             reply = await self.client.recv(timeout=30)
-            while isinstance(reply, protocol.GameEventMessage):  # the end of the last game
-                reply = await self.client.recv(timeout=30)
-            if isinstance(reply, protocol.AccessDenied):
-                self.refusals.append(reply.reason)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), RETRY_AFTER_S)
-                continue
-            assert isinstance(reply, protocol.SoloGameCreated), reply
-            created = time.monotonic()
-            self.current_game = reply.game_id
-            self.playing.set()
-            await self.client.send(protocol.JoinGame(game_id=reply.game_id))
-            events = await events_until_complete(self.client, timeout=60)
-            self.current_game = None
-            self.played.append(PlayedGame(reply.game_id, created, time.monotonic(), len(events)))
+            if not isinstance(reply, (protocol.GameEventMessage, protocol.ServerShutdown, protocol.Shutdown)):
+                return reply
+
+    async def _play_one(self) -> None:
+        await self.client.send(protocol.CreateSoloGame())
+        reply = await self._answer()
+        if isinstance(reply, protocol.AccessDenied):
+            self.refusals.append(reply.reason)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), RETRY_AFTER_S)
+            return
+        assert isinstance(reply, protocol.SoloGameCreated), reply
+        game = PlayedGame(reply.game_id, time.monotonic())
+        self.played.append(game)
+        self.current_game = reply.game_id
+        self.playing.set()
+        await self.client.send(protocol.JoinGame(game_id=reply.game_id))
+        game.events = len(await events_until_complete(self.client, timeout=60))
+        game.completed = time.monotonic()
+        self.current_game = None
