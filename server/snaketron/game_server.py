@@ -122,7 +122,11 @@ class GameServer:
         self.ws.broadcast(
             protocol.ServerShutdown(reason="server is shutting down", grace_period_seconds=round(grace_s))
         )
-        if not await self.host.wait_all_finished(grace_s):
+        # Games hosted here, and games of this server's clients hosted elsewhere (relayed).
+        local_done, _ = await asyncio.gather(
+            self.host.wait_all_finished(grace_s), self.cluster.wait_relayed_games(grace_s)
+        )
+        if not local_done:
             abandoned = self.host.abandon_all()
             log.warning("grace period over; games abandoned", count=len(abandoned))
         self.ws.broadcast(protocol.Shutdown())

@@ -134,3 +134,22 @@ async def test_sigterm_drains_lets_the_game_finish_and_exits_0(cluster: Cluster)
 
 async def _is(read, expected) -> bool:
     return await read() == expected
+
+
+async def test_sigterm_on_a_relaying_server_lets_its_clients_finish_games_hosted_elsewhere(cluster: Cluster):
+    a, b = await cluster.start("A", "B", SNAKETRON_DRAIN_GRACE_SECONDS="20")
+    local, relayed, game_id, _ = await duel_across_servers(cluster, a, b, SHORT)
+
+    b.signal(signal.SIGTERM)  # the relayed player's own server, not the game's host
+    notice = await relayed.expect(protocol.ServerShutdown)
+    assert notice.grace_period_seconds == 20
+    relayed_events = await events_until_complete(relayed)  # the game plays on to its end
+    await relayed.expect(protocol.Shutdown)
+    code, _ = await relayed.wait_closed()
+    assert code == 1001
+    assert await b.wait(30) == 0
+
+    local_events = await events_until_complete(local)
+    assert local_events[-1].sequence == relayed_events[-1].sequence
+    stored = await cluster.db.get_game(game_id)
+    assert stored.game.status == "complete" and stored.game.server_id == a.server_id

@@ -92,6 +92,10 @@ class ClusterNode:
     async def set_status(self, status: ServerStatus) -> None:
         await self.registry.set_status(status)
 
+    async def wait_relayed_games(self, grace_s: float) -> bool:
+        """Draining: wait (up to `grace_s`) for this server's clients' games on other servers."""
+        return await self.router.wait_relayed_games(grace_s)
+
     async def stop(self) -> None:
         self.router.close_all()
         await self.registry.stop()

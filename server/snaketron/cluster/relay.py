@@ -93,6 +93,7 @@ class RelayLink:
         secret: str,
         tasks: BackgroundTasks,
         on_closed: Callable[[RelayLink], None],
+        on_complete: Callable[[RelayLink], None] = lambda _: None,
         game_id: int | None = None,
     ) -> None:
         self.session = session
@@ -110,6 +111,7 @@ class RelayLink:
         self._secret = secret
         self._tasks = tasks
         self._on_closed = on_closed
+        self._on_complete = on_complete
         self._connection: ClientConnection | None = None
         self._answer: asyncio.Future[bool] | None = None
 
@@ -187,6 +189,7 @@ class RelayLink:
                 self.last_sequence = max(self.last_sequence, head.sequence)
                 if _says_complete(head.event):
                     self.complete = True
+                    self._on_complete(self)
             self._answered(True)
         else:
             message: Any = protocol.decode_server_message(frame)

@@ -99,6 +99,7 @@ class GameRouter:
         # Relay connections other servers opened here: their sessions are handled here,
         # never relayed on (a game is placed once, by the client's own server).
         self._peer_connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._relays_changed = asyncio.Event()  # a relayed game ended or a relay went away
         registry.on_refresh(self._recheck_lost_links)
 
     # --- the host side: admitting relay connections -------------------------------------
@@ -246,6 +247,7 @@ class GameRouter:
             secret=self._secret,
             tasks=self._tasks,
             on_closed=self._link_closed,
+            on_complete=lambda _: self._relays_changed.set(),
             game_id=game_id,
         )
 
@@ -261,9 +263,31 @@ class GameRouter:
         link = self.links.pop(session, None)
         if link is not None:
             link.close()
+            self._relays_changed.set()
+
+    def relayed_games_running(self) -> int:
+        """Clients of this server in games running on other servers."""
+        return sum(1 for link in self.links.values() if link.entered and not link.complete)
+
+    async def wait_relayed_games(self, timeout_s: float) -> bool:
+        """Draining: let this server's relayed clients finish their games too (up to
+        `timeout_s`). True when none is left playing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.relayed_games_running():
+            self._relays_changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._relays_changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     # --- the host went away -------------------------------------------------------------------
     def _link_closed(self, link: RelayLink) -> None:
+        self._relays_changed.set()
         session = link.session
         if link.ended or self.links.get(session) is not link:
             return
