@@ -56,7 +56,7 @@ async def test_three_servers_register_and_are_live_in_one_region(trio: Cluster):
     assert all(s.internal_url.endswith(RELAY_PATH) for s in live)
 
 
-async def test_relay_endpoint_refuses_connections_without_the_cluster_secret(trio: Cluster):
+async def test_internal_endpoints_refuse_requests_without_the_cluster_secret(trio: Cluster):
     a = trio.fleet.servers[0]
     relay_url = a.ws_url.removesuffix("/ws") + RELAY_PATH
     for headers in ({}, {"X-SnakeTron-Cluster-Secret": "wrong", "X-SnakeTron-User-Id": "1"}):
@@ -64,6 +64,9 @@ async def test_relay_endpoint_refuses_connections_without_the_cluster_secret(tri
             async with connect(relay_url, additional_headers=headers, proxy=None):
                 pass
         assert refused.value.response.status_code == 403
+    # Nor does a server host a match for anyone who lacks it.
+    async with aiohttp.ClientSession() as http, http.post(f"{a.api_url}/internal/matches", data=b"{}") as response:
+        assert response.status == 403
 
 
 async def test_balancer_spreads_ten_new_lobbies_across_the_servers(trio: Cluster):

@@ -17,20 +17,19 @@ risk two games for one match.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 
 import aiohttp
 import msgspec
 from aiohttp import web
 
-from snaketron.cluster.peers import SECRET_HEADER
+from snaketron.cluster.peers import SECRET_HEADER, secret_matches
 from snaketron.cluster.placement import Placement
 from snaketron.cluster.registry import ClusterRegistry
 from snaketron.db.models import MatchTicket, ServerRecord
 from snaketron.logs import get_logger
 from snaketron.matchmaking import RULES, FormedMatch, MatchPlacement
-from snaketron.matchmaking.placement import PlayersGone
+from snaketron.matchmaking.placement import Deliver, IsWaiting, PlayersGone
 
 log = get_logger(__name__)
 
@@ -52,9 +51,6 @@ class PlayersGoneAnswer(msgspec.Struct):
 _host_match = msgspec.json.Decoder(HostMatch)
 _gone_answer = msgspec.json.Decoder(PlayersGoneAnswer)
 _encoder = msgspec.json.Encoder()
-
-Deliver = Callable[[MatchTicket, int], None]
-IsWaiting = Callable[[MatchTicket], bool]
 
 
 class ClusterMatchPlacement:
@@ -129,8 +125,7 @@ def add_match_hosting_route(
     server's own placement (which seats, starts and tells this server's players)."""
 
     async def host_match(request: web.Request) -> web.Response:
-        offered = request.headers.get(SECRET_HEADER, "")
-        if not secret or not hmac.compare_digest(offered.encode(), secret.encode()):
+        if not secret_matches(secret, request.headers.get(SECRET_HEADER, "")):
             return web.Response(status=403, text="cluster secret required\n")
         if not accepting_games():
             return web.Response(status=503, text="this server is shutting down\n")

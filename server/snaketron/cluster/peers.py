@@ -49,7 +49,7 @@ def check_relay_handshake(secret: str, connection: ServerConnection, request: Re
     """`process_request` for the WebSocket server: None lets the handshake go on."""
     if not is_relay_request(request):
         return None
-    if not _secret_matches(secret, request):
+    if not secret_matches(secret, request.headers.get(SECRET_HEADER, "")):
         return connection.respond(HTTPStatus.FORBIDDEN, "cluster secret required\n")
     if _identity(request) is None:
         return connection.respond(HTTPStatus.BAD_REQUEST, "relay identity missing\n")
@@ -60,13 +60,14 @@ def peer_identity(secret: str, connection: ServerConnection) -> PeerIdentity | N
     """The relayed client of an admitted relay connection; None for ordinary clients.
     (The secret is checked again: admission must not hinge on the handshake hook alone.)"""
     request = connection.request
-    if request is None or not is_relay_request(request) or not _secret_matches(secret, request):
+    offered = request.headers.get(SECRET_HEADER, "") if request is not None else ""
+    if request is None or not is_relay_request(request) or not secret_matches(secret, offered):
         return None
     return _identity(request)
 
 
-def _secret_matches(secret: str, request: Request) -> bool:
-    offered = request.headers.get(SECRET_HEADER, "")
+def secret_matches(secret: str, offered: str) -> bool:
+    """Is `offered` the cluster secret? (Constant time; an empty secret admits nobody.)"""
     return bool(secret) and hmac.compare_digest(offered.encode(), secret.encode())
 
 
