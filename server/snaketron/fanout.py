@@ -1,10 +1,13 @@
 """Sending frames to clients without ever waiting for one of them.
 
 Every frame a game produces is encoded once and the same bytes are pushed to
-every recipient synchronously (websockets' `broadcast`, as text frames). A
-recipient whose kernel and user-space send buffers already hold more than
-`limit_bytes` cannot keep up: it is disconnected instead of slowing the others
-or growing memory without bound.
+every recipient synchronously. A server's WebSocket frame is the same for every
+connection that negotiated no extension (no mask, no compression), so the frame
+header is built once too and the finished frame is written to each transport;
+a connection in any other state (an extension, a message half sent) gets the
+frame through websockets as usual. A recipient whose kernel and user-space send
+buffers already hold more than `limit_bytes` cannot keep up: it is disconnected
+instead of slowing the others or growing memory without bound.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from websockets.asyncio.connection import Connection
-from websockets.asyncio.server import broadcast
-from websockets.protocol import State
+from websockets.frames import Frame, Opcode
+from websockets.protocol import SERVER, State
 
 from snaketron.logs import get_logger
 from snaketron.tasks import detached
@@ -55,16 +58,42 @@ class Outbox:
 
 
 def send_to_all(outboxes: Iterable[Outbox], frame: bytes) -> int:
-    """Push one already-encoded frame to every open outbox; returns how many took it."""
-    ready = []
+    """Push one already-encoded JSON text message to every open outbox; returns how many took it."""
+    wire: bytes | None = None  # the whole WebSocket frame, built at most once
+    sent = 0
     for outbox in outboxes:
-        if not outbox.is_open:
+        connection = outbox.connection
+        protocol = connection.protocol
+        if outbox.closing or protocol.state is not State.OPEN:
             continue
-        if outbox.buffered_bytes() > outbox.limit_bytes:
-            log.warning("disconnecting slow client", buffered=outbox.buffered_bytes())
+        transport = connection.transport
+        if transport.get_write_buffer_size() > outbox.limit_bytes:
+            log.warning("disconnecting slow client", buffered=transport.get_write_buffer_size())
             outbox.close(*SLOW_CLIENT_CLOSE)
             continue
-        ready.append(outbox.connection)
-    if ready:
-        broadcast(ready, frame, text=True)
-    return len(ready)
+        try:
+            if _plain(connection):
+                if wire is None:
+                    wire = Frame(Opcode.TEXT, frame).serialize(mask=False, extensions=[])
+                transport.write(wire)
+            else:
+                protocol.send_text(frame)
+                connection.send_data()
+        except Exception as exc:  # one broken connection must not stop the others
+            log.warning("send failed", error=repr(exc))
+            continue
+        sent += 1
+    return sent
+
+
+def _plain(connection: Connection) -> bool:
+    """Whether a server frame for this connection is the shared one, and nothing of an
+    earlier message is still waiting in websockets' own buffer (order is kept)."""
+    protocol = connection.protocol
+    return (
+        protocol.side is SERVER
+        and not protocol.extensions
+        and not protocol.writes
+        and not protocol.expect_continuation_frame
+        and connection.send_in_progress is None
+    )
