@@ -272,7 +272,9 @@ def hostile_frame(c: Chooser, max_frame_bytes: int) -> Frame:
         tag = c.choice(TAGS)
         return Frame(f'{{"{tag}": {_payload(c, tag)}}}', kind)
     if kind == "deep_nesting":
-        depth = c.choice((64, 500, 1000, 2000, 5000, max_frame_bytes // 5))
+        # Not near 1000: whether the decoder's recursion limit is hit there depends on
+        # the depth of the stack it starts from (the server's is deeper than ours).
+        depth = c.choice((64, 500, 2000, 5000, max_frame_bytes // 5))
         inner = _nested(c, depth)
         return Frame(c.choice((inner, f'{{"{c.choice(TAGS)}": {inner}}}')), kind)
     if kind == "unknown_variant":

@@ -37,8 +37,11 @@ class Closed(Exception):
 class SyncPlayer:
     def __init__(self, url: str) -> None:
         self._stack = contextlib.ExitStack()
+        # max_queue=None: the reading thread never stops reading, so a server's close
+        # frame is answered at once even while we are busy sending a storm of frames
+        # (with a bounded queue the server waits out its close timeout, 10 s).
         self.connection: ClientConnection = self._stack.enter_context(
-            connect(url, compression=None, proxy=None, open_timeout=10)
+            connect(url, compression=None, proxy=None, open_timeout=10, max_queue=None)
         )
         self.user_id = 0
         self.events = 0  # game events received (and passed over)
