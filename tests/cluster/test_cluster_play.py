@@ -46,12 +46,12 @@ async def test_three_servers_register_and_are_live_in_one_region(trio: Cluster):
     for server in (a, b, c):
         entry = by_id[server.server_id]
         assert entry["status"] == "active"
-        assert entry["wsUrl"] == server.ws_url and entry["apiUrl"] == server.api_url
+        assert entry["ws_url"] == server.ws_url and entry["api_url"] == server.api_url
         assert entry["capacity"] > 0 and entry["games"] == 0
     assert (await servers_seen_by(a, region="elsewhere"))["servers"] == []
 
     # The registry behind the route: one GSI2 query gives the live servers of the region.
-    live = await trio.db.list_live_servers("local", now_ms=by_id[a.server_id]["lastHeartbeat"], freshness_ms=3_000)
+    live = await trio.db.list_live_servers("local", now_ms=by_id[a.server_id]["last_heartbeat_ms"], freshness_ms=3_000)
     assert sorted(s.server_id for s in live) == sorted(by_id)
     assert all(s.internal_url.endswith(RELAY_PATH) for s in live)
 

@@ -16,8 +16,8 @@ from snaketron.http_api import ApiError, json_response
 MAX_REGION_LENGTH = 64
 
 
-class ServerView(msgspec.Struct, rename="camel"):
-    """One server as the API shows it (camelCase JSON like the rest of the API)."""
+class ServerView(msgspec.Struct):
+    """One server as the API shows it (snake_case keys, like every message of the protocol)."""
 
     id: int
     region: str
@@ -27,7 +27,7 @@ class ServerView(msgspec.Struct, rename="camel"):
     games: int
     players: int
     capacity: int
-    last_heartbeat: int  # epoch ms
+    last_heartbeat_ms: int
 
 
 class ServerList(msgspec.Struct):
@@ -45,7 +45,7 @@ def _view(server: ServerRecord) -> ServerView:
         games=server.current_game_count,
         players=server.current_player_count,
         capacity=server.max_game_capacity,
-        last_heartbeat=server.last_heartbeat_ms,
+        last_heartbeat_ms=server.last_heartbeat_ms,
     )
 
 
