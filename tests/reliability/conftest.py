@@ -1,5 +1,14 @@
-"""Fixtures of the reliability tests: servers on any database (healthy or behind the
-fault proxy), the errors they log, and the figures each test reports.
+"""Fixtures of the reliability tests: started servers (tests/server's `start_server`,
+reused), the fault proxy and a database behind it, the errors servers log, and the
+figures each test reports.
+
+A test module whose servers must reach DynamoDB through the proxy overrides `db`:
+
+    @pytest.fixture
+    def db(faulty_db):
+        return faulty_db
+
+and reads the tables back through `direct_db`, which never passes the proxy.
 
 Every test reports its figures with `report(**figures)`: one line on stdout
 (`pytest -s`) and one JSON line in `<pytest basetemp>/reliability.jsonl`, which is
@@ -9,8 +18,11 @@ where RELIABILITY.md's numbers come from.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,23 +31,20 @@ from snaketron.client import AccountClient
 from snaketron.config import Settings
 from snaketron.db import open_database
 from snaketron.db.dynamo import DynamoDatabase
-from snaketron.db.interface import Database
 from snaketron.game_server import GameServer
 from support.fault_proxy import FaultProxy
 from support.server_watch import ErrorWatch
 
-# The fast argon2 cost and unlimited API rate of a test server; everything else as given.
-TEST_SERVER = {
-    "host": "127.0.0.1",
-    "ws_port": 0,
-    "api_port": 0,
-    "api_rate_per_min": 0,
-    "argon2_time_cost": 1,
-    "argon2_memory_kib": 64,
-    "argon2_parallelism": 1,
-}
-
-Launch = Callable[..., Awaitable[GameServer]]
+# tests/server's fixtures, loaded under a name of their own (every conftest module is
+# called "conftest"): `start_server(**setting_overrides)` on the `settings`/`db` fixtures.
+_spec = importlib.util.spec_from_file_location(
+    "server_fixtures_for_reliability", Path(__file__).resolve().parent.parent / "server" / "conftest.py"
+)
+assert _spec is not None and _spec.loader is not None
+_server_fixtures = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _server_fixtures  # dataclasses look their module up
+_spec.loader.exec_module(_server_fixtures)
+start_server = _server_fixtures.start_server
 
 
 @pytest.fixture
@@ -67,10 +76,8 @@ async def proxy(dynamo_endpoint: str) -> AsyncIterator[FaultProxy]:
 async def faulty_db(
     request: pytest.FixtureRequest, settings: Settings, proxy: FaultProxy
 ) -> AsyncIterator[DynamoDatabase]:
-    """The test's tables, reached through the fault proxy. Ask for it before `launch`
-    so that servers stop (and flush through it) before the proxy goes away. Setting
-    overrides come as an indirect parameter:
-    `@pytest.mark.parametrize("faulty_db", [{"db_retry_attempts": 12}], indirect=True)`."""
+    """The test's tables, reached through the fault proxy. Setting overrides come as an
+    indirect parameter: `@pytest.mark.parametrize("faulty_db", [{...}], indirect=True)`."""
     overrides = getattr(request, "param", {})
     async with open_database(dataclasses.replace(settings, dynamodb_endpoint=proxy.url, **overrides)) as database:
         yield database
@@ -78,21 +85,10 @@ async def faulty_db(
 
 
 @pytest.fixture
-async def launch(settings: Settings, db: Database) -> AsyncIterator[Launch]:
-    """`await launch(database=db, **setting_overrides)`: a started GameServer, stopped
-    after the test. Without `database`, it runs on the healthy `db` fixture."""
-    started: list[GameServer] = []
-
-    async def start(database: Database | None = None, **overrides: Any) -> GameServer:
-        server_settings = dataclasses.replace(settings, **{**TEST_SERVER, **overrides})
-        server = GameServer(server_settings, database if database is not None else db)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
+async def direct_db(settings: Settings) -> AsyncIterator[DynamoDatabase]:
+    """The test's tables, reached directly: what is really stored, whatever the proxy does."""
+    async with open_database(settings) as database:
+        yield database
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import contextlib
 import time
 from dataclasses import dataclass
 
+import pytest
+
 from snaketron import protocol
 from snaketron.client import AccountClient, AccountError, GameClient
 from snaketron.game_server import GameServer
@@ -65,10 +67,16 @@ async def _account_traffic(accounts: AccountClient, known: str, prefix: str, unt
     return calls
 
 
+@pytest.fixture
+def db(faulty_db):
+    """This module's servers reach DynamoDB through the fault proxy."""
+    return faulty_db
+
+
 async def test_ten_second_outage_loses_no_accepted_write(
-    faulty_db, proxy, launch, accounts_of, db, report, server_errors
+    faulty_db, proxy, start_server, accounts_of, direct_db, report, server_errors
 ):
-    server = await launch(database=faulty_db)
+    server = await start_server()
     writer = faulty_db.writer
     accounts = accounts_of(server)
     prefix = f"out{time.monotonic_ns() % 10**8}"
@@ -116,11 +124,11 @@ async def test_ten_second_outage_loses_no_accepted_write(
     # Every game the server hosted, read back through a healthy client.
     lost_games, lost_rows = [], 0
     for game in played:
-        stored = await db.get_game(game.game_id)
+        stored = await direct_db.get_game(game.game_id)
         if stored.game.status != "complete" or stored.game.final_tick is None:
             lost_games.append(game.game_id)
         lost_rows += 1 - sum(1 for p in stored.players if p.placement == 1)
-    spectators = {s.user_id for s in await db.list_spectators(watched)}
+    spectators = {s.user_id for s in await direct_db.list_spectators(watched)}
     lost_rows += watcher.user_id not in spectators
     in_outage = [c for c in calls if c.started >= down and c.ended <= back]
     touched = [g for g in played if down <= g.created <= back or down <= g.completed <= back]

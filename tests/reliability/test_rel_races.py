@@ -48,8 +48,8 @@ async def _reply(client: GameClient) -> protocol.ServerMessage:
     return message
 
 
-async def test_twenty_joins_into_a_four_seat_lobby_seat_exactly_three(launch, accounts_of, db, report):
-    server = await launch()
+async def test_twenty_joins_into_a_four_seat_lobby_seat_exactly_three(start_server, accounts_of, db, report):
+    server = await start_server()
     stamp = time.monotonic_ns() % 10**8
     host, *joiners = await _players(server, accounts_of(server), 1 + JOINERS, f"race{stamp}x")
     created = await create_lobby(host, CustomGameSettings(arena_width=30, arena_height=20, max_players=SEATS))
@@ -80,8 +80,8 @@ def _games_seating(server: GameServer, user_id: int) -> list[HostedGame]:
     return [h for h in server.host.games.values() if h.is_player(user_id)]
 
 
-async def test_a_queued_player_joining_a_lobby_ends_up_in_exactly_one_game(launch, accounts_of, report):
-    server = await launch(**QUICK_MATCHING)
+async def test_a_queued_player_joining_a_lobby_ends_up_in_exactly_one_game(start_server, accounts_of, report):
+    server = await start_server(**QUICK_MATCHING)
     stamp = time.monotonic_ns() % 10**8
     outcomes = []
     for trial, delay in enumerate(JOIN_DELAYS_S):

@@ -64,13 +64,19 @@ async def _lobby_game(server: GameServer, tokens: list[str]) -> int:
     return created.game_id
 
 
+@pytest.fixture
+def db(faulty_db):
+    """This module's servers reach DynamoDB through the fault proxy."""
+    return faulty_db
+
+
 @pytest.mark.parametrize("faulty_db", [{"db_retry_attempts": RETRY_ATTEMPTS}], indirect=True)
 async def test_throttling_and_partial_batches_slow_nothing_past_its_deadline(
-    faulty_db, proxy, launch, accounts_of, db, report, server_errors
+    faulty_db, proxy, start_server, accounts_of, direct_db, report, server_errors
 ):
     proxy.throttle = THROTTLED
     proxy.unprocessed = UNPROCESSED
-    server = await launch(database=faulty_db)
+    server = await start_server()
     ticks = TickWatch(server.host)
     ticks.start()
     accounts = accounts_of(server)
@@ -84,8 +90,8 @@ async def test_throttling_and_partial_batches_slow_nothing_past_its_deadline(
     await asyncio.wait_for(faulty_db.flush(), 30)
     figures = ticks.figures()
 
-    lobby = await db.get_game(lobby_game)
-    incomplete = [g.game_id for g in played if (await db.get_game(g.game_id)).game.status != "complete"]
+    lobby = await direct_db.get_game(lobby_game)
+    incomplete = [g.game_id for g in played if (await direct_db.get_game(g.game_id)).game.status != "complete"]
     metrics, writer = faulty_db.metrics, faulty_db.writer.metrics
     errors = server_errors.all()
     report(

@@ -163,12 +163,33 @@ async def _run_fuzzer(job: dict) -> dict[str, dict]:
     return json.loads(out)
 
 
-async def test_every_state_answers_hostile_frames_and_games_stay_on_time(launch, accounts_of, report, server_errors):
-    server = await launch(msg_rate_per_sec=1e9, msg_burst=10**9, max_errors_before_close=10**9)
-    tokens = await _signed_in(accounts_of(server), 8)
+@dataclass
+class Scene:
+    """A server with the fuzzed game running, an observer playing solo games beside it,
+    and a signed-in user for each seat (the player seat's user seated in the game)."""
+
+    server: GameServer
+    game: FuzzedGame
+    observer: SoloLoop
+    seat_tokens: dict[Seat, str]
+    spare_token: str
+
+
+async def _scene(start_server, accounts_of, **overrides) -> Scene:
+    server = await start_server(**overrides)
+    tokens = await _signed_in(accounts_of(server), 9)
     seat_tokens = dict(zip(SEATS, tokens[2:7], strict=True))
     game = await _fuzzed_game(server, tokens[0], tokens[1], seat_tokens["player"])
     observer = SoloLoop(await _connected(server, tokens[7])).start()
+    return Scene(server, game, observer, seat_tokens, tokens[8])
+
+
+async def test_every_state_answers_hostile_frames_and_games_stay_on_time(
+    start_server, accounts_of, report, server_errors
+):
+    lifted = {"msg_rate_per_sec": 1e9, "msg_burst": 10**9, "max_errors_before_close": 10**9}
+    scene = await _scene(start_server, accounts_of, **lifted)
+    server, game, observer = scene.server, scene.game, scene.observer
     ticks = TickWatch(server.host)
     # The same figures without fuzzing first: what this machine's load alone costs.
     ticks.start()
@@ -177,7 +198,7 @@ async def test_every_state_answers_hostile_frames_and_games_stay_on_time(launch,
     job = {
         "ws_url": server.ws_url,
         "game_id": game.game_id,
-        "tokens": seat_tokens,
+        "tokens": scene.seat_tokens,
         "max_frame": server.settings.max_frame_bytes,
         "examples": HYPOTHESIS_EXAMPLES,
         "seeded": SEEDED_FRAMES,
@@ -194,7 +215,7 @@ async def test_every_state_answers_hostile_frames_and_games_stay_on_time(launch,
     figures = ticks.figures()
 
     # Still serving: a newcomer signs in and is answered.
-    newcomer = await _connected(server, tokens[2])
+    newcomer = await _connected(server, scene.spare_token)
     await newcomer.send(protocol.Ping())
     assert isinstance(await newcomer.recv(), protocol.Pong)
     await newcomer.close()
@@ -264,16 +285,15 @@ def _abuse_campaign(server: GameServer, game_id: int, tokens: dict[Seat, str]) -
     return outcomes
 
 
-async def test_abuse_in_every_state_ends_in_a_close_and_harms_nobody_else(launch, accounts_of, report, server_errors):
-    server = await launch()  # the default budgets: 40 msg/s (burst 80), 20 errors, 16 KB frames
-    tokens = await _signed_in(accounts_of(server), 8)
-    seat_tokens = dict(zip(SEATS, tokens[2:7], strict=True))
-    game = await _fuzzed_game(server, tokens[0], tokens[1], seat_tokens["player"])
-    observer = SoloLoop(await _connected(server, tokens[7])).start()
+async def test_abuse_in_every_state_ends_in_a_close_and_harms_nobody_else(
+    start_server, accounts_of, report, server_errors
+):
+    scene = await _scene(start_server, accounts_of)  # default budgets: 40 msg/s (burst 80), 20 errors, 16 KB
+    server, game, observer = scene.server, scene.game, scene.observer
     ticks = TickWatch(server.host)
     ticks.start()
     try:
-        outcomes = await asyncio.to_thread(_abuse_campaign, server, game.game_id, seat_tokens)
+        outcomes = await asyncio.to_thread(_abuse_campaign, server, game.game_id, scene.seat_tokens)
         assert game.still_running()
         behind = game.ticks_behind()
     finally:
