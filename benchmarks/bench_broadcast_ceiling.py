@@ -37,6 +37,13 @@ MAX_CLIENTS = 20_000
 MAX_STEPS = 12
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class CeilingStep:
     clients: int
@@ -50,6 +57,8 @@ class CeilingStep:
     late_ticks: int
     max_lateness_ms: float
     connected: int
+    server_cpu_percent: float  # of one core, over the measured window
+    client_cpu_percent: float
 
     @property
     def holds(self) -> bool:
@@ -108,7 +117,7 @@ async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: 
 # --- the clients ----------------------------------------------------------------------------
 
 
-async def clients(url: str, count: int, seconds: float, ramp_per_s: float) -> dict:
+async def clients(url: str, count: int, seconds: float, ramp_per_s: float, server_pid: int) -> dict:
     from hdrh.histogram import HdrHistogram
     from websockets.asyncio.client import connect
 
@@ -131,8 +140,10 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float) -> di
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
     await asyncio.sleep(count / ramp_per_s + WARMUP_S)
     state["measuring"] = True
+    cpu_before = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     await asyncio.sleep(seconds)
     state["measuring"] = False
+    cpu_after = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     connected = state["connected"]
     for task in tasks:
         task.cancel()
@@ -143,10 +154,16 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float) -> di
         "max_ms": histogram.get_max_value() / 1000,
         "frames_received_per_s": state["frames"] / seconds,
         "connected": connected,
+        "server_cpu_percent": round((cpu_after[0] - cpu_before[0]) / seconds * 100, 1),
+        "client_cpu_percent": round((cpu_after[1] - cpu_before[1]) / seconds * 100, 1),
     }
 
 
 # --- one step and the search ------------------------------------------------------------------
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _free_port() -> int:
@@ -174,7 +191,7 @@ def measure(
             raise RuntimeError("the bare server did not start")
         client = subprocess.run(
             [sys.executable, script, "--client", f"ws://127.0.0.1:{port}/", "--clients", str(clients_count),
-             "--seconds", str(seconds)],
+             "--seconds", str(seconds), "--server-pid", str(server.pid)],
             capture_output=True, text=True, timeout=clients_count / 500 + seconds + WARMUP_S + 120, check=True,
         )  # fmt: skip
         figures = json.loads(client.stdout.strip().splitlines()[-1])
@@ -206,7 +223,8 @@ def find_ceiling(
         result = measure(clients_count, group, frames_per_client_s, frame_bytes, seconds)
         steps.append(result)
         log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
-            f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s -> "
+            f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
+            f"{result.server_cpu_percent}% clients {result.client_cpu_percent}%, load {_load()} -> "
             f"{'holds' if result.holds else 'fails'}")  # fmt: skip
         if not result.holds:
             if step <= max(50, start // 8):
@@ -223,6 +241,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--group", type=int, default=2)
     parser.add_argument("--frames-per-client", type=float, default=6.0)
@@ -236,7 +255,7 @@ def main() -> None:
         uvloop.run(serve(args.serve, args.group, args.frames_per_client, args.frame_bytes))
         return
     if args.client:
-        figures = uvloop.run(clients(args.client, args.clients, args.seconds, ramp_per_s=500))
+        figures = uvloop.run(clients(args.client, args.clients, args.seconds, 500, args.server_pid))
         print(json.dumps(figures))
         return
     if args.search:

@@ -5,11 +5,13 @@ p99 event delivery stays under 50 ms, no game's tick was computed more than one
 tick late (the host's `stats.late_ticks`) and no bot saw an error. Duels and
 6-player free-for-alls are measured apart.
 
-Three processes, as in production: the embedded DynamoDB endpoint (shared by
-every step, so bots sign up once and then log in), the game server (a fresh one
-per step, the same `GameServer` that `snaketron serve` runs, configured by the
-same environment variables; it prints its host stats when it stops), and the
-load generator (`snaketron loadtest` with JSON output). Then, in the same run,
+Three processes, as in production: the game server (a fresh one per step, the
+same `GameServer` that `snaketron serve` runs, configured by the same
+environment variables; it prints its host stats when it stops) with its own
+fresh embedded DynamoDB endpoint (moto copies a whole table for every
+transaction, so a table carried over from earlier steps would slow lobby
+creation down more and more), and the load generator (`snaketron loadtest`
+with JSON output; it signs every bot up before its ramp). Then, in the same run,
 the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured for the
 traffic the load test saw (frames per client per second, bytes per frame), and
 capacity is reported as a ratio of it.
@@ -34,16 +36,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_broadcast_ceiling import P99_LIMIT_MS, find_ceiling
+from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
 
-# Lobby groups fill as bots arrive; a game per group starts when the group is in.
-RAMP_BOTS_PER_S = 100
-WARMUP_S = 5.0
+# Lobby groups fill as bots arrive; a game per group starts when the group is in. The
+# ramp is gentle because every connection's authentication reads the user from the
+# embedded endpoint, which answers one request at a time on a fresh TCP connection.
+RAMP_BOTS_PER_S = 20
+WARMUP_S = 10.0
 MAX_STEPS = 10
 ROLES = {
     ("duel", "lobby"): "lobby-duel",
@@ -54,8 +58,8 @@ ROLES = {
 GROUP = {"duel": 2, "ffa": 6}
 
 
-def server_env(endpoint: str, prefix: str, ws_port: int, api_port: int) -> dict[str, str]:
-    return {
+def server_env(ws_port: int, api_port: int) -> dict[str, str]:
+    env = {
         **os.environ,
         "SNAKETRON_WS_PORT": str(ws_port),
         "SNAKETRON_API_PORT": str(api_port),
@@ -66,16 +70,20 @@ def server_env(endpoint: str, prefix: str, ws_port: int, api_port: int) -> dict[
         "SNAKETRON_ARGON2_PARALLELISM": "1",
         "SNAKETRON_MATCH_START_DELAY_MS": "1000",
         "SNAKETRON_LOG_LEVEL": "warning",
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "DYNAMODB_TABLE_PREFIX": prefix,
+        "SNAKETRON_EMBEDDED_DB": "1",
     }
+    # No endpoint configured: the server starts its own embedded one.
+    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
 
 
 # --- the server child ----------------------------------------------------------------------------
 
 
 async def serve_child() -> None:
-    """`snaketron serve`, plus the host's tick statistics on stdout when it stops."""
+    """`snaketron serve`, plus the host's tick statistics: SIGUSR1 starts them afresh (the
+    steady state begins), SIGTERM prints them and stops."""
     from snaketron.config import Settings
     from snaketron.db import open_database
     from snaketron.game_server import GameServer
@@ -83,11 +91,15 @@ async def serve_child() -> None:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_json)
+    from snaketron.games import HostStats
+
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     async with open_database(settings) as db:
         server = GameServer(settings, db)
         await server.start()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(server.host, "stats", HostStats()))
         print("READY", flush=True)
         await stop.wait()
         stats = dataclasses.asdict(server.host.stats)
@@ -112,6 +124,8 @@ class CapacityStep:
     errors: dict[str, int]
     frames_per_client_s: float
     bytes_per_frame: float
+    server_cpu_percent: float  # of one core, over the steady state
+    loadgen_cpu_percent: float
     load: str
 
     @property
@@ -131,9 +145,60 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def measure(mode: str, via: str, bots: int, seconds: float, endpoint: str, prefix: str) -> CapacityStep:
+class CpuMeter:
+    """CPU use of some processes over a window, as percent of one core."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.percent = [0.0] * len(pids)
+        self._began: tuple[float, list[float]] | None = None
+
+    def start(self) -> None:
+        self._began = (time.monotonic(), [cpu_seconds(p) for p in self.pids])
+
+    def stop(self) -> None:
+        if self._began is None:
+            return
+        began, before = self._began
+        elapsed = time.monotonic() - began
+        try:
+            self.percent = [
+                round((cpu_seconds(p) - b) / elapsed * 100, 1) for p, b in zip(self.pids, before, strict=True)
+            ]
+        except OSError:
+            pass  # a process ended first: keep zeros
+
+
+def _follow(
+    loadtest: subprocess.Popen, server: subprocess.Popen, meter: CpuMeter, seconds: float, timeout_s: float
+) -> bool:
+    """Wait for the load test; when it announces its steady state, restart the server's
+    tick statistics so that they cover the same window, and measure CPU over it.
+    True when it was announced."""
+    steady = False
+    timer: threading.Timer | None = None
+    deadline = time.monotonic() + timeout_s
+    assert loadtest.stderr is not None
+    for line in loadtest.stderr:
+        if "steady state from now" in line:
+            server.send_signal(signal.SIGUSR1)
+            steady = True
+            meter.start()
+            timer = threading.Timer(max(1.0, seconds - 1.0), meter.stop)
+            timer.start()
+        if time.monotonic() > deadline:
+            loadtest.kill()
+            break
+    if timer is not None:
+        timer.join()
+    if loadtest.wait(timeout=max(1.0, deadline - time.monotonic())) not in (0, 1):
+        raise RuntimeError(f"the load test failed with exit code {loadtest.returncode}")
+    return steady
+
+
+def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
     ws_port, api_port = _free_port(), _free_port()
-    env = server_env(endpoint, prefix, ws_port, api_port)
+    env = server_env(ws_port, api_port)
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
     )
@@ -144,20 +209,24 @@ def measure(mode: str, via: str, bots: int, seconds: float, endpoint: str, prefi
             raise RuntimeError("the game server did not start")
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             duration = bots / RAMP_BOTS_PER_S + WARMUP_S + seconds
-            subprocess.run(
+            loadtest = subprocess.Popen(
                 ["snaketron", "loadtest", "--ws-url", f"ws://127.0.0.1:{ws_port}/ws",
                  "--api-url", f"http://127.0.0.1:{api_port}", "--bots", str(bots), "--ramp", str(RAMP_BOTS_PER_S),
                  "--duration", str(duration), "--scenario", "mix", "--mix", f"{ROLES[(mode, via)]}=1",
                  "--game-seconds", str(duration + 60), "--warmup", str(WARMUP_S), "--finish-grace", "0",
                  "--user-prefix", f"cap{mode}", "--sign-in-first", "--max-error-rate", "1", "--no-progress", "--json", out.name],
-                env={**os.environ, "TERM": "dumb"}, stdout=subprocess.DEVNULL, timeout=duration + 180, check=True,
+                env={**os.environ, "TERM": "dumb"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
+            meter = CpuMeter([server.pid, loadtest.pid])
+            steady = _follow(loadtest, server, meter, seconds, timeout_s=duration + 180)
             with open(out.name) as source:
                 report = json.load(source)
     finally:
         server.send_signal(signal.SIGTERM)
         stdout, _ = server.communicate(timeout=60)
     stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
+    if not steady:
+        raise RuntimeError("the load test never reached its steady state")
     delivery = report["latency_ms"]["event_delivery"]
     players = report["players_live_mean"]
     frames = report["steady_frames_received"]
@@ -173,28 +242,28 @@ def measure(mode: str, via: str, bots: int, seconds: float, endpoint: str, prefi
         errors=report["errors"],
         frames_per_client_s=round(frames / max(1e-9, report["steady_s"]) / max(1.0, players), 2),
         bytes_per_frame=round(report["steady_bytes_received"] / max(1, frames), 1),
+        server_cpu_percent=meter.percent[0],
+        loadgen_cpu_percent=meter.percent[1],
         load=f"{load_before} -> {_load()}",
     )
 
 
-def search(
-    mode: str, via: str, start: int, step: int, seconds: float, endpoint: str
-) -> tuple[CapacityStep | None, list]:
+def search(mode: str, via: str, start: int, step: int, seconds: float) -> tuple[CapacityStep | None, list]:
     """Raise the bot count by `step` while it holds; halve the step after a failure."""
-    prefix = f"cap{uuid.uuid4().hex[:6]}"
     group = GROUP[mode]
     steps: list[CapacityStep] = []
     best: CapacityStep | None = None
     bots = start
     for _ in range(MAX_STEPS):
         bots = max(group, bots // group * group)
-        result = measure(mode, via, bots, seconds, endpoint, prefix)
+        result = measure(mode, via, bots, seconds)
         steps.append(result)
         print(
             f"  {mode} {bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
             f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
             f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
-            f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, load {result.load} "
+            f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
+            f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}%, load {result.load} "
             f"-> {'holds' if result.holds else 'fails'}",
             flush=True,
         )
@@ -224,31 +293,28 @@ def main() -> None:
 
         uvloop.run(serve_child())
         return
-    from snaketron.db.embedded import EmbeddedEndpoint
-
     print(
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
     )
-    with EmbeddedEndpoint() as endpoint:
-        for mode in args.modes.split(","):
-            best, _ = search(mode, args.via, args.start, args.step, args.seconds, endpoint.url)
-            if best is None:
-                print(f"{mode}: no step held")
-                continue
-            print(f"{mode}: capacity {best.players_live:.0f} players in live games ({best.bots} bots)")
-            if args.no_ceiling:
-                continue
-            ceiling, _ = find_ceiling(
-                GROUP[mode],
-                best.frames_per_client_s,
-                int(best.bytes_per_frame),
-                start=best.bots,
-                step=best.bots,
-                seconds=args.seconds,
-                log=lambda line: print(line, flush=True),
-            )
-            ratio = best.players_live / ceiling if ceiling else float("nan")
-            print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
+    for mode in args.modes.split(","):
+        best, _ = search(mode, args.via, args.start, args.step, args.seconds)
+        if best is None:
+            print(f"{mode}: no step held")
+            continue
+        print(f"{mode}: capacity {best.players_live:.0f} players in live games ({best.bots} bots)")
+        if args.no_ceiling:
+            continue
+        ceiling, _ = find_ceiling(
+            GROUP[mode],
+            best.frames_per_client_s,
+            int(best.bytes_per_frame),
+            start=best.bots,
+            step=best.bots,
+            seconds=args.seconds,
+            log=lambda line: print(line, flush=True),
+        )
+        ratio = best.players_live / ceiling if ceiling else float("nan")
+        print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ def loadtest_command(args: argparse.Namespace) -> int:
 
 async def _run(options: LoadTestOptions, console: Console) -> Report:
     test = LoadTest(options)
+    # Announced on stderr so that a benchmark driving the server can line its own counters up.
+    test.on_steady = lambda: print("loadtest: steady state from now", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, test.interrupt)

@@ -50,6 +50,8 @@ class LoadTest:
         self._stop = asyncio.Event()
         self.bots_started = 0
         self.ramped = False  # every bot has been started
+        # Called when the warm-up is over and the steady state is measured from then on.
+        self.on_steady: Callable[[], None] | None = None
 
     def interrupt(self) -> None:
         """Stop now: no grace for games under way."""
@@ -84,6 +86,8 @@ class LoadTest:
                 self.ramped = True
                 if options.warmup_s > 0 and not await self._stopped_within(options.warmup_s):
                     self.metrics.restart_steady_state()
+                    if self.on_steady is not None:
+                        self.on_steady()
                 await self._stopped_within(end - time.monotonic())
             finally:
                 self.metrics.end_steady_state()

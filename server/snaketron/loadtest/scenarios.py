@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from snaketron import protocol
 from snaketron.engine import DUEL, CustomGameSettings, mode_free_for_all, type_free_for_all, type_team_match
-from snaketron.loadtest.bot import Bot, BotFailure, error_kind
+from snaketron.loadtest.bot import DATABASE_REPLY_TIMEOUT_S, Bot, BotFailure, error_kind
 from snaketron.loadtest.options import FFA_PLAYERS, LoadTestOptions, Role
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ async def play_round(bot: Bot, plan: BotPlan) -> None:
 
 async def _solo(bot: Bot) -> None:
     await bot.send(protocol.CreateSoloGame())
-    created = await bot.reply(protocol.SoloGameCreated, "solo_created")
+    created = await bot.reply(protocol.SoloGameCreated, "solo_created", DATABASE_REPLY_TIMEOUT_S)
     bot.enter(created.game_id, player=True)
     bot.ctx.live_games.add(created.game_id)
     await bot.send(protocol.JoinGame(game_id=created.game_id))
@@ -181,7 +181,8 @@ def lobby_settings(role: Role) -> CustomGameSettings:
 
 async def _host_lobby(bot: Bot, group: LobbyGroup) -> None:
     await bot.send(protocol.CreateCustomGame(settings=lobby_settings(group.role)))
-    created = await bot.reply(protocol.CustomGameCreated, "lobby_created")  # the reader entered the game
+    # The reader entered the game as this arrived.
+    created = await bot.reply(protocol.CustomGameCreated, "lobby_created", DATABASE_REPLY_TIMEOUT_S)
     await group.publish(created.game_code)
     players = await bot.wait_lobby_players(group.size, LOBBY_FILL_TIMEOUT_S)
     if players < 2:
