@@ -67,10 +67,11 @@ class GameServer:
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
         # GET /api/servers (before any catch-all route); matched games to the least loaded server.
         self.cluster.add_routes(self.api_app, self.matchmaking)
-        _add_optional_routes(self.api_app, settings)
+        _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port)
         self.ws_port = 0
         self.api_port = 0
         self._api_runner: web.AppRunner | None = None
+        self._stopped = False
 
     # --- addresses -------------------------------------------------------------------------
     @property
@@ -133,14 +134,26 @@ class GameServer:
         await self.stop()
 
     async def stop(self) -> None:
-        """Close listeners and connections, wait for background work, flush, go offline."""
+        """Close listeners and connections, wait for background work, flush, go offline.
+        Safe to call more than once."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.ws.accepting_games = False
         await self.cluster.stop()  # ends relays and heartbeats
         await self.matchmaking.stop()
         self.ws.stop_listening()
+        # Close every way a game can still be made (WebSocket handlers have all
+        # returned once ws.close() does; the API carries cluster match hand-overs)...
         await self.ws.close()
         if self._api_runner is not None:
             await self._api_runner.cleanup()
             self._api_runner = None
+        # ...then abandon what still runs (drain has already waited for it), so every
+        # final record reaches the batch writer before the flush below.
+        abandoned = self.host.abandon_all()
+        if abandoned:
+            log.warning("games abandoned at stop", count=len(abandoned))
         await self.tasks.wait(timeout_s=self.settings.db_deadline_ms / 1000)
         try:
             await self.db.flush()
@@ -152,13 +165,13 @@ class GameServer:
         log.info("server stopped", server_id=self.server_id)
 
 
-def _add_optional_routes(app: web.Application, settings: Settings) -> None:
-    """The browser client, when the package ships it."""
+def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int]) -> None:
+    """The browser client, when the package ships it (it needs the bound WebSocket port)."""
     try:
         from snaketron.web_client import add_web_routes
     except ImportError:
         return
-    add_web_routes(app, settings)
+    add_web_routes(app, settings, ws_port=ws_port)
 
 
 def _url_host(host: str) -> str:
