@@ -7,6 +7,8 @@ prefix per test.
 - `settings`: `Settings` pointing at it with a unique table prefix whose tables
   already exist (`create_tables` is off so servers started with it skip the check).
 - `db`: an open `DynamoDatabase` on those tables, closed (flushed) after the test.
+- `start_server`, `server`, `players`: a started game server and its players
+  (tests/support/server_fixtures.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.embedded import EmbeddedEndpoint
 from snaketron.db.tables import ensure_tables
 from support.dynamo_settings import make_settings, unique_prefix
+from support.server_fixtures import players, server, start_server  # noqa: F401  (fixtures for every folder)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
-"""Fixtures of the reliability tests: started servers (tests/server's `start_server`,
-reused), the fault proxy and a database behind it, the errors servers log, and the
+"""Fixtures of the reliability tests: started servers (the suite's `start_server`), the fault proxy and a database behind it, the errors servers log, and the
 figures each test reports.
 
 A test module whose servers must reach DynamoDB through the proxy overrides `db`:
@@ -18,11 +17,8 @@ where RELIABILITY.md's numbers come from.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,17 +30,6 @@ from snaketron.db.dynamo import DynamoDatabase
 from snaketron.game_server import GameServer
 from support.fault_proxy import FaultProxy
 from support.server_watch import ErrorWatch
-
-# tests/server's fixtures, loaded under a name of their own (every conftest module is
-# called "conftest"): `start_server(**setting_overrides)` on the `settings`/`db` fixtures.
-_spec = importlib.util.spec_from_file_location(
-    "server_fixtures_for_reliability", Path(__file__).resolve().parent.parent / "server" / "conftest.py"
-)
-assert _spec is not None and _spec.loader is not None
-_server_fixtures = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = _server_fixtures  # dataclasses look their module up
-_spec.loader.exec_module(_server_fixtures)
-start_server = _server_fixtures.start_server
 
 
 @pytest.fixture
