@@ -9,6 +9,7 @@ clock shows up instead of silently shortening the tail.
 from __future__ import annotations
 
 import collections
+import gc
 import time
 
 import msgspec
@@ -67,6 +68,41 @@ class Latency:
         )
 
 
+class GcPauses:
+    """How long the garbage collector stopped this process, per generation (gc callbacks).
+
+    With thousands of connections a full collection can take long enough to show
+    in p99 latency, in the server and in the load generator alike."""
+
+    def __init__(self) -> None:
+        self._began = 0.0
+        self.count = [0, 0, 0]
+        self.max_ms = [0.0, 0.0, 0.0]
+
+    def install(self) -> GcPauses:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def uninstall(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def reset(self) -> None:
+        self.count = [0, 0, 0]
+        self.max_ms = [0.0, 0.0, 0.0]
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.max_ms[generation] = max(self.max_ms[generation], (time.perf_counter() - self._began) * 1000)
+
+    def summary(self) -> dict[str, list]:
+        return {"count": list(self.count), "max_ms": [round(m, 1) for m in self.max_ms]}
+
+
 # The latencies of a run, by name (the report keeps this order).
 LATENCIES = (
     "sign_in",  # HTTP register-or-login
@@ -101,6 +137,7 @@ class Metrics:
         self.bots_in_game = 0
         self.players_live = 0  # bots playing in a started game (not lobbies, not spectators)
         self.players_live_samples: list[int] = []  # players_live once a second, once all bots started
+        self.gc_pauses = GcPauses()  # of this process, in the steady state
         self.started_monotonic = time.monotonic()
         # Where the steady state began (the warm-up's end; the start without one).
         self.steady_since = self.started_monotonic
@@ -113,6 +150,7 @@ class Metrics:
         for name in STEADY_STATE_LATENCIES:
             self.latency[name] = Latency()
         self.players_live_samples.clear()
+        self.gc_pauses.reset()
         self.steady_since = time.monotonic()
         self.steady_received_base = self.received
         self.steady_bytes_base = self.received_bytes

@@ -44,6 +44,8 @@ class Report(msgspec.Struct, kw_only=True):
     plays_completed: dict[str, int]
     games_completed: dict[str, int]  # distinct games
     late_commands: int
+    # This process's garbage collections in the steady state: count and longest, per generation.
+    load_generator_gc: dict[str, list]
     attempts: int
     errors: dict[str, int]
     error_count: int
@@ -100,6 +102,7 @@ def build_report(
         plays_completed=dict(metrics.plays_completed),
         games_completed=dict(metrics.games_completed),
         late_commands=metrics.late_commands,
+        load_generator_gc=metrics.gc_pauses.summary(),
         attempts=metrics.attempts,
         errors=dict(metrics.errors),
         error_count=metrics.error_count,

@@ -9,6 +9,7 @@ cancelled. `interrupt()` (Ctrl-C) skips the grace. Every wait here is bounded.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class LoadTest:
         groups = {id(p.group): p.group for p in plans if p.group is not None}
         began = time.monotonic()
         self.metrics.started_monotonic = began
+        self.metrics.gc_pauses.install()
         timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT_S * 3)
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
@@ -84,15 +86,21 @@ class LoadTest:
                     tasks.append(asyncio.get_running_loop().create_task(run_bot(bots[index], plan, ctx)))
                     self.bots_started += 1
                 self.ramped = True
+                # Every bot and connection is made: keep them out of the collector's
+                # full passes, which would otherwise stall this process for tens of ms.
+                gc.collect()
+                gc.freeze()
                 if options.warmup_s > 0 and not await self._stopped_within(options.warmup_s):
                     self.metrics.restart_steady_state()
                     if self.on_steady is not None:
                         self.on_steady()
                 await self._stopped_within(end - time.monotonic())
             finally:
+                gc.unfreeze()
                 self.metrics.end_steady_state()
                 progress.cancel()
                 await self._wind_down(ctx, tasks, groups.values())
+        self.metrics.gc_pauses.uninstall()
         return build_report(
             options,
             self.metrics,
