@@ -245,6 +245,19 @@ class Settings:
         "otherwise the socket peer address is used for rate limits and lockouts.",
     )
 
+    # --- process ----------------------------------------------------------------
+    gc_freeze_seconds: float = setting(
+        "SNAKETRON_GC_FREEZE_SECONDS",
+        30.0,
+        "Every this many seconds, objects that survived leave the garbage collector's full passes (gc.freeze), "
+        "which otherwise stall the process for 100+ ms with thousands of connections. 0: leave the collector alone.",
+    )
+    gc_reclaim_minutes: float = setting(
+        "SNAKETRON_GC_RECLAIM_MINUTES",
+        60.0,
+        "Frozen objects are reclaimed with one full collection whenever no game runs, and at the latest this often.",
+    )
+
     # --- cluster ----------------------------------------------------------------
     heartbeat_seconds: float = setting(
         "SNAKETRON_HEARTBEAT_SECONDS",

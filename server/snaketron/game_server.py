@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
 from snaketron.games import GameHost, wall_clock_ms
+from snaketron.gc_policy import CollectorPolicy
 from snaketron.http_api import create_api_app, start_api
 from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
@@ -49,6 +51,7 @@ class GameServer:
         self.hasher = PasswordHasher.from_settings(settings)
         self.recorder = GameRecorder(db, clock_ms=clock_ms)
         self.host = GameHost(self.recorder, clock_ms=clock_ms)
+        self.collector = CollectorPolicy(settings, games_running=lambda: bool(self.host.running_games()))
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
         self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
         self.matchmaking = MatchmakingService(settings, db, self.host, self.tasks, clock_ms=clock_ms)
@@ -106,6 +109,7 @@ class GameServer:
         )
         self.status = "active"
         self.matchmaking.start(self.server_id)  # after registering: tickets name a live server
+        self.collector.start()
         log.info("server started", server_id=self.server_id, ws=self.ws_url, api=self.api_url)
 
     async def _set_status(self, status: ServerStatus) -> None:
@@ -162,7 +166,8 @@ class GameServer:
         if self.status != "offline":
             await self._set_status("offline")
         self.hasher.close()
-        log.info("server stopped", server_id=self.server_id)
+        await self.collector.stop()
+        log.info("server stopped", server_id=self.server_id, host_stats=dataclasses.asdict(self.host.stats))
 
 
 def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int]) -> None:
