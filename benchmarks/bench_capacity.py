@@ -7,14 +7,15 @@ tick late (the host's `stats.late_ticks`) and no bot saw an error. Duels and
 
 Three processes, as in production: the game server (a fresh one per step, the
 same `GameServer` that `snaketron serve` runs, configured by the same
-environment variables; it prints its host stats when it stops) with its own
-fresh embedded DynamoDB endpoint (moto copies a whole table for every
-transaction, so a table carried over from earlier steps would slow lobby
-creation down more and more), and the load generator (`snaketron loadtest`
-with JSON output; it signs every bot up before its ramp). Then, in the same run,
-the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured for the
-traffic the load test saw (frames per client per second, bytes per frame), and
-capacity is reported as a ratio of it.
+environment variables; it prints its host stats when it stops), a fresh DynamoDB
+endpoint per step (capacity_endpoint.py: the embedded moto endpoint with
+transactions that back up only the items they touch; stock moto copies whole
+tables per transaction and, with a thousand accounts, timed out lobby creation
+and authentication during the ramp), and the load generator (`snaketron
+loadtest` with JSON output; it signs every bot up before its ramp). Then, in the
+same run, the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured
+for the traffic the load test saw (frames per client per second, bytes per
+frame), and capacity is reported as a ratio of it.
 
     python benchmarks/bench_capacity.py                 # both modes, via custom lobbies
     python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
@@ -44,9 +45,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
-# ramp is gentle because every connection's authentication reads the user from the
-# embedded endpoint, which answers one request at a time on a fresh TCP connection.
-RAMP_BOTS_PER_S = {"duel": 15, "ffa": 40}  # one lobby per 2 or 6 bots
+# ramp is gentle because the endpoint answers one request at a time, each on a
+# fresh TCP connection.
+RAMP_BOTS_PER_S = {"duel": 20, "ffa": 40}  # one lobby per 2 or 6 bots
 WARMUP_S = 10.0
 MAX_STEPS = 10
 ROLES = {
@@ -58,8 +59,8 @@ ROLES = {
 GROUP = {"duel": 2, "ffa": 6}
 
 
-def server_env(ws_port: int, api_port: int) -> dict[str, str]:
-    env = {
+def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
+    return {
         **os.environ,
         "SNAKETRON_WS_PORT": str(ws_port),
         "SNAKETRON_API_PORT": str(api_port),
@@ -70,12 +71,19 @@ def server_env(ws_port: int, api_port: int) -> dict[str, str]:
         "SNAKETRON_ARGON2_PARALLELISM": "1",
         "SNAKETRON_MATCH_START_DELAY_MS": "1000",
         "SNAKETRON_LOG_LEVEL": "warning",
-        "SNAKETRON_EMBEDDED_DB": "1",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
     }
-    # No endpoint configured: the server starts its own embedded one.
-    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-    env.pop("AWS_ENDPOINT_URL", None)
-    return env
+
+
+def start_endpoint() -> tuple[subprocess.Popen, str]:
+    """A fresh endpoint; it exits when its stdin closes."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capacity_endpoint.py")
+    process = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    words = process.stdout.readline().split()
+    if len(words) != 2 or words[0] != "PORT":
+        raise RuntimeError("the DynamoDB endpoint did not start")
+    return process, f"http://127.0.0.1:{words[1]}"
 
 
 # --- the server child ----------------------------------------------------------------------------
@@ -213,7 +221,8 @@ def _follow(
 
 def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
     ws_port, api_port = _free_port(), _free_port()
-    env = server_env(ws_port, api_port)
+    endpoint, endpoint_url = start_endpoint()
+    env = server_env(ws_port, api_port, endpoint_url)
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
     )
@@ -244,6 +253,9 @@ def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
         except subprocess.TimeoutExpired:  # its figures are out; its shutdown is not measured
             server.kill()
             stdout, _ = server.communicate()
+        assert endpoint.stdin is not None
+        endpoint.stdin.close()
+        endpoint.wait(timeout=30)
     stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
     if not steady:
         raise RuntimeError("the load test never reached its steady state")
