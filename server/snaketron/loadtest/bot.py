@@ -243,12 +243,16 @@ class Bot:
     async def _read(self, client: GameClient) -> None:
         metrics = self.ctx.metrics
         try:
-            async for frame in client.connection:
+            decoder = self.ctx.decoder
+            connection = client.connection
+            while True:
+                # As bytes: msgspec reads UTF-8 itself, no str is made per recipient.
+                frame = await connection.recv(decode=False)
                 arrival_ms = time.time() * 1000
                 metrics.received += 1
                 metrics.received_bytes += len(frame)
                 try:
-                    message = protocol.decode_server_message(frame)
+                    message = decoder.decode(frame)
                 except protocol.ProtocolError as exc:
                     metrics.error(f"bad_frame:{exc.code}")
                     continue

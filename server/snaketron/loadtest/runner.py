@@ -18,6 +18,7 @@ import aiohttp
 
 from snaketron.client import AccountClient
 from snaketron.loadtest.bot import REPLY_TIMEOUT_S, Bot, ClockEstimate, error_kind
+from snaketron.loadtest.frames import SharedDecoder
 from snaketron.loadtest.metrics import Metrics
 from snaketron.loadtest.options import LoadTestOptions
 from snaketron.loadtest.pilot import Pilots
@@ -40,6 +41,7 @@ class RunContext:
     live_games: LiveGames = field(default_factory=LiveGames)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     clock: ClockEstimate = field(default_factory=ClockEstimate)
+    decoder: SharedDecoder = field(default_factory=SharedDecoder)
 
 
 class LoadTest:
