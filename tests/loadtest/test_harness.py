@@ -70,13 +70,15 @@ async def test_spectators_watch_games_of_the_run(server):
     assert report.plays_completed.get("spectate", 0) >= 1
 
 
-async def test_matchmaking_bots_are_matched(server):
-    if server.ws.matchmaking is None:
-        pytest.skip("matchmaking has not landed on this server yet")
+async def test_matchmaking_bots_are_matched(start_server):
+    # Short waits: a match starts soon after it forms, and a free-for-all of 4 queued
+    # bots (8 bots: 4 duel, 4 free-for-all) forms without waiting for 6.
+    server = await start_server(matchmade_start_delay_ms=300, match_partial_after_ms=1000)
     report = await run_load_test(options_for(server, "matchmaking", 8, duration_s=4.0))
     assert_clean(report)
     assert report.latency_ms["queue_to_match"].count >= 8
     assert report.games_completed.get("match-duel", 0) >= 1
+    assert report.games_completed.get("match-ffa", 0) >= 1
 
 
 async def test_report_round_trips_through_json(server, tmp_path):
