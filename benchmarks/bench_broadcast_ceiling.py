@@ -106,8 +106,13 @@ async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: 
             loop.call_later(TICK_MS / 1000, tick, current, start + TICK_MS, 0.0)
         await connection.wait_closed()
 
+    def steady_state_begins() -> None:
+        # The clients' ramp (a storm of handshakes) is not what is measured.
+        stats.update(late_ticks=0, max_lateness_ms=0.0, frames=0)
+
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, steady_state_begins)
     async with ws_serve(handler, "127.0.0.1", port, compression=None):
         print("READY", flush=True)
         await stop.wait()
@@ -140,6 +145,7 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float, serve
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
     await asyncio.sleep(count / ramp_per_s + WARMUP_S)
     state["measuring"] = True
+    os.kill(server_pid, signal.SIGUSR1)
     cpu_before = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     await asyncio.sleep(seconds)
     state["measuring"] = False

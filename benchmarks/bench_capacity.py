@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import dataclasses
 import json
 import os
@@ -191,35 +192,58 @@ class CpuMeter:
 
 
 def _follow(
-    loadtest: subprocess.Popen, server: subprocess.Popen, meter: CpuMeter, seconds: float, timeout_s: float
-) -> bool:
-    """Wait for the load test; when it announces its steady state, restart the server's
-    tick statistics so that they cover the same window, and measure CPU over it.
-    True when it was announced."""
-    steady = False
-    timer: threading.Timer | None = None
-    tail: list[str] = []
+    loadtests: list[subprocess.Popen], server: subprocess.Popen, meter: CpuMeter, seconds: float, timeout_s: float
+) -> None:
+    """Wait for the load generators; once every one has announced its steady state,
+    restart the server's tick statistics so that they cover the same window, and
+    measure CPU over it."""
+    announced = [threading.Event() for _ in loadtests]
+    tails: list[list[str]] = [[] for _ in loadtests]
+
+    def read(index: int) -> None:
+        stream = loadtests[index].stderr
+        assert stream is not None
+        for line in stream:
+            tails[index] = [*tails[index][-20:], line]
+            if "steady state from now" in line:
+                announced[index].set()
+
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(loadtests))]
+    for reader in readers:
+        reader.start()
     deadline = time.monotonic() + timeout_s
-    assert loadtest.stderr is not None
-    for line in loadtest.stderr:
-        tail = [*tail[-20:], line]
-        if "steady state from now" in line:
-            server.send_signal(signal.SIGUSR1)
+    steady = False
+    while time.monotonic() < deadline and any(p.poll() is None for p in loadtests):
+        if all(event.is_set() for event in announced):
             steady = True
-            meter.start()
-            timer = threading.Timer(max(1.0, seconds - 1.0), meter.stop)
-            timer.start()
-        if time.monotonic() > deadline:
-            loadtest.kill()
             break
-    if timer is not None:
-        timer.join()
-    if loadtest.wait(timeout=max(1.0, deadline - time.monotonic())) not in (0, 1) or not steady:
-        raise RuntimeError(f"the load test failed (exit code {loadtest.returncode}):\n{''.join(tail)}")
-    return steady
+        time.sleep(0.1)
+    if steady:
+        server.send_signal(signal.SIGUSR1)
+        meter.start()
+        time.sleep(max(1.0, seconds - 1.0))
+        meter.stop()
+    for loadtest in loadtests:
+        try:
+            loadtest.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            loadtest.kill()
+    failed = [i for i, p in enumerate(loadtests) if p.returncode not in (0, 1)]
+    if failed or not steady:
+        raise RuntimeError(
+            f"a load generator failed or never reached its steady state:\n{''.join(tails[failed[0] if failed else 0])}"
+        )
 
 
-def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
+def split(bots: int, group: int, parts: int) -> list[int]:
+    """Bots per load generator: whole lobby groups each, as even as they come."""
+    groups = bots // group
+    return [(groups // parts + (1 if i < groups % parts else 0)) * group for i in range(parts) if groups > i]
+
+
+def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> CapacityStep:
+    from snaketron.loadtest.metrics import Latency
+
     ws_port, api_port = _free_port(), _free_port()
     endpoint, endpoint_url = start_endpoint()
     env = server_env(ws_port, api_port, endpoint_url)
@@ -228,24 +252,61 @@ def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
     )
     assert server.stdout is not None
     load_before = _load()
+    shares = split(bots, GROUP[mode], loadgens)
+    ramp = RAMP_BOTS_PER_S[mode]
+    duration = bots / ramp + WARMUP_S + seconds
     try:
         if server.stdout.readline().strip() != "READY":
             raise RuntimeError("the game server did not start")
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            ramp = RAMP_BOTS_PER_S[mode]
-            duration = bots / ramp + WARMUP_S + seconds
-            loadtest = subprocess.Popen(
-                ["snaketron", "loadtest", "--ws-url", f"ws://127.0.0.1:{ws_port}/ws",
-                 "--api-url", f"http://127.0.0.1:{api_port}", "--bots", str(bots), "--ramp", str(ramp),
-                 "--duration", str(duration), "--scenario", "mix", "--mix", f"{ROLES[(mode, via)]}=1",
-                 "--game-seconds", str(duration + 60), "--warmup", str(WARMUP_S), "--finish-grace", "0",
-                 "--user-prefix", f"cap{mode}", "--sign-in-first", "--max-error-rate", "1", "--no-progress", "--json", out.name],
-                env={**os.environ, "TERM": "dumb"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            meter = CpuMeter([server.pid, loadtest.pid])
-            steady = _follow(loadtest, server, meter, seconds, timeout_s=duration + 180)
-            with open(out.name) as source:
-                report = json.load(source)
+        with tempfile.TemporaryDirectory() as folder:
+            outputs = [os.path.join(folder, f"report{i}.json") for i in range(len(shares))]
+            loadtests = [
+                subprocess.Popen(
+                    [
+                        "snaketron",
+                        "loadtest",
+                        "--ws-url",
+                        f"ws://127.0.0.1:{ws_port}/ws",
+                        "--api-url",
+                        f"http://127.0.0.1:{api_port}",
+                        "--bots",
+                        str(share),
+                        "--ramp",
+                        str(ramp * share / bots),
+                        "--duration",
+                        str(duration),
+                        "--scenario",
+                        "mix",
+                        "--mix",
+                        f"{ROLES[(mode, via)]}=1",
+                        "--game-seconds",
+                        str(duration + 60),
+                        "--warmup",
+                        str(WARMUP_S),
+                        "--finish-grace",
+                        "0",
+                        "--user-prefix",
+                        f"cap{mode}{i}x",
+                        "--sign-in-first",
+                        "--max-error-rate",
+                        "1",
+                        "--no-progress",
+                        "--json",
+                        output,
+                    ],
+                    env={**os.environ, "TERM": "dumb"},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for i, (share, output) in enumerate(zip(shares, outputs, strict=True))
+            ]
+            meter = CpuMeter([server.pid, *(p.pid for p in loadtests)])
+            _follow(loadtests, server, meter, seconds, timeout_s=duration + 180)
+            reports = []
+            for output in outputs:
+                with open(output) as source:
+                    reports.append(json.load(source))
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -257,31 +318,36 @@ def measure(mode: str, via: str, bots: int, seconds: float) -> CapacityStep:
         endpoint.stdin.close()
         endpoint.wait(timeout=30)
     stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
-    if not steady:
-        raise RuntimeError("the load test never reached its steady state")
-    delivery = report["latency_ms"]["event_delivery"]
-    players = report["players_live_mean"]
-    frames = report["steady_frames_received"]
+    delivery = Latency.merged([r["latency_hdr"]["event_delivery"] for r in reports]).summary()
+    command = Latency.merged([r["latency_hdr"]["command_to_scheduled"] for r in reports]).summary()
+    players = sum(r["players_live_mean"] for r in reports)
+    frames = sum(r["steady_frames_received"] for r in reports)
+    frames_per_s = sum(r["steady_frames_received"] / max(1e-9, r["steady_s"]) for r in reports)
+    errors: collections.Counter[str] = collections.Counter()
+    for report in reports:
+        errors.update(report["errors"])
     return CapacityStep(
         mode=mode,
         bots=bots,
         players_live=players,
-        p50_ms=delivery["p50_ms"],
-        p99_ms=delivery["p99_ms"],
-        command_p99_ms=report["latency_ms"]["command_to_scheduled"]["p99_ms"],
+        p50_ms=delivery.p50_ms,
+        p99_ms=delivery.p99_ms,
+        command_p99_ms=command.p99_ms,
         late_ticks=stats["late_ticks"],
         max_lateness_ms=stats["max_lateness_ms"],
-        errors=report["errors"],
-        frames_per_client_s=round(frames / max(1e-9, report["steady_s"]) / max(1.0, players), 2),
-        bytes_per_frame=round(report["steady_bytes_received"] / max(1, frames), 1),
+        errors=dict(errors),
+        frames_per_client_s=round(frames_per_s / max(1.0, players), 2),
+        bytes_per_frame=round(sum(r["steady_bytes_received"] for r in reports) / max(1, frames), 1),
         server_cpu_percent=meter.percent[0],
-        loadgen_cpu_percent=meter.percent[1],
+        loadgen_cpu_percent=round(sum(meter.percent[1:]), 1),
         gc_max_ms=stats["gc"]["max_ms"],
         load=f"{load_before} -> {_load()}",
     )
 
 
-def search(mode: str, via: str, start: int, step: int, seconds: float) -> tuple[CapacityStep | None, list]:
+def search(
+    mode: str, via: str, start: int, step: int, seconds: float, loadgens: int
+) -> tuple[CapacityStep | None, list]:
     """Raise the bot count by `step` while it holds; halve the step after a failure."""
     group = GROUP[mode]
     steps: list[CapacityStep] = []
@@ -289,7 +355,7 @@ def search(mode: str, via: str, start: int, step: int, seconds: float) -> tuple[
     bots = start
     for _ in range(MAX_STEPS):
         bots = max(group, bots // group * group)
-        result = measure(mode, via, bots, seconds)
+        result = measure(mode, via, bots, seconds, loadgens)
         steps.append(result)
         print(
             f"  {mode} {bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
@@ -321,6 +387,9 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
     parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument(
+        "--loadgens", type=int, default=2, help="load generator processes (one event loop alone queues arrivals)"
+    )
     args = parser.parse_args()
     if args.serve_child:
         import uvloop
@@ -331,7 +400,7 @@ def main() -> None:
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
     )
     for mode in args.modes.split(","):
-        best, _ = search(mode, args.via, args.start, args.step, args.seconds)
+        best, _ = search(mode, args.via, args.start, args.step, args.seconds, args.loadgens)
         if best is None:
             print(f"{mode}: no step held")
             continue

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from snaketron.game_server import GameServer
-from snaketron.loadtest.metrics import LATENCIES
+from snaketron.loadtest.metrics import LATENCIES, Latency
 from snaketron.loadtest.options import LoadTestOptions, Role
 from snaketron.loadtest.report import Report, read_json, write_json
 from snaketron.loadtest.runner import run_load_test
@@ -91,6 +91,10 @@ async def test_report_round_trips_through_json(server, tmp_path):
     assert set(raw["latency_ms"]) == set(LATENCIES)
     assert {"p50_ms", "p99_ms", "max_ms", "count"} <= set(raw["latency_ms"]["event_delivery"])
     assert raw["error_rate"] == 0 and raw["passed"] is True
+    # The encoded histograms carry the same distribution, so runs can be merged.
+    merged = Latency.merged([report.latency_hdr["event_delivery"]] * 2).summary()
+    assert merged.count == 2 * report.latency_ms["event_delivery"].count
+    assert merged.p99_ms == report.latency_ms["event_delivery"].p99_ms
 
 
 def test_only_this_machine_is_a_target():

@@ -53,6 +53,18 @@ class Latency:
     def percentile_ms(self, percentile: float) -> float:
         return self.histogram.get_value_at_percentile(percentile) / 1000 if self.count else 0.0
 
+    def encoded(self) -> str:
+        """The histogram in HDR's compressed text form, so that runs can be merged."""
+        return self.histogram.encode().decode("ascii")
+
+    @classmethod
+    def merged(cls, encoded: list[str]) -> Latency:
+        """One distribution from the encoded histograms of several runs (load generators)."""
+        latency = cls()
+        for text in encoded:
+            latency.histogram.add(HdrHistogram.decode(text.encode("ascii")))
+        return latency
+
     def summary(self) -> LatencySummary:
         h = self.histogram
         if not self.count:

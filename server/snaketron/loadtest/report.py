@@ -24,6 +24,8 @@ class Report(msgspec.Struct, kw_only=True):
     finished_at: str
     interrupted: bool
     latency_ms: dict[str, LatencySummary]
+    # The same distributions as HDR compressed histograms (`Latency.merged` adds up several runs).
+    latency_hdr: dict[str, str]
     negative_latencies: dict[str, int]  # recorded as 0: the clock-sync offset was off by that much
     # Each bot's best clock-sync sample (min, mean, max over bots), and the run's estimate used
     # for every latency (the sample with the shortest round trip, and that round trip).
@@ -80,6 +82,7 @@ def build_report(
         finished_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         interrupted=interrupted,
         latency_ms={name: metrics.latency[name].summary() for name in LATENCIES},
+        latency_hdr={name: metrics.latency[name].encoded() for name in LATENCIES},
         negative_latencies={name: metrics.latency[name].negative for name in LATENCIES},
         clock_offset_ms={
             "min": round(min(offsets), 3) if offsets else 0.0,
