@@ -48,7 +48,8 @@ def assert_clean(report: Report) -> None:
 
 
 async def test_solo_bots_complete_games_and_steer(server):
-    report = await run_load_test(options_for(server, "solo", 3))
+    # Bots look for food every other tick, so they turn well before their 2.5 s are up.
+    report = await run_load_test(options_for(server, "solo", 3, think_ticks=2))
     assert_clean(report)
     assert report.games_completed["solo"] >= 3
     # The pilot turned snakes and every turn came back as CommandScheduled.
