@@ -13,6 +13,8 @@ import secrets
 import string
 from collections.abc import Callable
 
+import msgspec
+
 from snaketron import protocol
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
@@ -235,6 +237,4 @@ class LobbyService:
 
 
 def _to_wire(settings: object) -> dict:
-    import msgspec
-
     return msgspec.to_builtins(settings)
