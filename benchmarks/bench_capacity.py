@@ -221,8 +221,11 @@ def _follow(
     if steady:
         server.send_signal(signal.SIGUSR1)
         meter.start()
+        profilers = _start_profilers(server, loadtests, seconds)
         time.sleep(max(1.0, seconds - 1.0))
         meter.stop()
+        for profiler in profilers:
+            profiler.wait(timeout=60)
     for loadtest in loadtests:
         try:
             loadtest.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -233,6 +236,41 @@ def _follow(
         raise RuntimeError(
             f"a load generator failed or never reached its steady state:\n{''.join(tails[failed[0] if failed else 0])}"
         )
+
+
+# Where py-spy writes flame graphs of the steady state (`--profile DIR`); None: no profiling.
+PROFILE_DIR: str | None = None
+
+
+def _start_profilers(server: subprocess.Popen, loadtests: list[subprocess.Popen], seconds: float) -> list:
+    """py-spy on the server and every load generator for the steady state's window."""
+    if PROFILE_DIR is None:
+        return []
+    os.makedirs(PROFILE_DIR, exist_ok=True)
+    named = [("server", server), *((f"loadgen{i}", p) for i, p in enumerate(loadtests))]
+    stamp = time.strftime("%H%M%S")
+    return [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(p.pid),
+                "--duration",
+                str(max(1, int(seconds) - 2)),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                os.path.join(PROFILE_DIR, f"{stamp}-{name}.txt"),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, p in named
+    ]
 
 
 def split(bots: int, group: int, parts: int) -> list[int]:
@@ -367,6 +405,8 @@ def search(
             f"-> {'holds' if result.holds else 'fails'}",
             flush=True,
         )
+        if step == 0:  # --once
+            break
         if result.holds:
             best = result
             bots += step
@@ -387,6 +427,8 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
     parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument("--once", action="store_true", help="measure the --start count only, no search")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the steady state of each step into DIR (raw stacks)")
     parser.add_argument(
         "--loadgens", type=int, default=2, help="load generator processes (one event loop alone queues arrivals)"
     )
@@ -399,7 +441,12 @@ def main() -> None:
     print(
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
     )
+    global PROFILE_DIR
+    PROFILE_DIR = args.profile
     for mode in args.modes.split(","):
+        if args.once:
+            search(mode, args.via, args.start, 0, args.seconds, args.loadgens)
+            continue
         best, _ = search(mode, args.via, args.start, args.step, args.seconds, args.loadgens)
         if best is None:
             print(f"{mode}: no step held")

@@ -51,7 +51,7 @@ class GameServer:
         self.hasher = PasswordHasher.from_settings(settings)
         self.recorder = GameRecorder(db, clock_ms=clock_ms)
         self.host = GameHost(self.recorder, clock_ms=clock_ms)
-        self.collector = CollectorPolicy(settings, games_running=lambda: bool(self.host.running_games()))
+        self.collector = CollectorPolicy(settings, games_running=lambda: self.host.running_game_count() > 0)
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
         self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
         self.matchmaking = MatchmakingService(settings, db, self.host, self.tasks, clock_ms=clock_ms)
@@ -123,7 +123,7 @@ class GameServer:
         self.ws.accepting_games = False
         await self.matchmaking.stop_matching()  # hand the matcher lease to a standby now
         await self._set_status("draining")
-        log.info("draining", running_games=len(self.host.running_games()), grace_s=grace_s)
+        log.info("draining", running_games=self.host.running_game_count(), grace_s=grace_s)
         self.ws.broadcast(
             protocol.ServerShutdown(reason="server is shutting down", grace_period_seconds=round(grace_s))
         )

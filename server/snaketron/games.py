@@ -89,7 +89,7 @@ class HostedGame:
         return (m.outbox for m in self.members)
 
     def is_player(self, user_id: int) -> bool:
-        return user_id in self.game.players
+        return self.game.snake_of(user_id) is not None
 
 
 @dataclass
@@ -115,6 +115,9 @@ class GameHost:
         self._clock_ms = clock_ms
         self.server_id = server_id
         self.games: dict[int, HostedGame] = {}
+        # The games not finished yet, kept apart so that asking for the load (every game
+        # placed, every heartbeat) never walks the finished ones that linger.
+        self._running: dict[int, HostedGame] = {}
         self.stats = HostStats()
         self._all_finished = asyncio.Event()
         self._all_finished.set()
@@ -123,6 +126,7 @@ class GameHost:
     def add(self, hosted: HostedGame) -> HostedGame:
         hosted.created_at_ms = hosted.created_at_ms or self._clock_ms()
         self.games[hosted.game_id] = hosted
+        self._running[hosted.game_id] = hosted
         self._all_finished.clear()
         self.persistence.game_created(hosted)
         return hosted
@@ -180,6 +184,7 @@ class GameHost:
             return
         hosted.finished = True
         hosted.ended_at_ms = self._clock_ms()
+        self._running.pop(hosted.game_id, None)
         if hosted.timer is not None:
             hosted.timer.cancel()
             hosted.timer = None
@@ -192,7 +197,7 @@ class GameHost:
                 log.exception("on_finish callback failed", game_id=hosted.game_id)
         self.persistence.game_finished(hosted)
         asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, self._forget, hosted)
-        if not self.running_games():
+        if not self._running:
             self._all_finished.set()
 
     def _forget(self, hosted: HostedGame) -> None:
@@ -205,7 +210,8 @@ class GameHost:
             hosted.timer.cancel()
         hosted.finished = True
         self.games.pop(hosted.game_id, None)
-        if not self.running_games():
+        self._running.pop(hosted.game_id, None)
+        if not self._running:
             self._all_finished.set()
 
     # --- members ------------------------------------------------------------------
@@ -238,14 +244,17 @@ class GameHost:
 
     # --- load and shutdown ------------------------------------------------------------
     def running_games(self) -> list[HostedGame]:
-        return [h for h in self.games.values() if not h.finished]
+        return list(self._running.values())
+
+    def running_game_count(self) -> int:
+        return len(self._running)
 
     def player_count(self) -> int:
-        return sum(len(h.game.players) for h in self.running_games())
+        return sum(h.game.player_count for h in self._running.values())
 
     async def wait_all_finished(self, timeout_s: float) -> bool:
         """Wait (up to `timeout_s`) until no hosted game is running. True when none is."""
-        if not self.running_games():
+        if not self._running:
             return True
         try:
             await asyncio.wait_for(self._all_finished.wait(), timeout_s)

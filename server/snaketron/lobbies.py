@@ -9,6 +9,7 @@ never overfill a lobby and two starts can never start it twice.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from snaketron.engine import (
     NotEnoughPlayers,
     type_custom,
 )
-from snaketron.games import GameHost, HostedGame, new_seed
+from snaketron.games import FINISHED_GAME_LINGER_S, GameHost, HostedGame, new_seed
 from snaketron.logs import get_logger
 from snaketron.tasks import BackgroundTasks
 
@@ -72,6 +73,9 @@ class LobbyService:
         self._tasks = tasks
         self._clock_ms = clock_ms
         self.by_code: dict[str, HostedGame] = {}
+        # code -> (host user id, expiry) as last written: a seat change that moves
+        # neither needs no write while the expiry is still far off (see `_touch`).
+        self._written: dict[str, tuple[int | None, int]] = {}
 
     # --- create and find -----------------------------------------------------------
     async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> HostedGame:
@@ -111,6 +115,7 @@ class LobbyService:
         hosted.joined_at_ms[host_user_id] = now
         self._host.add(hosted)
         self.by_code[code] = hosted
+        self._written[code] = (host_user_id, lobby.expires_at_ms)
         return hosted
 
     def _new_game(self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int) -> Game:
@@ -146,7 +151,7 @@ class LobbyService:
             raise LobbyRefused("the game has already started") from None
         hosted.joined_at_ms[user_id] = self._clock_ms()
         self._host.persistence.players_changed(hosted)
-        self._touch(hosted)
+        self._touch_seats(hosted)
         self._host.broadcast_snapshot(hosted)
 
     def leave(self, hosted: HostedGame, user_id: int) -> None:
@@ -163,13 +168,14 @@ class LobbyService:
             game.host_user_id = next(iter(game.players))
             log.info("lobby host passed on", game_id=hosted.game_id, host=game.host_user_id)
         self._host.persistence.players_changed(hosted)
-        self._touch(hosted)
+        self._touch_seats(hosted)
         self._host.broadcast_snapshot(hosted)
 
     def close(self, hosted: HostedGame) -> None:
         code = hosted.game_code
         if code is not None and self.by_code.get(code) is hosted:
             del self.by_code[code]
+            self._written.pop(code, None)
             self._tasks.spawn(self._db.delete_lobby(code), "delete lobby")
         self._host.discard(hosted)
 
@@ -213,14 +219,41 @@ class LobbyService:
         self._host.broadcast_frame(hosted, protocol.encode_server_message(protocol.CustomGameStarting()))
         self._host.run(hosted)
         self._touch(hosted, state="started")
+        self._written.pop(hosted.game_code or "", None)  # seats are fixed from now on
+        hosted.on_finish.append(self._finished)
+
+    def _finished(self, hosted: HostedGame) -> None:
+        """The code finds a finished game while the host keeps it (late joiners get its
+        final state), and nothing after: codes of past games must not pile up here."""
+        asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, self._forget_code, hosted)
+
+    def _forget_code(self, hosted: HostedGame) -> None:
+        code = hosted.game_code
+        if code is not None and self.by_code.get(code) is hosted:
+            del self.by_code[code]
 
     # --- persistence -----------------------------------------------------------------------
+    def _touch_seats(self, hosted: HostedGame) -> None:
+        """After a join or a leave. The lobby item holds no seats, so it is written only
+        when the host changed or its expiry is less than half a TTL away: a duel lobby
+        then costs its creation and its start, not a write per player as well."""
+        code = hosted.game_code
+        written = self._written.get(code) if code is not None else None
+        if written is not None:
+            host_user_id, expires_at_ms = written
+            half_ttl_ms = self._settings.lobby_ttl_seconds * 500
+            if host_user_id == hosted.game.host_user_id and expires_at_ms - self._clock_ms() > half_ttl_ms:
+                return
+        self._touch(hosted)
+
     def _touch(self, hosted: HostedGame, **fields: object) -> None:
         """Push the lobby's expiry out (and record what changed), off the request path."""
         code = hosted.game_code
         if code is None:
             return
         fields["host_user_id"] = hosted.game.host_user_id
+        if code in self._written:
+            self._written[code] = (hosted.game.host_user_id, self._clock_ms() + self._settings.lobby_ttl_seconds * 1000)
         if "settings" in fields:
             fields["settings"] = _to_wire(fields["settings"])
         self._tasks.spawn(self._update_lobby(code, fields), "update lobby")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from snaketron import protocol
 from snaketron.engine import CustomGameSettings, GameEventMessage
 from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot
@@ -75,7 +77,10 @@ async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(player
     created = await create_lobby(host, FAST)
     await join_lobby(guest, created.game_code)
     await host.send(protocol.LeaveGame())
-    state = (await snapshot(guest)).event.Snapshot.game_state
+    for _ in range(5):  # the guest also saw the others' joins and leave
+        state = (await snapshot(guest)).event.Snapshot.game_state
+        if len(state.players) == 1:
+            break
     assert state.host_user_id == guest.user_id
     assert list(state.players) == [guest.user_id]
     # The new host has the host's powers; the old one is back to Authenticated.
@@ -111,3 +116,45 @@ async def test_two_starts_at_once_start_one_game(players):
         after_first_start.append(message)
     assert "already started" in message.reason
     assert not any(isinstance(m, protocol.CustomGameStarting) for m in after_first_start)
+
+
+async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, monkeypatch):
+    """A lobby item holds no seats: joins and leaves that keep the host write nothing
+    (the expiry is far off); a host change and the start do."""
+    import snaketron.lobbies
+
+    host, guest, third = [await players.new() for _ in range(3)]
+    created = await create_lobby(host, FAST)
+    await db.flush()
+    updates_before = db.metrics.requests["update_item"]
+    await join_lobby(guest, created.game_code)
+    await join_lobby(third, created.game_code)
+    await third.send(protocol.LeaveGame())
+    left = await snapshot(host)  # the leave reached the lobby
+    assert len(left.event.Snapshot.game_state.players) == 2
+    await server.tasks.wait(5)
+    assert db.metrics.requests["update_item"] == updates_before, "seat changes wrote the lobby item"
+
+    # The host leaves: the lobby passes to the guest, and that is written.
+    await host.send(protocol.LeaveGame())
+    for _ in range(5):  # the guest also saw the others' joins and leave
+        state = (await snapshot(guest)).event.Snapshot.game_state
+        if len(state.players) == 1:
+            break
+    assert state.host_user_id == guest.user_id
+    await server.tasks.wait(5)
+    assert db.metrics.requests["update_item"] == updates_before + 2  # the lobby and its code claim
+    stored = await db.get_lobby(created.game_code, now_ms=state.start_ms or 0)
+    assert stored.host_user_id == guest.user_id
+
+    # Once the game is over and its linger is past, the code finds nothing here.
+    monkeypatch.setattr(snaketron.lobbies, "FINISHED_GAME_LINGER_S", 0.0)
+    await join_lobby(host, created.game_code)
+    hosted = server.lobbies.by_code[created.game_code]
+    await guest.send(protocol.StartCustomGame())
+    await events_until_complete(guest)
+    assert hosted.finished
+    forgotten = asyncio.Event()
+    asyncio.get_running_loop().call_soon(lambda: asyncio.get_running_loop().call_soon(forgotten.set))
+    await forgotten.wait()
+    assert created.game_code not in server.lobbies.by_code

@@ -42,7 +42,7 @@ class ClusterNode:
         clock_ms: Callable[[], int],
     ) -> None:
         def load() -> tuple[int, int]:
-            return len(host.running_games()), host.player_count()
+            return host.running_game_count(), host.player_count()
 
         self.registry = ClusterRegistry(settings, db, load, clock_ms=clock_ms)
         self.placement = Placement(self.registry, load, clock_ms=clock_ms)

@@ -135,11 +135,16 @@ class MatchRatings:
         self._db = db
         self._tasks = tasks
         self.games: dict[int, RatedGame] = {}
+        # user id -> the rated game that seats them: "is this player matched?" is asked on
+        # every game a player creates or joins, and must not walk every game hosted here.
+        self._seat_of: dict[int, int] = {}
         self._writes: dict[int, asyncio.Task[None]] = {}  # game id -> its ratings transaction
 
     def track(self, hosted: HostedGame, tickets: Sequence[MatchTicket]) -> None:
         """Rate this game when it completes. Call before the game is added to the host."""
         self.games[hosted.game_id] = RatedGame({t.user_id: t for t in tickets})
+        for ticket in tickets:
+            self._seat_of[ticket.user_id] = hosted.game_id
         hosted.mmr_before = {t.user_id: t.mmr for t in tickets}
         hosted.on_finish.append(self._finished)
 
@@ -150,8 +155,17 @@ class MatchRatings:
             return
         rated.left_alive[user_id] = hosted.game.death_ticks().get(user_id) is None
 
+    def game_of(self, user_id: int) -> int | None:
+        """The id of the latest rated game here that seats this user, if it is still tracked."""
+        game_id = self._seat_of.get(user_id)
+        return game_id if game_id in self.games else None
+
     def _finished(self, hosted: HostedGame) -> None:
         rated = self.games.pop(hosted.game_id, None)
+        if rated is not None:
+            for user_id in rated.tickets:
+                if self._seat_of.get(user_id) == hosted.game_id:
+                    del self._seat_of[user_id]
         if rated is None or not hosted.game.is_complete:
             return  # abandoned: no result to rate
         order = finishing_order(game_outcomes(hosted, rated.left_alive), teams=hosted.game.setup.per_team > 0)

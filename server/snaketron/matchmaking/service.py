@@ -195,9 +195,9 @@ class MatchmakingService:
 
     def connection_authenticated(self, session: ClientSession) -> None:
         """A player back after a disconnect learns of their running matchmade game again."""
-        for hosted in self.host.running_games():
-            if hosted.kind == "matchmaking" and hosted.is_player(session.user_id):
-                session.send(protocol.MatchFound(game_id=hosted.game_id))
+        hosted = self._matched_game(session.user_id)
+        if hosted is not None:
+            session.send(protocol.MatchFound(game_id=hosted.game_id))
 
     def left_game(self, session: ClientSession, hosted: HostedGame) -> None:
         """A player's connection left a game (LeaveGame or disconnect): a matchmade game
@@ -209,11 +209,18 @@ class MatchmakingService:
     def matched_game_of(self, user_id: int) -> int | None:
         """A running matchmade game here that seats this user and that they have not left
         (matched, JoinGame still to come, or playing it on another connection)."""
-        for hosted in self.host.running_games():
-            rated = self.ratings.games.get(hosted.game_id)
-            if rated is not None and hosted.is_player(user_id) and user_id not in rated.left_alive:
-                return hosted.game_id
-        return None
+        hosted = self._matched_game(user_id)
+        if hosted is None or user_id in self.ratings.games[hosted.game_id].left_alive:
+            return None
+        return hosted.game_id
+
+    def _matched_game(self, user_id: int) -> HostedGame | None:
+        """The running matchmade game hosted here that seats this user (an index lookup)."""
+        game_id = self.ratings.game_of(user_id)
+        hosted = self.host.get(game_id) if game_id is not None else None
+        if hosted is None or hosted.finished or not hosted.is_player(user_id):
+            return None
+        return hosted
 
     def seated_elsewhere(self, session: ClientSession) -> None:
         """The player takes a seat in another game (solo, lobby): out of the queue, so a
