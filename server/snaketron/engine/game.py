@@ -331,6 +331,35 @@ class Game:
         self._emit(events, user_id, GameEvent(CommandScheduled=CommandScheduled(command_message=stamped)))
         return events[0]
 
+    # --- a client computing the game along (the load generator's bots) ------------------
+
+    def queue_scheduled(self, message: GameCommandMessage) -> bool:
+        """Queue a command the server has stamped (from its CommandScheduled). False when
+        its tick is already computed here: the caller resumes from a snapshot instead."""
+        server_id = message.command_id_server
+        if server_id is None or server_id.tick < self.tick:
+            return False
+        self._commands.push(message)
+        return True
+
+    def road_ahead(self, snake_id: int, limit: int) -> int | None:
+        """Free cells straight ahead of a snake's head (the edge, walls and live bodies
+        block), counted up to `limit`; None for a dead snake. A bot's cheap look before
+        it runs its brain on the full state."""
+        snake = self._snakes[snake_id]
+        if not snake.alive:
+            return None
+        w, h = self.setup.width, self.setup.height
+        occupied, walls = self._occupied, self._walls
+        x, y = snake.cells[0]
+        dx, dy = snake.direction.delta
+        for step in range(limit):
+            x += dx
+            y += dy
+            if not (0 <= x < w and 0 <= y < h) or occupied[y * w + x] or walls[y * w + x]:
+                return step
+        return limit
+
     # --- the tick ---------------------------------------------------------------------
 
     def _compute_tick(self, events: list[GameEventMessage]) -> None:

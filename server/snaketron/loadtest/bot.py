@@ -3,9 +3,10 @@
 A bot speaks the protocol as a real client does: it signs in over HTTP, sends
 its token, syncs its clock (ClockSyncRequest), echoes JoinGame after
 SoloGameCreated or the server's JoinGame, and stamps its commands with the tick
-they are meant for. A reader task takes every frame as it arrives: game events
-feed the game's mirror and the latency figures at once; every other message goes
-to an inbox that `reply` reads.
+they are meant for. Its connection (loadtest/connection.py) hands over every
+frame as it arrives, synchronously: game events feed the game's mirror and the
+latency figures at once; every other message goes to an inbox that `reply`
+reads. No task per bot reads, and a command goes out without awaiting anything.
 
 Event delivery latency. An event of tick T is produced when the server computes
 tick T, which is due at `start_ms + (T + COMMIT_DELAY_TICKS + 1) * tick_ms`
@@ -25,16 +26,18 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from snaketron import protocol
-from snaketron.client import AccountError, GameClient
+from snaketron.client import AccountError, UnexpectedMessage
 from snaketron.engine import CommandId, Direction, GameCommand, GameCommandMessage, GameEventMessage, Turn
 from snaketron.engine.game import SNAPSHOT_EVERY_TICKS
 from snaketron.engine.timing import tick_deadline_ms
+from snaketron.loadtest.connection import LeanConnection
 
 if TYPE_CHECKING:
     from snaketron.loadtest.pilot import Pilot
@@ -51,6 +54,8 @@ GAME_OVER_SLACK_S = 60.0
 # A command rejected because the game ended while it was in flight is a race every
 # real client meets, not an error.
 GAME_OVER_REASON = "the game is over"
+
+M = TypeVar("M")
 
 
 class ClockEstimate:
@@ -96,13 +101,12 @@ class Bot:
         self.index = index
         self.ctx = ctx
         self.username = f"{ctx.options.user_prefix}{index}"
-        self.client: GameClient | None = None
+        self.connection: LeanConnection | None = None
         self.token = ""
         self.user_id = 0
-        self.inbox: asyncio.Queue[protocol.ServerMessage] = asyncio.Queue()
+        self.inbox: deque[protocol.ServerMessage] = deque()
         self.wakeup = asyncio.Event()  # something arrived in the inbox, or the game ended
         self.disconnected = asyncio.Event()
-        self._reader: asyncio.Task[None] | None = None
         self._command_sequence = 0
         self.lobby_round = 0  # the last lobby round of its group this bot joined
         self._reset_game(None)
@@ -151,40 +155,59 @@ class Bot:
         self.token = signed.token
 
     async def connect(self) -> None:
-        """Open the WebSocket, authenticate and sync the clock; then start reading."""
+        """Open the WebSocket, authenticate and sync the clock."""
         metrics = self.ctx.metrics
         if not self.token:
             await self.sign_in()
         metrics.attempts += 1
         began = time.perf_counter()
-        self.client = await GameClient.connect(self.ctx.options.ws_url, open_timeout=REPLY_TIMEOUT_S)
+        self.disconnected.clear()
+        self.connection = await LeanConnection.open(
+            self.ctx.options.ws_url, self._on_frame, self._on_closed, open_timeout=REPLY_TIMEOUT_S
+        )
         metrics.latency["connect"].record_ms((time.perf_counter() - began) * 1000)
         began = time.perf_counter()
-        await self.client.send(protocol.Token(token=self.token))
-        authenticated = await self.client.expect(protocol.Authenticated, timeout=DATABASE_REPLY_TIMEOUT_S)
+        await self.send(protocol.Token(token=self.token))
+        authenticated = await self._expect(protocol.Authenticated, DATABASE_REPLY_TIMEOUT_S)
         metrics.latency["auth"].record_ms((time.perf_counter() - began) * 1000)
-        metrics.sent += 1
-        metrics.received += 1
         self.user_id = authenticated.user_id
         await self._sync_clock()
-        self.disconnected.clear()
-        self._reader = asyncio.get_running_loop().create_task(self._read(self.client))
+
+    async def _expect(self, kind: type[M], timeout_s: float) -> M:
+        """The next message of `kind` while connecting; fails as `GameClient.expect` did, so
+        the report's error kinds stay: `timeout`, `closed:<code>`, `exception:UnexpectedMessage`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            while self.inbox:
+                message = self.inbox.popleft()
+                if isinstance(message, kind):
+                    return message
+                if isinstance(message, (protocol.AccessDenied, protocol.Error)):
+                    raise UnexpectedMessage(f"waiting for {kind.__name__}, got {message!r}")
+            connection = self.connection
+            if connection is None or self.disconnected.is_set():
+                raise connection.closed_exc if connection is not None else BotFailure("not_connected")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {kind.__name__} within {timeout_s}s")
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), remaining)
+            except TimeoutError:
+                pass
 
     async def _sync_clock(self) -> None:
         """Clock-sync samples; the one with the shortest round trip goes to the run's estimate."""
-        assert self.client is not None
         best: tuple[float, float] | None = None
         for _ in range(CLOCK_SYNC_ROUNDS):
             sent = time.time() * 1000
-            await self.client.send(protocol.ClockSyncRequest(client_time=int(sent)))
-            reply = await self.client.expect(protocol.ClockSyncResponse, timeout=REPLY_TIMEOUT_S)
+            await self.send(protocol.ClockSyncRequest(client_time=int(sent)))
+            reply = await self._expect(protocol.ClockSyncResponse, REPLY_TIMEOUT_S)
             arrived = time.time() * 1000
             round_trip = arrived - sent
             offset = reply.server_time - (sent + round_trip / 2)
             if best is None or round_trip < best[0]:
                 best = (round_trip, offset)
-            self.ctx.metrics.sent += 1
-            self.ctx.metrics.received += 1
         assert best is not None
         self.ctx.clock.observe(*best)
         self.ctx.metrics.clock_offsets_ms.append(best[1])
@@ -196,41 +219,42 @@ class Bot:
 
     async def close(self) -> None:
         self.leave()
-        client, self.client = self.client, None
-        if self._reader is not None:
-            self._reader.cancel()
-            self._reader = None
-        if client is not None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.on_message = _ignore_frame  # nothing of a closing connection is read
             try:
-                await asyncio.wait_for(client.close(), 5)
-            except (TimeoutError, OSError, ConnectionClosed):
+                await connection.close(timeout=5)
+            except OSError:
                 pass
-        while not self.inbox.empty():
-            self.inbox.get_nowait()
+        self.inbox.clear()
 
     @property
     def connected(self) -> bool:
-        return self.client is not None and not self.disconnected.is_set()
+        return self.connection is not None and not self.disconnected.is_set()
 
     # --- sending ---------------------------------------------------------------------------
     async def send(self, message: protocol.ClientMessage) -> None:
-        if self.client is None:
+        """Sends at once (nothing is awaited: a coroutine so that callers read as before)."""
+        self._send_now(message)
+
+    def _send_now(self, message: protocol.ClientMessage) -> None:
+        if self.connection is None:
             raise BotFailure("not_connected")
-        await self.client.send(message)
+        self.connection.send_text(protocol.encode_client_message(message))
         self.ctx.metrics.sent += 1
 
-    async def send_turn(self, direction: Direction, tick: int) -> None:
+    def send_turn(self, direction: Direction, tick: int) -> None:
         """Called by the pilot: a turn meant for `tick` (the next tick the server computes)."""
-        if self.client is None or self.disconnected.is_set():
+        if self.connection is None or self.disconnected.is_set():
             return
         self._command_sequence += 1
         now = time.time() * 1000
         self.sent_commands[self._command_sequence] = now
         self.unconfirmed_turn_at_ms = now
         try:
-            await self.send(self._turn(direction, tick))
+            self._send_now(self._turn(direction, tick))
         except ConnectionClosed:
-            pass  # the reader sees the close and the bot's round fails there
+            pass  # the close is seen by the bot's wait and its round fails there
 
     def _turn(self, direction: Direction, tick: int) -> GameCommandMessage:
         return GameCommandMessage(
@@ -240,38 +264,33 @@ class Bot:
         )
 
     # --- receiving -------------------------------------------------------------------------
-    async def _read(self, client: GameClient) -> None:
+    def _on_frame(self, frame: bytes) -> None:
+        """Called by the connection for every message, as it arrives."""
+        arrival_ms = time.time() * 1000
         metrics = self.ctx.metrics
+        metrics.received += 1
+        metrics.received_bytes += len(frame)
         try:
-            decoder = self.ctx.decoder
-            connection = client.connection
-            while True:
-                # As bytes: msgspec reads UTF-8 itself, no str is made per recipient.
-                frame = await connection.recv(decode=False)
-                arrival_ms = time.time() * 1000
-                metrics.received += 1
-                metrics.received_bytes += len(frame)
-                try:
-                    message = decoder.decode(frame)
-                except protocol.ProtocolError as exc:
-                    metrics.error(f"bad_frame:{exc.code}")
-                    continue
-                if type(message) is GameEventMessage:
-                    self._on_event(message, arrival_ms)
-                    continue
-                if isinstance(message, (protocol.CustomGameCreated, protocol.CustomGameJoined)):
-                    # The lobby's Snapshot follows at once: be in the game before reading it.
-                    self.enter(message.game_id, player=True)
-                elif isinstance(message, protocol.Error) and message.message == GAME_OVER_REASON:
-                    metrics.late_commands += 1
-                    continue
-                self.inbox.put_nowait(message)
-                self.wakeup.set()
-        except ConnectionClosed:
-            pass
-        finally:
-            self.disconnected.set()
-            self.wakeup.set()
+            # From bytes: msgspec reads UTF-8 itself, no str is made per recipient.
+            message = self.ctx.decoder.decode(frame)
+        except protocol.ProtocolError as exc:
+            metrics.error(f"bad_frame:{exc.code}")
+            return
+        if type(message) is GameEventMessage:
+            self._on_event(message, arrival_ms)
+            return
+        if isinstance(message, (protocol.CustomGameCreated, protocol.CustomGameJoined)):
+            # The lobby's Snapshot follows at once: be in the game before reading it.
+            self.enter(message.game_id, player=True)
+        elif isinstance(message, protocol.Error) and message.message == GAME_OVER_REASON:
+            metrics.late_commands += 1
+            return
+        self.inbox.append(message)
+        self.wakeup.set()
+
+    def _on_closed(self) -> None:
+        self.disconnected.set()
+        self.wakeup.set()
 
     def _on_event(self, message: GameEventMessage, arrival_ms: float) -> None:
         if message.game_id != self.game_id:
@@ -338,8 +357,8 @@ class Bot:
     # --- waiting ---------------------------------------------------------------------------
     def _check_inbox(self, want: type | None) -> protocol.ServerMessage | None:
         """The first inbox message of type `want` (others are passed over); raises on refusals."""
-        while not self.inbox.empty():
-            message = self.inbox.get_nowait()
+        while self.inbox:
+            message = self.inbox.popleft()
             if want is not None and isinstance(message, want):
                 return message
             if isinstance(message, protocol.AccessDenied):
@@ -393,3 +412,7 @@ class Bot:
         if self.pilot is not None and self.game_id is not None:
             metrics.game_completed(kind, self.game_id)
         self.leave()
+
+
+def _ignore_frame(frame: bytes) -> None:
+    pass

@@ -1,11 +1,14 @@
-"""A game as the bots of this process see it, advanced locally with the engine.
+"""A game as the bots of this process see it, computed along locally with the engine.
 
 The server sends a full Snapshot every 10 ticks and, in between, only what
-happens (turns, deaths, food, the commands it scheduled). A mirror keeps the
-last Snapshot plus every command scheduled since, and when a bot needs the board
-it resumes the engine from that Snapshot (`Game.from_state`) with those commands
-queued and computes up to the tick the server has committed. Bots of one game
-share one mirror, so a 6-player game costs the load generator one engine, not six.
+happens (turns, deaths, food, the commands it scheduled). A mirror keeps one
+engine `Game` and computes it tick by tick up to the tick the server has
+committed; each command the server schedules is queued into it as it arrives.
+A Snapshot is the truth: the game is resumed from it (`Game.from_state`, with
+the commands scheduled since) the next time the board is needed, and so is it
+when a command arrives for a tick this mirror has already computed (a server
+running late). Bots of one game share one mirror, so a 6-player game costs the
+load generator one engine, not six.
 """
 
 from __future__ import annotations
@@ -13,15 +16,6 @@ from __future__ import annotations
 import msgspec
 
 from snaketron.engine import Game, GameCommandMessage, GameState
-from snaketron.engine.body import Cell, expand
-
-
-class BoardView(msgspec.Struct):
-    """The board before tick `tick` is computed, and the cells a head must not enter."""
-
-    tick: int
-    state: GameState
-    blocked: set[Cell]
 
 
 class GameMirror:
@@ -32,8 +26,8 @@ class GameMirror:
         # Commands scheduled after the base Snapshot, by event sequence (every member
         # receives each event, so the sequence also de-duplicates).
         self.commands: dict[int, GameCommandMessage] = {}
-        self._game: Game | None = None
-        self._view: BoardView | None = None
+        self._game: Game | None = None  # None: resume from the base when next needed
+        self.resumes = 0  # how many times the game was resumed from a Snapshot
 
     @property
     def is_started(self) -> bool:
@@ -49,39 +43,37 @@ class GameMirror:
             return
         self.base = state
         self.base_sequence = sequence
-        self.commands = {s: c for s, c in self.commands.items() if s > sequence}
+        if self.commands:
+            self.commands = {s: c for s, c in self.commands.items() if s > sequence}
         self._game = None
 
     def accept_command(self, sequence: int, message: GameCommandMessage) -> None:
         if sequence <= self.base_sequence or sequence in self.commands:
             return
         self.commands[sequence] = message
-        self._game = None
+        game = self._game
+        if game is not None and not game.queue_scheduled(message):
+            self._game = None  # its tick is computed here already: resume from the Snapshot
 
-    def view(self, tick: int) -> BoardView | None:
-        """The board before `tick` (after tick - 1), or None before the game started."""
+    def game_before(self, tick: int) -> Game | None:
+        """The game with (at least) every tick before `tick` computed, or None before it started.
+
+        The game is this mirror's own: read it, do not change it."""
         base = self.base
         if base is None or base.status == "Stopped":
             return None
-        if self._view is not None and self._view.tick == tick and self._game is not None:
-            return self._view
         game = self._game
-        if game is None or game.tick > tick:
-            state = base
-            if self.commands:
-                queue = [*base.command_queue.queue, *(self.commands[s] for s in sorted(self.commands))]
-                state = msgspec.structs.replace(
-                    base, command_queue=msgspec.structs.replace(base.command_queue, queue=queue)
-                )
-            game = self._game = Game.from_state(self.game_id, state)
-        game.advance_to(tick - 1)
-        state = game.state
-        blocked: set[Cell] = set()
-        for snake in state.arena.snakes:
-            if snake.is_alive:
-                cells = expand(snake.body)
-                if snake.food == 0:
-                    cells.pop()  # the tail moves away this tick
-                blocked.update(cells)
-        self._view = BoardView(tick=game.tick, state=state, blocked=blocked)
-        return self._view
+        if game is None:
+            game = self._game = self._resume(base)
+        game.advance_to(tick - 1)  # nothing to do when it is there (or beyond) already
+        return game
+
+    def _resume(self, base: GameState) -> Game:
+        self.resumes += 1
+        state = base
+        if self.commands:
+            queue = [*base.command_queue.queue, *(self.commands[s] for s in sorted(self.commands))]
+            state = msgspec.structs.replace(
+                base, command_queue=msgspec.structs.replace(base.command_queue, queue=queue)
+            )
+        return Game.from_state(self.game_id, state)

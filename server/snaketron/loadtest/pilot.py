@@ -1,15 +1,18 @@
 """Steering the local bots of one game, cheaply.
 
 One pilot task per game (not per bot) wakes just after a tick becomes committed
-on the server (clock-synced), takes the mirror's board and, for each local
-player, looks along its heading. Only when a cell two steps ahead is blocked, or
-every `think_ticks` ticks to go for food, does it run the engine's bot brain
-(`choose_direction`, ~0.1 ms: the expensive part, so it runs rarely). A turn is
-stamped with the next tick the server computes, so it takes effect there.
+on the server (clock-synced), has the mirror compute the game up to there and,
+for each local player, asks the engine how much open road its snake has ahead
+(`Game.road_ahead`: a few cell lookups on the engine's own board, no copy of the
+state). Only when a cell two steps ahead is blocked, or every `think_ticks`
+ticks to go for food, does it build the wire state and run the engine's bot
+brain (`choose_direction`, 0.05-0.2 ms: the expensive part, so it runs rarely).
+A turn is stamped with the next tick the server computes, so it takes effect
+there, and goes out at once (sending awaits nothing).
 
 A snake with open road ahead needs no look for a while: the pilot sleeps until
 the nearest snake is within reach of an obstacle (at most MAX_SLEEP_TICKS, as
-other snakes move too), which spares most wake-ups and board rebuilds.
+other snakes move too), which spares most wake-ups.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import asyncio
 import time
 from typing import Protocol
 
-from snaketron.engine import Direction, Position
+from snaketron.engine import Direction, Game, GameState
 from snaketron.engine.bot import choose_direction
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
-from snaketron.loadtest.mirror import BoardView, GameMirror
+from snaketron.loadtest.mirror import GameMirror
 
 # Wake this long after a tick's deadline, so its events have usually arrived.
 WAKE_MARGIN_MS = 8
@@ -42,7 +45,7 @@ class PilotSeat(Protocol):
     steer_until_ms: float  # server time after which the bot lets its snake crash
     unconfirmed_turn_at_ms: float  # local time of the last turn not yet scheduled (0: none)
 
-    async def send_turn(self, direction: Direction, tick: int) -> None: ...
+    def send_turn(self, direction: Direction, tick: int) -> None: ...
 
 
 class Pilot:
@@ -53,6 +56,7 @@ class Pilot:
         self.started = asyncio.Event()  # set once the mirror holds a started game
         self._think_at: dict[int, int] = {}  # user id -> the tick of its next look for food
         self.task: asyncio.Task[None] | None = None
+        self.thoughts = 0  # bot brain runs, for tests and profiles
 
     def add(self, seat: PilotSeat) -> None:
         self.seats[seat.user_id] = seat
@@ -68,8 +72,9 @@ class Pilot:
     async def _run(self) -> None:
         give_up_at = time.monotonic() + MAX_PILOT_S
         await self.started.wait()
-        while self.seats and not self.mirror.is_complete and time.monotonic() < give_up_at:
-            base = self.mirror.base
+        mirror = self.mirror
+        while self.seats and not mirror.is_complete and time.monotonic() < give_up_at:
+            base = mirror.base
             assert base is not None
             offset = next(iter(self.seats.values())).clock_offset_ms
             server_now = time.time() * 1000 + offset
@@ -77,35 +82,28 @@ class Pilot:
             next_tick = committed_tick(int(server_now), base.start_ms, tick_ms) + 1
             sleep_ticks = 1
             if next_tick > 0:
-                view = self.mirror.view(next_tick)
-                if view is not None:
-                    turns, sleep_ticks = self._steer(view, next_tick, server_now)
-                    for seat, direction in turns:
-                        await seat.send_turn(direction, next_tick)
+                game = mirror.game_before(next_tick)
+                if game is not None and not game.is_complete:
+                    sleep_ticks = self._steer(game, next_tick, server_now)
             wake_at = tick_deadline_ms(next_tick + sleep_ticks - 1, base.start_ms, tick_ms) + WAKE_MARGIN_MS
             await asyncio.sleep(max(0.001, (wake_at - server_now) / 1000))
 
-    def _steer(
-        self, view: BoardView, next_tick: int, server_now: float
-    ) -> tuple[list[tuple[PilotSeat, Direction]], int]:
-        """The turns to send now, and how many ticks the pilot may sleep."""
-        turns: list[tuple[PilotSeat, Direction]] = []
+    def _steer(self, game: Game, next_tick: int, server_now: float) -> int:
+        """Send the turns due now; returns how many ticks the pilot may sleep."""
         sleep_ticks = MAX_SLEEP_TICKS
-        state = view.state
-        arena = state.arena
+        state: GameState | None = None  # the wire state, built once if some bot thinks
         local_now = time.time() * 1000
         for seat in list(self.seats.values()):
             if server_now > seat.steer_until_ms:
                 continue
             if seat.unconfirmed_turn_at_ms and local_now - seat.unconfirmed_turn_at_ms < UNCONFIRMED_TURN_MS:
                 continue
-            entry = state.players.get(seat.user_id)
-            if entry is None or entry.snake_id >= len(arena.snakes):
+            snake_id = game.snake_of(seat.user_id)
+            if snake_id is None:
                 continue
-            snake = arena.snakes[entry.snake_id]
-            if not snake.is_alive:
-                continue
-            road = _open_road(view, snake.body[0], snake.direction)
+            road = game.road_ahead(snake_id, LOOK_AHEAD_CELLS)
+            if road is None:
+                continue  # dead
             # Sleep while every snake has at least two free cells ahead when the pilot wakes.
             sleep_ticks = max(1, min(sleep_ticks, road - 2))
             think_at = self._think_at.get(seat.user_id, next_tick)
@@ -114,23 +112,13 @@ class Pilot:
                 self._think_at[seat.user_id] = next_tick + self.think_ticks
             if road > 2 and not thinking:
                 continue
-            direction = choose_direction(state, entry.snake_id)
+            if state is None:
+                state = game.state
+            self.thoughts += 1
+            direction = choose_direction(state, snake_id)
             if direction is not None:
-                turns.append((seat, direction))
-        return turns, sleep_ticks
-
-
-def _open_road(view: BoardView, head: Position, heading: Direction) -> int:
-    """Free cells straight ahead of a head, counted up to LOOK_AHEAD_CELLS."""
-    arena = view.state.arena
-    dx, dy = heading.delta
-    x, y = head.x, head.y
-    for step in range(LOOK_AHEAD_CELLS):
-        x += dx
-        y += dy
-        if not (0 <= x < arena.width and 0 <= y < arena.height) or (x, y) in view.blocked:
-            return step
-    return LOOK_AHEAD_CELLS
+                seat.send_turn(direction, next_tick)
+        return sleep_ticks
 
 
 class Pilots:
