@@ -312,7 +312,7 @@ class Bot:
                 self.start_ms, self.tick_ms = state.start_ms, state.properties.tick_duration_ms
                 self.steer_until_ms = state.start_ms + self.ctx.options.game_seconds * 1000
                 if pilot is not None:
-                    pilot.started.set()
+                    pilot.begin()
                     self.live = True
                     self.ctx.metrics.players_live += 1
             if state.status.Complete is not None:

@@ -4,10 +4,11 @@ The server sends a full Snapshot every 10 ticks and, in between, only what
 happens (turns, deaths, food, the commands it scheduled). A mirror keeps one
 engine `Game` and computes it tick by tick up to the tick the server has
 committed; each command the server schedules is queued into it as it arrives.
-A Snapshot is the truth: the game is resumed from it (`Game.from_state`, with
-the commands scheduled since) the next time the board is needed, and so is it
-when a command arrives for a tick this mirror has already computed (a server
-running late). Bots of one game share one mirror, so a 6-player game costs the
+Nothing but commands changes a running game (RULES.md) and the engine is
+deterministic, so that game stays the server's, tick for tick. The latest
+Snapshot is kept as the base to resume from (`Game.from_state`, with the commands
+scheduled since): at the first look, and when a command arrives for a tick this
+mirror has already computed (a server running late). Bots of one game share one mirror, so a 6-player game costs the
 load generator one engine, not six.
 """
 
@@ -45,7 +46,6 @@ class GameMirror:
         self.base_sequence = sequence
         if self.commands:
             self.commands = {s: c for s, c in self.commands.items() if s > sequence}
-        self._game = None
 
     def accept_command(self, sequence: int, message: GameCommandMessage) -> None:
         if sequence <= self.base_sequence or sequence in self.commands:

@@ -1,6 +1,6 @@
 """Steering the local bots of one game, cheaply.
 
-One pilot task per game (not per bot) wakes just after a tick becomes committed
+One pilot per game (not per bot) wakes just after a tick becomes committed
 on the server (clock-synced), has the mirror compute the game up to there and,
 for each local player, asks the engine how much open road its snake has ahead
 (`Game.road_ahead`: a few cell lookups on the engine's own board, no copy of the
@@ -12,7 +12,9 @@ there, and goes out at once (sending awaits nothing).
 
 A snake with open road ahead needs no look for a while: the pilot sleeps until
 the nearest snake is within reach of an obstacle (at most MAX_SLEEP_TICKS, as
-other snakes move too), which spares most wake-ups.
+other snakes move too), which spares most wake-ups. A wake-up is a plain timer
+callback on the event loop, not a task resumed from asyncio.sleep: thousands of
+games wake several times a second each.
 """
 
 from __future__ import annotations
@@ -53,40 +55,54 @@ class Pilot:
         self.mirror = mirror
         self.think_ticks = think_ticks
         self.seats: dict[int, PilotSeat] = {}
-        self.started = asyncio.Event()  # set once the mirror holds a started game
         self._think_at: dict[int, int] = {}  # user id -> the tick of its next look for food
-        self.task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next wake-up
+        self._give_up_at = 0.0
+        self.steering = False  # between `begin` and the end of the game (or `stop`)
         self.thoughts = 0  # bot brain runs, for tests and profiles
 
     def add(self, seat: PilotSeat) -> None:
         self.seats[seat.user_id] = seat
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
 
     def remove(self, seat: PilotSeat) -> None:
         if self.seats.get(seat.user_id) is seat:
             del self.seats[seat.user_id]
-        if not self.seats and self.task is not None:
-            self.task.cancel()
+        if not self.seats:
+            self.stop()
 
-    async def _run(self) -> None:
-        give_up_at = time.monotonic() + MAX_PILOT_S
-        await self.started.wait()
+    def begin(self) -> None:
+        """The mirror holds a started game: steer until it is over (once; later calls do nothing)."""
+        if self.steering or self._give_up_at or not self.seats:
+            return
+        self.steering = True
+        self._give_up_at = time.monotonic() + MAX_PILOT_S
+        self._wake()
+
+    def stop(self) -> None:
+        self.steering = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _wake(self) -> None:
+        self._timer = None
         mirror = self.mirror
-        while self.seats and not mirror.is_complete and time.monotonic() < give_up_at:
-            base = mirror.base
-            assert base is not None
-            offset = next(iter(self.seats.values())).clock_offset_ms
-            server_now = time.time() * 1000 + offset
-            tick_ms = base.properties.tick_duration_ms
-            next_tick = committed_tick(int(server_now), base.start_ms, tick_ms) + 1
-            sleep_ticks = 1
-            if next_tick > 0:
-                game = mirror.game_before(next_tick)
-                if game is not None and not game.is_complete:
-                    sleep_ticks = self._steer(game, next_tick, server_now)
+        base = mirror.base
+        if not self.seats or base is None or mirror.is_complete or time.monotonic() > self._give_up_at:
+            self.steering = False
+            return
+        offset = next(iter(self.seats.values())).clock_offset_ms
+        server_now = time.time() * 1000 + offset
+        tick_ms = base.properties.tick_duration_ms
+        next_tick = committed_tick(int(server_now), base.start_ms, tick_ms) + 1
+        sleep_ticks = 1
+        if next_tick > 0:
+            game = mirror.game_before(next_tick)
+            if game is not None and not game.is_complete:
+                sleep_ticks = self._steer(game, next_tick, server_now)
+        if self.steering:  # a turn sent may have ended the bot's round
             wake_at = tick_deadline_ms(next_tick + sleep_ticks - 1, base.start_ms, tick_ms) + WAKE_MARGIN_MS
-            await asyncio.sleep(max(0.001, (wake_at - server_now) / 1000))
+            self._timer = asyncio.get_running_loop().call_later(max(0.001, (wake_at - server_now) / 1000), self._wake)
 
     def _steer(self, game: Game, next_tick: int, server_now: float) -> int:
         """Send the turns due now; returns how many ticks the pilot may sleep."""
@@ -148,6 +164,5 @@ class Pilots:
 
     def cancel_all(self) -> None:
         for pilot in self._by_game.values():
-            if pilot.task is not None:
-                pilot.task.cancel()
+            pilot.stop()
         self._by_game.clear()
