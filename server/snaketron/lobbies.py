@@ -256,12 +256,16 @@ class LobbyService:
             self._written[code] = (hosted.game.host_user_id, self._clock_ms() + self._settings.lobby_ttl_seconds * 1000)
         if "settings" in fields:
             fields["settings"] = _to_wire(fields["settings"])
-        self._tasks.spawn(self._update_lobby(code, fields), "update lobby")
+        self._tasks.spawn(self._update_lobby(code, hosted.game_id, fields), "update lobby")
 
-    async def _update_lobby(self, code: str, fields: dict[str, object]) -> None:
+    async def _update_lobby(self, code: str, game_id: int, fields: dict[str, object]) -> None:
         try:
             await self._db.update_lobby(
-                code, now_ms=self._clock_ms(), ttl_seconds=self._settings.lobby_ttl_seconds, **fields
+                code,
+                now_ms=self._clock_ms(),
+                ttl_seconds=self._settings.lobby_ttl_seconds,
+                owner_game_id=game_id,
+                **fields,
             )
         except NotFound:
             pass  # closed meanwhile

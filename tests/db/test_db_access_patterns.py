@@ -295,6 +295,23 @@ async def test_lobby_lifecycle_and_expiry(db):
         await db.update_lobby("LOBBY001", now_ms=NOW, ttl_seconds=60, state="closed")
 
 
+async def test_lobby_update_by_its_owner_is_one_request(db):
+    await db.create_lobby(lobby("LOBBY002", 32), is_private=False)
+    before = sum(db.metrics.requests.values())
+    await db.update_lobby("LOBBY002", now_ms=NOW + 1_000, ttl_seconds=3_600, owner_game_id=32, state="started")
+    assert sum(db.metrics.requests.values()) == before + 1
+    assert (await db.get_lobby("LOBBY002", now_ms=NOW + 1_000)).state == "started"
+    assert (await db.get_game_code("LOBBY002", now_ms=NOW + 1_000))["status"] == "started"
+
+    # A caller wrong about the owner still updates the lobby, and leaves the claim alone.
+    await db.update_lobby("LOBBY002", now_ms=NOW + 2_000, ttl_seconds=3_600, owner_game_id=99, state="waiting")
+    assert (await db.get_lobby("LOBBY002", now_ms=NOW + 2_000)).state == "waiting"
+    assert (await db.get_game_code("LOBBY002", now_ms=NOW + 2_000))["status"] == "started"
+
+    with pytest.raises(NotFound):
+        await db.update_lobby("NOSUCH02", now_ms=NOW, ttl_seconds=60, owner_game_id=32, state="started")
+
+
 async def test_expired_lobby_code_can_be_claimed_again(db):
     await db.create_lobby(lobby("OLDCODE1", 40), is_private=True)
     later = NOW + 2 * 3_600_000

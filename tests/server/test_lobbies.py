@@ -127,6 +127,7 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
     created = await create_lobby(host, FAST)
     await db.flush()
     updates_before = db.metrics.requests["update_item"]
+    transactions_before = db.metrics.requests["transact_write_items"]
     await join_lobby(guest, created.game_code)
     await join_lobby(third, created.game_code)
     await third.send(protocol.LeaveGame())
@@ -134,6 +135,7 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
     assert len(left.event.Snapshot.game_state.players) == 2
     await server.tasks.wait(5)
     assert db.metrics.requests["update_item"] == updates_before, "seat changes wrote the lobby item"
+    assert db.metrics.requests["transact_write_items"] == transactions_before
 
     # The host leaves: the lobby passes to the guest, and that is written.
     await host.send(protocol.LeaveGame())
@@ -143,7 +145,7 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
             break
     assert state.host_user_id == guest.user_id
     await server.tasks.wait(5)
-    assert db.metrics.requests["update_item"] == updates_before + 2  # the lobby and its code claim
+    assert db.metrics.requests["transact_write_items"] == transactions_before + 1  # the lobby and its code claim
     stored = await db.get_lobby(created.game_code, now_ms=state.start_ms or 0)
     assert stored.host_user_id == guest.user_id
 

@@ -526,7 +526,9 @@ class DynamoDatabase:
     async def get_lobby(self, game_code: str, *, now_ms: int) -> LobbyRecord:
         return shapes.lobby_from_item(await self._get(self.tables.main, shapes.lobby_key(game_code), now_ms=now_ms))
 
-    async def update_lobby(self, game_code: str, *, now_ms: int, ttl_seconds: int, **fields: Any) -> None:
+    async def update_lobby(
+        self, game_code: str, *, now_ms: int, ttl_seconds: int, owner_game_id: int | None = None, **fields: Any
+    ) -> None:
         expires_ms = now_ms + ttl_seconds * 1000
         update = _Update().set("expiresAt", expires_ms).set("ttl", expires_ms // 1000)
         for name, value in fields.items():
@@ -536,24 +538,37 @@ class DynamoDatabase:
             update.set(attribute, value)
         condition = f"attribute_exists(pk) AND {update.name('ttl')} > {update.value(now_ms // 1000)}"
         params = update.params(self.tables.main, shapes.lobby_key(game_code), condition)
+        if owner_game_id is not None:
+            # The caller knows whose code it is: the lobby and its claim in one request.
+            claim = self._claim_update(game_code, owner_game_id, expires_ms, fields)
+            try:
+                await self._transact([{"Update": params}, {"Update": claim}])
+                return
+            except TransactionCancelled as exc:
+                if 0 in exc.failed():
+                    raise NotFound(f"lobby {game_code!r}") from None
+                # Only the claim's condition failed: update the lobby alone, as below.
         try:
             old = await self.client.call("update_item", ReturnValues="ALL_OLD", **params)
         except Conflict:
             raise NotFound(f"lobby {game_code!r}") from None
+        if owner_game_id is not None:
+            return  # the claim belongs to another game: leave it alone
         old_game_id = from_item(old.get("Attributes", {})).get("gameId")
-        # The code claim lives exactly as long as its lobby.
+        try:
+            await self.client.call("update_item", **self._claim_update(game_code, old_game_id, expires_ms, fields))
+        except Conflict:
+            pass  # the claim is gone or belongs to another game: leave it alone
+
+    def _claim_update(self, game_code: str, game_id: Any, expires_ms: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """The code claim lives exactly as long as its lobby, and follows its state."""
         claim = _Update().set("ttl", expires_ms // 1000)
         if "state" in fields:
             claim.set("status", fields["state"])
         if "game_id" in fields:
             claim.set("gameId", str(fields["game_id"]))
-        claim_condition = f"{claim.name('gameId')} = {claim.value(str(old_game_id))}"
-        try:
-            await self.client.call(
-                "update_item", **claim.params(self.tables.game_codes, {"gameCode": game_code}, claim_condition)
-            )
-        except Conflict:
-            pass  # the claim is gone or belongs to another game: leave it alone
+        condition = f"{claim.name('gameId')} = {claim.value(str(game_id))}"
+        return claim.params(self.tables.game_codes, {"gameCode": game_code}, condition)
 
     async def delete_lobby(self, game_code: str) -> None:
         await self._transact(

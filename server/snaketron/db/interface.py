@@ -125,8 +125,12 @@ class Database(Protocol):
     async def get_lobby(self, game_code: str, *, now_ms: int) -> LobbyRecord:
         """Raise NotFound when unknown or expired."""
 
-    async def update_lobby(self, game_code: str, *, now_ms: int, ttl_seconds: int, **fields: Any) -> None:
-        """Change host_user_id / settings / state and push the expiry out."""
+    async def update_lobby(
+        self, game_code: str, *, now_ms: int, ttl_seconds: int, owner_game_id: int | None = None, **fields: Any
+    ) -> None:
+        """Change host_user_id / settings / state and push the expiry out, on the lobby
+        and its code claim. With `owner_game_id` (the game the caller knows the code
+        belongs to) both are written in one transaction: one request instead of two."""
 
     async def delete_lobby(self, game_code: str) -> None:
         """Remove the lobby and release its code."""
