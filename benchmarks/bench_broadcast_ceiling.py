@@ -123,23 +123,29 @@ async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: 
 
 
 async def clients(url: str, count: int, seconds: float, ramp_per_s: float, server_pid: int) -> dict:
+    """Receive-only clients on the load generator's own connection class (`LeanConnection`,
+    which hands each frame to a callback as it arrives): the ceiling and the game server's
+    capacity are measured with the same client code, so their ratio compares servers."""
     from hdrh.histogram import HdrHistogram
-    from websockets.asyncio.client import connect
+
+    from snaketron.loadtest.connection import LeanConnection
 
     histogram = HdrHistogram(1, 600_000_000, 3)
     state = {"measuring": False, "frames": 0, "connected": 0}
+    connections: list[LeanConnection] = []
+
+    def on_frame(frame: bytes) -> None:
+        now = time.time() * 1000
+        if state["measuring"]:
+            histogram.record_value(max(1, int((now - json.loads(frame)["t"]) * 1000)))
+            state["frames"] += 1
 
     async def one(index: int) -> None:
         await asyncio.sleep(index / ramp_per_s)
         try:
-            async with connect(url, compression=None, open_timeout=CONNECT_TIMEOUT_S, max_queue=None) as ws:
-                state["connected"] += 1
-                async for frame in ws:
-                    now = time.time() * 1000
-                    if state["measuring"]:
-                        histogram.record_value(max(1, int((now - json.loads(frame)["t"]) * 1000)))
-                        state["frames"] += 1
-        except Exception:  # a refused or dropped client shows as connected < count
+            connections.append(await LeanConnection.open(url, on_frame, open_timeout=CONNECT_TIMEOUT_S))
+            state["connected"] += 1
+        except Exception:  # a refused client shows as connected < count
             pass
 
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
@@ -150,10 +156,11 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float, serve
     await asyncio.sleep(seconds)
     state["measuring"] = False
     cpu_after = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
-    connected = state["connected"]
+    connected = sum(1 for c in connections if c.is_open)  # a dropped client does not count
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=10)
+    await asyncio.gather(*(c.close(timeout=5) for c in connections), return_exceptions=True)
     return {
         "p50_ms": histogram.get_value_at_percentile(50) / 1000,
         "p99_ms": histogram.get_value_at_percentile(99) / 1000,
