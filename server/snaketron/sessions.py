@@ -28,7 +28,7 @@ _session_ids = itertools.count(1)
 class ClientSession:
     """A connected client. Hashable by identity, so it can be a game member."""
 
-    __slots__ = ("address", "bucket", "errors", "game", "id", "outbox", "role", "user_id", "username")
+    __slots__ = ("address", "bucket", "busy", "errors", "game", "id", "outbox", "role", "user_id", "username")
 
     def __init__(self, outbox: Outbox, address: str, bucket: TokenBucket) -> None:
         self.id = next(_session_ids)
@@ -36,6 +36,9 @@ class ClientSession:
         self.address = address
         self.bucket = bucket
         self.errors = 0
+        # The connection's handler task is inside a message (maybe awaiting): frames
+        # that arrive meanwhile must wait their turn in the queue (see ws_connection).
+        self.busy = False
         self.user_id = 0
         self.username = ""
         self.game: HostedGame | None = None

@@ -29,6 +29,7 @@ from snaketron.logs import get_logger
 from snaketron.ratelimit import TokenBucket
 from snaketron.sessions import ClientSession, ConnectionState
 from snaketron.tasks import BackgroundTasks
+from snaketron.ws_connection import GameServerConnection
 
 log = get_logger(__name__)
 
@@ -66,6 +67,7 @@ class WsServer:
         self.matchmaking: Any = None  # set by the game server when matchmaking runs
         # Set by the game server: snaketron.cluster's GameRouter (relaying to other servers).
         self.cluster: Any = None
+        self.commands_in_place = 0  # game commands handled as their frame arrived (ws_connection)
         self.sessions: set[ClientSession] = set()
         self.accepting_games = True  # False while draining
         self._per_address: collections.Counter[str] = collections.Counter()
@@ -100,6 +102,7 @@ class WsServer:
             compression="deflate" if self.settings.ws_compression else None,
             server_header=None,
             process_request=self._check_handshake,
+            create_connection=GameServerConnection,
         )
         return self._server.sockets[0].getsockname()[1]
 
@@ -141,12 +144,18 @@ class WsServer:
         if peer is not None:
             session.user_id, session.username = peer.user_id, peer.username
         self.sessions.add(session)
+        if isinstance(connection, GameServerConnection):
+            connection.take_now = lambda data: self._receive_now(session, data)
         try:
             async for frame in connection:
                 # Once a close is under way, frames still in flight are read and dropped, so
                 # the closing handshake (which needs the reader) completes with our code.
                 if not session.outbox.closing:
-                    await self._receive(session, frame)
+                    session.busy = True
+                    try:
+                        await self._receive(session, frame)
+                    finally:
+                        session.busy = False
         except ConnectionClosed:
             pass
         finally:
@@ -182,6 +191,32 @@ class WsServer:
         if self.cluster is not None and await self.cluster.route_elsewhere(session, message, frame):
             return True
         await handler(session, message)
+        return True
+
+    def _receive_now(self, session: ClientSession, data: bytes) -> bool:
+        """A game command for a game hosted here, handled as its frame arrives (nothing in
+        it awaits). False hands the frame to the connection's handler task instead: while
+        that task is busy (order), for anything else, and for anything that needs an
+        answer the usual path gives (refusals, relays, errors)."""
+        hosted = session.game
+        if (
+            session.busy
+            or hosted is None
+            or hosted.finished
+            or session.role != "player"
+            or session.outbox.closing
+            or not data.startswith(GAME_COMMAND_PREFIX)
+            or len(data) > self.settings.max_frame_bytes
+        ):
+            return False
+        try:
+            message = protocol.decode_client_message(data)
+        except protocol.ProtocolError:
+            return False  # refused on the usual path, with its error
+        if type(message) is not GameCommandMessage or not session.bucket.try_take():
+            return False
+        self.commands_in_place += 1
+        self._game_command(session, hosted, message)
         return True
 
     def _finished_game_allows(self, session: ClientSession, states: frozenset[ConnectionState]) -> bool:
@@ -383,6 +418,9 @@ class WsServer:
     async def _on_game_command(self, session: ClientSession, msg: GameCommandMessage) -> None:
         hosted = session.game
         assert hosted is not None
+        self._game_command(session, hosted, msg)
+
+    def _game_command(self, session: ClientSession, hosted: HostedGame, msg: GameCommandMessage) -> None:
         if session.role != "player":
             session.error("not_a_player", "spectators cannot send commands")
             return
@@ -425,6 +463,11 @@ class WsServer:
             game_id=hosted.game_id, user_id=session.user_id, username=session.username, text=msg.text
         )
         self.host.broadcast_frame(hosted, protocol.encode_server_message(relay))
+
+
+# How every GameCommand frame begins (the encoding has no whitespace to allow for:
+# a frame written otherwise simply takes the usual path).
+GAME_COMMAND_PREFIX = b'{"GameCommand":'
 
 
 def _address_of(connection: ServerConnection) -> str:
