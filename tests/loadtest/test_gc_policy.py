@@ -70,3 +70,16 @@ async def test_a_server_freezes_after_start_up_and_unfreezes_at_stop(start_serve
     assert gc.get_freeze_count() > 0
     await server.stop()
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_running_policy_owns_the_full_collections(unfrozen):
+    """CPython's automatic full passes are off while the policy runs, and back after."""
+    before = gc.get_threshold()
+    collector = policy([True])
+    collector.start()
+    try:
+        young, middle, old = gc.get_threshold()
+        assert (young, middle) == before[:2] and old > 10**9
+    finally:
+        await collector.stop()
+    assert gc.get_threshold() == before
