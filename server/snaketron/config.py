@@ -250,7 +250,8 @@ class Settings:
         "SNAKETRON_GC_FREEZE_SECONDS",
         30.0,
         "Every this many seconds, objects that survived leave the garbage collector's full passes (gc.freeze), "
-        "which otherwise stall the process for 100+ ms with thousands of connections. 0: leave the collector alone.",
+        "which otherwise stall the process for 100+ ms with thousands of connections; CPython's automatic full "
+        "collections are off meanwhile (gc_policy.py says why). 0: leave the collector alone.",
     )
     gc_reclaim_minutes: float = setting(
         "SNAKETRON_GC_RECLAIM_MINUTES",
