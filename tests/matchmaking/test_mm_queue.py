@@ -224,3 +224,10 @@ async def test_team_match_of_two_a_side_needs_four(server, players, game_type):
     assert len(ids) == 1
     state = (await join(crowd[0], ids.pop())).event.Snapshot.game_state
     assert sorted(s.team_id for s in state.arena.snakes) == [0, 0, 1, 1]
+
+
+async def test_queue_updates_give_each_player_their_own_place(server, players):
+    ann, bob, cat = await players.new(), await players.new(), await players.new()
+    assert (await queued(ann, FFA4)).position == 1
+    assert (await queued(bob, FFA4)).position == 2
+    assert (await queued(cat, FFA4)).position == 3
