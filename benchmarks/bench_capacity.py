@@ -46,8 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
-# ramp is gentle because the endpoint answers one request at a time, each on a
-# fresh TCP connection.
+# ramp is gentle because the embedded endpoint answers one request at a time.
 RAMP_BOTS_PER_S = {"duel": 20, "ffa": 40}  # one lobby per 2 or 6 bots
 WARMUP_S = 10.0
 MAX_STEPS = 10
@@ -428,7 +427,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument("--once", action="store_true", help="measure the --start count only, no search")
-    parser.add_argument("--profile", metavar="DIR", help="py-spy the steady state of each step into DIR (raw stacks)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="py-spy (pip install py-spy) the steady state of each step into DIR (raw collapsed stacks)",
+    )
     parser.add_argument(
         "--loadgens", type=int, default=2, help="load generator processes (one event loop alone queues arrivals)"
     )
