@@ -127,6 +127,34 @@ async def test_a_lost_claim_is_retried_without_the_claimed_player(db, live):
     assert (await db.list_region_tickets(REGION, now_ms=live))[0].matched_game_id == 999_999
 
 
+async def test_a_round_claims_its_matches_side_by_side(db, live):
+    """Matches of one forming share no ticket: their claims run at once, a few at a time."""
+    from snaketron.matchmaking.matcher import PARALLEL_CLAIMS
+
+    await put(db, *(ticket(u, at=live - 1000 + u) for u in range(1, 41)))
+
+    class CountedClaims:
+        def __init__(self) -> None:
+            self.in_flight = self.most = 0
+
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+        async def claim_tickets(self, tickets, game_id):
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            try:
+                await db.claim_tickets(tickets, game_id)
+            finally:
+                self.in_flight -= 1
+
+    counted = CountedClaims()
+    placement = RecordingPlacement()
+    assert await matcher(counted, placement).run_round(now_ms=live) == 20
+    assert 1 < counted.most <= PARALLEL_CLAIMS
+    assert sorted(u for _, members in placement.placed for u in members) == list(range(1, 41))
+
+
 async def test_players_gone_at_placement_free_the_others(db, live):
     await put(db, ticket(1, at=live - 200), ticket(2, at=live - 100))
     placement = RecordingPlacement(gone={1})
