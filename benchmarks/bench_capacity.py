@@ -146,6 +146,7 @@ class CapacityStep:
     bytes_per_frame: float
     server_cpu_percent: float  # of one core, over the steady state
     loadgen_cpu_percent: float
+    endpoint_cpu_percent: float  # the DynamoDB endpoint: near 100% means it, not the server, is the limit
     gc_max_ms: list[float]  # the server's longest collection per generation in the steady state
     load: str
 
@@ -338,7 +339,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
                 )
                 for i, (share, output) in enumerate(zip(shares, outputs, strict=True))
             ]
-            meter = CpuMeter([server.pid, *(p.pid for p in loadtests)])
+            meter = CpuMeter([server.pid, endpoint.pid, *(p.pid for p in loadtests)])
             _follow(loadtests, server, meter, seconds, timeout_s=duration + 180)
             reports = []
             for output in outputs:
@@ -376,7 +377,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         frames_per_client_s=round(frames_per_s / max(1.0, players), 2),
         bytes_per_frame=round(sum(r["steady_bytes_received"] for r in reports) / max(1, frames), 1),
         server_cpu_percent=meter.percent[0],
-        loadgen_cpu_percent=round(sum(meter.percent[1:]), 1),
+        endpoint_cpu_percent=meter.percent[1],
+        loadgen_cpu_percent=round(sum(meter.percent[2:]), 1),
         gc_max_ms=stats["gc"]["max_ms"],
         load=f"{load_before} -> {_load()}",
     )
@@ -399,7 +401,8 @@ def search(
             f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
             f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
             f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
-            f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}%, server gc max {result.gc_max_ms} ms, "
+            f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
+            f"server gc max {result.gc_max_ms} ms, "
             f"load {result.load} "
             f"-> {'holds' if result.holds else 'fails'}",
             flush=True,
