@@ -146,10 +146,11 @@ class GameHost:
         self.broadcast_snapshot(hosted)
         self._schedule(hosted)
 
-    def _schedule(self, hosted: HostedGame) -> None:
+    def _schedule(self, hosted: HostedGame, now_ms: int | None = None) -> None:
         game = hosted.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        delay_s = max(0.0, (deadline - self._clock_ms()) / 1000)
+        now = self._clock_ms() if now_ms is None else now_ms
+        delay_s = max(0.0, (deadline - now) / 1000)
         hosted.timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer, hosted)
 
     def _on_timer(self, hosted: HostedGame) -> None:
@@ -177,7 +178,7 @@ class GameHost:
         if game.is_complete:
             self.finish(hosted)
         else:
-            self._schedule(hosted)
+            self._schedule(hosted, now)  # the tick took microseconds: its start is now enough
 
     def finish(self, hosted: HostedGame) -> None:
         if hosted.finished:

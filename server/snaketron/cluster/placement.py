@@ -29,14 +29,17 @@ class Placement:
     def choose(self, *, here_accepts: bool = True) -> ServerRecord | None:
         """The server for a new game; None means this one (also when nothing better is known)."""
         me = self._registry.server_id
+        others = [
+            s for s in self._registry.live_servers() if s.server_id != me and s.status == "active" and s.internal_url
+        ]
+        if here_accepts and not others:
+            return None  # alone in the region: no need to count this server's load
         best: tuple[int, int, int, int] | None = None
         chosen: ServerRecord | None = None
         if here_accepts:
             games, players = self._local_load()
             best = (games, players, 0, me)
-        for server in self._registry.live_servers():
-            if server.server_id == me or server.status != "active" or not server.internal_url:
-                continue
+        for server in others:
             pending = self._pending(server)  # each placed game has at least its creator
             games = server.current_game_count + pending
             if 0 < server.max_game_capacity <= games:
