@@ -35,17 +35,6 @@ CONNECT_TIMEOUT_S = 60.0
 # Bounds on the search, whatever the machine does.
 MAX_CLIENTS = 20_000
 MAX_STEPS = 12
-# The processes that make the load (this file's clients, bench_capacity's load
-# generators) run at a lower priority than the server they measure: on two shared
-# cores the server was otherwise preempted for 100-170 ms now and then, and those
-# stalls, not the server's work, failed the steps (2,200 duel bots: 1,377 late ticks
-# at nice 0, none at nice 10, same CPU).
-CLIENT_NICE = 10
-
-
-def lower_priority() -> None:
-    """preexec_fn of a load-making child process."""
-    os.nice(CLIENT_NICE)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -230,7 +219,6 @@ def measure(
             [sys.executable, script, "--client", f"ws://127.0.0.1:{port}/", "--clients", str(clients_count),
              "--seconds", str(seconds), "--server-pid", str(server.pid)],
             capture_output=True, text=True, timeout=clients_count / 500 + seconds + WARMUP_S + 120, check=True,
-            preexec_fn=lower_priority,
         )  # fmt: skip
         figures = json.loads(client.stdout.strip().splitlines()[-1])
     finally:

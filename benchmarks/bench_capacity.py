@@ -43,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling, lower_priority
+from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
 # ramp is gentle because the embedded endpoint answers one request at a time.
@@ -336,7 +336,6 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     text=True,
-                    preexec_fn=lower_priority,  # the server is not to be preempted by its own load
                 )
                 for i, (share, output) in enumerate(zip(shares, outputs, strict=True))
             ]
