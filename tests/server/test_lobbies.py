@@ -6,7 +6,7 @@ import asyncio
 
 from snaketron import protocol
 from snaketron.engine import CustomGameSettings, GameEventMessage
-from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot
+from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot, state_where
 
 FAST = CustomGameSettings(arena_width=20, arena_height=12, tick_duration_ms=30, max_players=4, is_private=False)
 
@@ -77,10 +77,7 @@ async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(player
     created = await create_lobby(host, FAST)
     await join_lobby(guest, created.game_code)
     await host.send(protocol.LeaveGame())
-    for _ in range(5):  # the guest also saw the others' joins and leave
-        state = (await snapshot(guest)).event.Snapshot.game_state
-        if len(state.players) == 1:
-            break
+    state = (await snapshot(guest)).event.Snapshot.game_state
     assert state.host_user_id == guest.user_id
     assert list(state.players) == [guest.user_id]
     # The new host has the host's powers; the old one is back to Authenticated.
@@ -130,19 +127,17 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
     transactions_before = db.metrics.requests["transact_write_items"]
     await join_lobby(guest, created.game_code)
     await join_lobby(third, created.game_code)
+    await state_where(host, lambda state: len(state.players) == 3)
     await third.send(protocol.LeaveGame())
-    left = await snapshot(host)  # the leave reached the lobby
-    assert len(left.event.Snapshot.game_state.players) == 2
+    left = await state_where(host, lambda state: len(state.players) == 2)  # the leave reached the lobby
+    assert third.user_id not in left.players
     await server.tasks.wait(5)
     assert db.metrics.requests["update_item"] == updates_before, "seat changes wrote the lobby item"
     assert db.metrics.requests["transact_write_items"] == transactions_before
 
     # The host leaves: the lobby passes to the guest, and that is written.
     await host.send(protocol.LeaveGame())
-    for _ in range(5):  # the guest also saw the others' joins and leave
-        state = (await snapshot(guest)).event.Snapshot.game_state
-        if len(state.players) == 1:
-            break
+    state = await state_where(guest, lambda state: len(state.players) == 1)
     assert state.host_user_id == guest.user_id
     await server.tasks.wait(5)
     assert db.metrics.requests["transact_write_items"] == transactions_before + 1  # the lobby and its code claim

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from snaketron import protocol
 from snaketron.client import GameClient
@@ -13,6 +14,7 @@ from snaketron.engine import (
     GameCommand,
     GameCommandMessage,
     GameEventMessage,
+    GameState,
     Turn,
 )
 
@@ -50,6 +52,15 @@ async def snapshot(client: GameClient, timeout: float = 5.0) -> GameEventMessage
         event = await client.expect(GameEventMessage, timeout=max(0.01, deadline - time.monotonic()))
         if event.event.Snapshot is not None:
             return event
+
+
+async def state_where(client: GameClient, wanted: Callable[[GameState], bool], timeout: float = 5.0) -> GameState:
+    """The game state of the first Snapshot from now on that is `wanted` (others are skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = (await snapshot(client, max(0.01, deadline - time.monotonic()))).event.Snapshot.game_state
+        if wanted(state):
+            return state
 
 
 async def expect_denied(client: GameClient, message: protocol.ClientMessage, reason_part: str) -> str:
