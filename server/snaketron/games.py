@@ -75,6 +75,8 @@ class HostedGame:
     abandoned: bool = False  # ended by the host going away, not by the rules
     # Called once when the game completes (matchmaking records ratings with it).
     on_finish: list[Callable[[HostedGame], None]] = field(default_factory=list)
+    # Called once when the host forgets the finished game (its linger is over).
+    on_forget: list[Callable[[HostedGame], None]] = field(default_factory=list)
     max_lateness_ms: int = 0
     ended_at_ms: int = 0
     joined_at_ms: dict[int, int] = field(default_factory=dict)  # user id -> when seated
@@ -204,6 +206,8 @@ class GameHost:
     def _forget(self, hosted: HostedGame) -> None:
         if self.games.get(hosted.game_id) is hosted:
             del self.games[hosted.game_id]
+        for callback in hosted.on_forget:
+            callback(hosted)
 
     def discard(self, hosted: HostedGame) -> None:
         """Drop a game that never started (an abandoned lobby)."""

@@ -9,7 +9,6 @@ never overfill a lobby and two starts can never start it twice.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import string
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from snaketron.engine import (
     NotEnoughPlayers,
     type_custom,
 )
-from snaketron.games import FINISHED_GAME_LINGER_S, GameHost, HostedGame, new_seed
+from snaketron.games import GameHost, HostedGame, new_seed
 from snaketron.logs import get_logger
 from snaketron.tasks import BackgroundTasks
 
@@ -220,12 +219,9 @@ class LobbyService:
         self._host.run(hosted)
         self._touch(hosted, state="started")
         self._written.pop(hosted.game_code or "", None)  # seats are fixed from now on
-        hosted.on_finish.append(self._finished)
-
-    def _finished(self, hosted: HostedGame) -> None:
-        """The code finds a finished game while the host keeps it (late joiners get its
-        final state), and nothing after: codes of past games must not pile up here."""
-        asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, self._forget_code, hosted)
+        # The code finds the finished game while the host keeps it (late joiners get its
+        # final state), and nothing after: codes of past games must not pile up here.
+        hosted.on_forget.append(self._forget_code)
 
     def _forget_code(self, hosted: HostedGame) -> None:
         code = hosted.game_code

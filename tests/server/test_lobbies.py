@@ -118,7 +118,7 @@ async def test_two_starts_at_once_start_one_game(players):
 async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, monkeypatch):
     """A lobby item holds no seats: joins and leaves that keep the host write nothing
     (the expiry is far off); a host change and the start do."""
-    import snaketron.lobbies
+    import snaketron.games
 
     host, guest, third = [await players.new() for _ in range(3)]
     created = await create_lobby(host, FAST)
@@ -145,7 +145,7 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
     assert stored.host_user_id == guest.user_id
 
     # Once the game is over and its linger is past, the code finds nothing here.
-    monkeypatch.setattr(snaketron.lobbies, "FINISHED_GAME_LINGER_S", 0.0)
+    monkeypatch.setattr(snaketron.games, "FINISHED_GAME_LINGER_S", 0.0)
     await join_lobby(host, created.game_code)
     hosted = server.lobbies.by_code[created.game_code]
     await guest.send(protocol.StartCustomGame())
