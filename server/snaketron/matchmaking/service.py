@@ -293,9 +293,9 @@ class MatchmakingService:
     def _matcher_view(self, now: int) -> list[MatchTicket] | None:
         """The tickets this server's active matcher read in its last round. While it holds
         the region's lease no other matcher places matches, so its view misses nothing
-        to deliver; under load a round takes seconds (its claims are awaited one by
-        one), and reading the whole region again meanwhile only slowed the rounds down
-        (the capacity run through matchmaking: 14% of the server's CPU)."""
+        to deliver; under load a round takes seconds (it waits on its claims), and
+        reading the whole region again meanwhile only slowed the rounds down (the
+        capacity run through matchmaking: 14% of the server's CPU)."""
         matcher = self.matcher
         if matcher is None or not matcher.is_active(now) or matcher.last_tickets is None:
             return None
