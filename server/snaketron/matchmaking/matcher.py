@@ -240,32 +240,27 @@ class Matcher:
         """Claim one match's tickets and host its game (at most PARALLEL_CLAIMS at once);
         True when it was placed."""
         async with gate:
-            return await self._claim_and_place_now(match, spare_ids, lost, done)
-
-    async def _claim_and_place_now(
-        self, match: FormedMatch, spare_ids: list[int], lost: set[int], done: set[int]
-    ) -> bool:
-        game_id = spare_ids.pop() if spare_ids else await self._db.next_id("game")
-        try:
-            await self._db.claim_tickets(match.tickets, game_id)
-        except TicketAlreadyClaimed as exc:
-            spare_ids.append(game_id)
-            self.claims_lost += 1
-            lost.update(exc.user_ids or match.user_ids)
-            return False
-        done.update(match.user_ids)
-        try:
-            await self._placement.place(match, game_id)
-        except PlayersGone as exc:
-            await self._give_back([t for t in match.tickets if t.user_id not in exc.user_ids])
-            await asyncio.gather(*(self._db.delete_ticket(t) for t in match.tickets if t.user_id in exc.user_ids))
-            return False
-        except Exception:
-            log.exception("match not placed; tickets go back to the queue", game_id=game_id)
-            await self._give_back(match.tickets)
-            return False
-        self.matches_made += 1
-        return True
+            game_id = spare_ids.pop() if spare_ids else await self._db.next_id("game")
+            try:
+                await self._db.claim_tickets(match.tickets, game_id)
+            except TicketAlreadyClaimed as exc:
+                spare_ids.append(game_id)
+                self.claims_lost += 1
+                lost.update(exc.user_ids or match.user_ids)
+                return False
+            done.update(match.user_ids)
+            try:
+                await self._placement.place(match, game_id)
+            except PlayersGone as exc:
+                await self._give_back([t for t in match.tickets if t.user_id not in exc.user_ids])
+                await asyncio.gather(*(self._db.delete_ticket(t) for t in match.tickets if t.user_id in exc.user_ids))
+                return False
+            except Exception:
+                log.exception("match not placed; tickets go back to the queue", game_id=game_id)
+                await self._give_back(match.tickets)
+                return False
+            self.matches_made += 1
+            return True
 
     async def _give_back(self, tickets: Sequence[MatchTicket]) -> None:
         try:
