@@ -190,11 +190,16 @@ class Bot:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no {kind.__name__} within {timeout_s}s")
-            self.wakeup.clear()
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), remaining)
-            except TimeoutError:
-                pass
+            await self._until_woken(remaining)
+
+    async def _until_woken(self, timeout_s: float) -> None:
+        """Sleep until something arrives in the inbox, the game ends or the connection
+        goes (`wakeup`), or `timeout_s` passes; the callers look again either way."""
+        self.wakeup.clear()
+        try:
+            await asyncio.wait_for(self.wakeup.wait(), timeout_s)
+        except TimeoutError:
+            pass
 
     async def _sync_clock(self) -> None:
         """Clock-sync samples; the one with the shortest round trip goes to the run's estimate."""
@@ -380,11 +385,7 @@ class Bot:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BotFailure(f"timeout:{stage}")
-            self.wakeup.clear()
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), remaining)
-            except TimeoutError:
-                pass
+            await self._until_woken(remaining)
 
     async def reply(self, kind: type, stage: str, timeout_s: float = REPLY_TIMEOUT_S):
         """The next message of `kind`; an AccessDenied, Error or shutdown fails with its kind."""
