@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -101,6 +101,7 @@ class HostStats:
     frames_sent: int = 0
     late_ticks: int = 0  # ticks computed more than one tick length after they were due
     max_lateness_ms: int = 0
+    games_finished: int = 0  # ended by the rules or abandoned
 
 
 class GameHost:
@@ -187,6 +188,7 @@ class GameHost:
             return
         hosted.finished = True
         hosted.ended_at_ms = self._clock_ms()
+        self.stats.games_finished += 1
         self._running.pop(hosted.game_id, None)
         if hosted.timer is not None:
             hosted.timer.cancel()
@@ -232,8 +234,10 @@ class GameHost:
         hosted.members.pop(member, None)
 
     # --- fan-out --------------------------------------------------------------------
-    def broadcast_events(self, hosted: HostedGame, events: Iterable[protocol.GameEventMessage]) -> None:
+    def broadcast_events(self, hosted: HostedGame, events: Sequence[protocol.GameEventMessage]) -> None:
         """Encode each event once and push the same bytes to every member."""
+        if not events:
+            return  # most ticks of a running game change nothing a member is told
         outboxes = list(hosted.outboxes())
         for event in events:
             frame = protocol.encode_game_event(event)
