@@ -44,6 +44,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
+from bench_broadcast_ceiling import measure as measure_ceiling
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
 # ramp is gentle because the embedded endpoint answers one request at a time.
@@ -111,16 +112,25 @@ async def serve_child() -> None:
         server = GameServer(settings, db)
         await server.start()
 
+        requests_before: collections.Counter[str] = collections.Counter()
+        window_began = [time.monotonic()]
+
         def steady_state_begins() -> None:
             server.host.stats = HostStats()
             pauses.reset()
+            requests_before.clear()
+            requests_before.update(db.metrics.requests)
+            window_began[0] = time.monotonic()
 
         loop.add_signal_handler(signal.SIGUSR1, steady_state_begins)
         print("READY", flush=True)
         await stop.wait()
         stats = dataclasses.asdict(server.host.stats)
+        stats["window_s"] = time.monotonic() - window_began[0]
         stats["running_games"] = len(server.host.running_games())
         stats["gc"] = pauses.summary()
+        # DynamoDB requests sent in the steady state, per operation (every attempt).
+        stats["db_requests"] = dict(collections.Counter(db.metrics.requests) - requests_before)
         print("STATS " + json.dumps(stats), flush=True)
         try:
             await asyncio.wait_for(server.stop(), 60)
@@ -148,6 +158,8 @@ class CapacityStep:
     loadgen_cpu_percent: float
     endpoint_cpu_percent: float  # the DynamoDB endpoint: near 100% means it, not the server, is the limit
     gc_max_ms: list[float]  # the server's longest collection per generation in the steady state
+    games_finished_per_s: float  # on the server, in the steady state
+    db_requests_per_s: dict[str, float]  # the server's DynamoDB requests in the steady state, per operation
     load: str
 
     @property
@@ -380,6 +392,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         endpoint_cpu_percent=meter.percent[1],
         loadgen_cpu_percent=round(sum(meter.percent[2:]), 1),
         gc_max_ms=stats["gc"]["max_ms"],
+        games_finished_per_s=round(stats["games_finished"] / stats["window_s"], 1),
+        db_requests_per_s={op: round(n / stats["window_s"], 1) for op, n in sorted(stats["db_requests"].items())},
         load=f"{load_before} -> {_load()}",
     )
 
@@ -402,7 +416,8 @@ def search(
             f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
             f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
             f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
-            f"server gc max {result.gc_max_ms} ms, "
+            f"server gc max {result.gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
+            f"requests/s {result.db_requests_per_s}, "
             f"load {result.load} "
             f"-> {'holds' if result.holds else 'fails'}",
             flush=True,
@@ -429,6 +444,11 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
     parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument(
+        "--matched-clients",
+        action="store_true",
+        help="also measure the ceiling with clients that spend the bots' CPU per frame",
+    )
     parser.add_argument("--once", action="store_true", help="measure the --start count only, no search")
     parser.add_argument(
         "--profile",
@@ -460,7 +480,7 @@ def main() -> None:
         print(f"{mode}: capacity {best.players_live:.0f} players in live games ({best.bots} bots)")
         if args.no_ceiling:
             continue
-        ceiling, _ = find_ceiling(
+        ceiling, ceiling_steps = find_ceiling(
             GROUP[mode],
             best.frames_per_client_s,
             int(best.bytes_per_frame),
@@ -471,6 +491,65 @@ def main() -> None:
         )
         ratio = best.players_live / ceiling if ceiling else float("nan")
         print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
+        if args.matched_clients and ceiling:
+            matched_ceiling(mode, best, ceiling_steps, args.seconds, args.loadgens)
+
+
+def cpu_us_per_frame(cpu_percent: float, frames_per_s: float) -> float:
+    return cpu_percent / 100 / max(1e-9, frames_per_s) * 1e6
+
+
+def matched_ceiling(mode: str, best: CapacityStep, ceiling_steps: list, seconds: float, loadgens: int) -> None:
+    """The bare ceiling again, with clients that cost the machine what the bots cost.
+
+    The receive-only ceiling's clients spend a fraction of a playing bot's CPU per frame,
+    and on a machine whose cores the server shares with its clients that alone keeps the
+    ratio low whatever the server does. Here each client also spends, per frame, the
+    difference (calibrated busy work), in as many processes as there were load
+    generators, so that the ratio compares the game server with a bare one."""
+    bot_us = cpu_us_per_frame(best.loadgen_cpu_percent, best.frames_per_client_s * best.players_live)
+    held = [step for step in ceiling_steps if step.holds]
+    reader = max(held, key=lambda step: step.clients)
+    reader_us = cpu_us_per_frame(reader.client_cpu_percent, reader.frames_received_per_s)
+    work_us = max(0.0, bot_us - reader_us)
+    # Busy work calibrated on a quiet process costs a little more or less among thousands
+    # of connections: one trial step at the capacity's count scales it to what it costs there.
+    trial = measure_ceiling(
+        best.bots,
+        GROUP[mode],
+        best.frames_per_client_s,
+        int(best.bytes_per_frame),
+        seconds,
+        client_processes=loadgens,
+        client_work_us=work_us,
+    )
+    trial_us = cpu_us_per_frame(trial.client_cpu_percent, trial.frames_received_per_s)
+    if trial_us > reader_us:
+        work_us *= (bot_us - reader_us) / (trial_us - reader_us)
+    work_us = round(work_us, 1)
+    print(
+        f"{mode}: bots spend {bot_us:.0f} us of CPU per frame received, reading clients {reader_us:.0f} us "
+        f"(trial with busy work: {trial_us:.0f} us): ceiling again with {work_us} us of busy work per frame, "
+        f"{loadgens} client processes",
+        flush=True,
+    )
+    matched, matched_steps = find_ceiling(
+        GROUP[mode],
+        best.frames_per_client_s,
+        int(best.bytes_per_frame),
+        start=best.bots,
+        step=max(GROUP[mode], best.bots // 4),
+        seconds=seconds,
+        client_processes=loadgens,
+        client_work_us=work_us,
+        log=lambda line: print(line, flush=True),
+    )
+    top = max((step for step in matched_steps if step.holds), key=lambda step: step.clients, default=None)
+    if top is not None:
+        achieved = cpu_us_per_frame(top.client_cpu_percent, top.frames_received_per_s)
+        print(f"{mode}: matched clients spent {achieved:.0f} us of CPU per frame (bots: {bot_us:.0f})", flush=True)
+    ratio = best.players_live / matched if matched else float("nan")
+    print(f"{mode}: ceiling with matched clients {matched} clients; capacity ratio {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":
