@@ -14,6 +14,13 @@ latency in an HDR histogram after a warm-up.
 `find_ceiling(...)` raises the client count until p99 delivery reaches 50 ms or a
 group's timer falls more than one tick behind; bench_capacity.py calls it with
 the traffic profile it measured, in the same run.
+
+With `--client-work-us W` every client spends W µs of CPU per frame received
+(calibrated busy work) and `--client-processes N` spreads the clients over N
+processes: the bare server then shares the cores with a client load that costs
+what the load generator's bots cost, so that the ratio compares the two servers
+and not a playing client with a reading one. bench_capacity.py reports that
+ceiling apart, next to the receive-only one.
 """
 
 from __future__ import annotations
@@ -59,7 +66,9 @@ class CeilingStep:
     max_lateness_ms: float
     connected: int
     server_cpu_percent: float  # of one core, over the measured window
-    client_cpu_percent: float
+    client_cpu_percent: float  # all client processes together
+    client_processes: int = 1
+    client_work_us: float = 0.0  # busy work per frame received, per client
 
     @property
     def holds(self) -> bool:
@@ -135,23 +144,59 @@ async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: 
 # --- the clients ----------------------------------------------------------------------------
 
 
-async def clients(url: str, count: int, seconds: float, ramp_per_s: float, server_pid: int) -> dict:
-    """Receive-only clients on the load generator's own connection class (`LeanConnection`,
-    which hands each frame to a callback as it arrives): the ceiling and the game server's
-    capacity are measured with the same client code, so their ratio compares servers."""
-    from hdrh.histogram import HdrHistogram
+class BusyWork:
+    """A fixed amount of CPU work, calibrated once: the stand-in for what a playing bot
+    does per frame (its brain, its mirror game, its turns). Counted in loop rounds, not
+    in elapsed time, so that a client preempted halfway still spends the whole cost."""
 
+    CALIBRATION_ROUNDS = 200_000
+
+    def __init__(self, microseconds: float) -> None:
+        self.rounds = 0
+        if microseconds > 0:
+            fastest = min(self._timed(self.CALIBRATION_ROUNDS) for _ in range(5))
+            self.rounds = max(1, round(microseconds / 1e6 / fastest * self.CALIBRATION_ROUNDS))
+
+    @staticmethod
+    def _timed(rounds: int) -> float:
+        began = time.perf_counter()
+        BusyWork._spin(rounds)
+        return time.perf_counter() - began
+
+    @staticmethod
+    def _spin(rounds: int) -> int:
+        total = 0
+        for i in range(rounds):
+            total += i
+        return total
+
+    def __call__(self) -> None:
+        if self.rounds:
+            self._spin(self.rounds)
+
+
+async def clients(
+    url: str, count: int, seconds: float, ramp_per_s: float, server_pid: int, *, work_us: float, signals: bool
+) -> dict:
+    """Clients on the load generator's own connection class (`LeanConnection`, which hands
+    each frame to a callback as it arrives): the ceiling and the game server's capacity
+    are measured with the same client code, so their ratio compares servers. They only
+    read, unless `work_us` gives them busy work per frame. `signals`: this process tells
+    the server when the measured window begins (one client process of several does)."""
     from snaketron.loadtest.connection import LeanConnection
+    from snaketron.loadtest.metrics import Latency
 
-    histogram = HdrHistogram(1, 600_000_000, 3)
+    latency = Latency()
+    work = BusyWork(work_us)
     state = {"measuring": False, "frames": 0, "connected": 0}
     connections: list[LeanConnection] = []
 
     def on_frame(frame: bytes) -> None:
         now = time.time() * 1000
         if state["measuring"]:
-            histogram.record_value(max(1, int((now - json.loads(frame)["t"]) * 1000)))
+            latency.record_ms(now - json.loads(frame)["t"])
             state["frames"] += 1
+        work()
 
     async def one(index: int) -> None:
         await asyncio.sleep(index / ramp_per_s)
@@ -164,7 +209,8 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float, serve
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
     await asyncio.sleep(count / ramp_per_s + WARMUP_S)
     state["measuring"] = True
-    os.kill(server_pid, signal.SIGUSR1)
+    if signals:
+        os.kill(server_pid, signal.SIGUSR1)
     cpu_before = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     await asyncio.sleep(seconds)
     state["measuring"] = False
@@ -175,9 +221,7 @@ async def clients(url: str, count: int, seconds: float, ramp_per_s: float, serve
     await asyncio.wait(tasks, timeout=10)
     await asyncio.gather(*(c.close(timeout=5) for c in connections), return_exceptions=True)
     return {
-        "p50_ms": histogram.get_value_at_percentile(50) / 1000,
-        "p99_ms": histogram.get_value_at_percentile(99) / 1000,
-        "max_ms": histogram.get_max_value() / 1000,
+        "latency_hdr": latency.encoded(),
         "frames_received_per_s": state["frames"] / seconds,
         "connected": connected,
         "server_cpu_percent": round((cpu_after[0] - cpu_before[0]) / seconds * 100, 1),
@@ -201,9 +245,19 @@ def _free_port() -> int:
 
 
 def measure(
-    clients_count: int, group: int, frames_per_client_s: float, frame_bytes: int, seconds: float
+    clients_count: int,
+    group: int,
+    frames_per_client_s: float,
+    frame_bytes: int,
+    seconds: float,
+    *,
+    client_processes: int = 1,
+    client_work_us: float = 0.0,
 ) -> CeilingStep:
-    """One server process and one client process, `seconds` of measuring after the ramp."""
+    """One server process and `client_processes` client processes (whole groups each),
+    `seconds` of measuring after the ramp."""
+    from snaketron.loadtest.metrics import Latency
+
     port = _free_port()
     script = os.path.abspath(__file__)
     server = subprocess.Popen(
@@ -215,30 +269,71 @@ def measure(
         assert server.stdout is not None
         if server.stdout.readline().strip() != "READY":
             raise RuntimeError("the bare server did not start")
-        client = subprocess.run(
-            [sys.executable, script, "--client", f"ws://127.0.0.1:{port}/", "--clients", str(clients_count),
-             "--seconds", str(seconds), "--server-pid", str(server.pid)],
-            capture_output=True, text=True, timeout=clients_count / 500 + seconds + WARMUP_S + 120, check=True,
-        )  # fmt: skip
-        figures = json.loads(client.stdout.strip().splitlines()[-1])
+        groups = clients_count // group
+        shares = [(groups * (i + 1) // client_processes - groups * i // client_processes) * group
+                  for i in range(client_processes)]  # fmt: skip
+        # The processes connect side by side, so their groups interleave on the server;
+        # members of one group may then sit in different processes, as with the bots.
+        runs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    script,
+                    "--client",
+                    f"ws://127.0.0.1:{port}/",
+                    "--clients",
+                    str(share),
+                    "--seconds",
+                    str(seconds),
+                    "--server-pid",
+                    str(server.pid),
+                    "--client-work-us",
+                    str(client_work_us),
+                    *(["--signals"] if i == 0 else []),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i, share in enumerate(shares)
+        ]
+        timeout = clients_count / 500 + seconds + WARMUP_S + 120
+        parts = [json.loads(run.communicate(timeout=timeout)[0].strip().splitlines()[-1]) for run in runs]
     finally:
         server.send_signal(signal.SIGTERM)
         out, _ = server.communicate(timeout=30)
     stats = json.loads(next(line for line in out.splitlines() if line.startswith("STATS "))[6:])
+    delivery = Latency.merged([part["latency_hdr"] for part in parts]).summary()
     return CeilingStep(
         clients=clients_count,
         group=group,
         frames_per_client_s=frames_per_client_s,
         frame_bytes=frame_bytes,
+        p50_ms=delivery.p50_ms,
+        p99_ms=delivery.p99_ms,
+        max_ms=delivery.max_ms,
+        frames_received_per_s=sum(part["frames_received_per_s"] for part in parts),
         late_ticks=stats["late_ticks"],
         gc_max_ms=stats["gc_max_ms"],
         max_lateness_ms=round(stats["max_lateness_ms"], 1),
-        **figures,
+        connected=sum(part["connected"] for part in parts),
+        server_cpu_percent=parts[0]["server_cpu_percent"],
+        client_cpu_percent=round(sum(part["client_cpu_percent"] for part in parts), 1),
+        client_processes=client_processes,
+        client_work_us=client_work_us,
     )
 
 
 def find_ceiling(
-    group: int, frames_per_client_s: float, frame_bytes: int, *, start: int, step: int, seconds: float, log=print
+    group: int,
+    frames_per_client_s: float,
+    frame_bytes: int,
+    *,
+    start: int,
+    step: int,
+    seconds: float,
+    client_processes: int = 1,
+    client_work_us: float = 0.0,
+    log=print,
 ) -> tuple[int, list[CeilingStep]]:
     """The most clients (in steps) the bare server holds; doubles the step while it holds."""
     steps: list[CeilingStep] = []
@@ -247,7 +342,10 @@ def find_ceiling(
     for _ in range(MAX_STEPS):
         if clients_count > MAX_CLIENTS:
             break
-        result = measure(clients_count, group, frames_per_client_s, frame_bytes, seconds)
+        result = measure(
+            clients_count, group, frames_per_client_s, frame_bytes, seconds,
+            client_processes=client_processes, client_work_us=client_work_us,
+        )  # fmt: skip
         steps.append(result)
         log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
             f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
@@ -275,6 +373,9 @@ def main() -> None:
     parser.add_argument("--frames-per-client", type=float, default=6.0)
     parser.add_argument("--frame-bytes", type=int, default=180)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--client-work-us", type=float, default=0.0, help="busy CPU work per frame, per client")
+    parser.add_argument("--signals", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--search", action="store_true", help="raise --clients until the limits are passed")
     args = parser.parse_args()
     import uvloop
@@ -283,17 +384,26 @@ def main() -> None:
         uvloop.run(serve(args.serve, args.group, args.frames_per_client, args.frame_bytes))
         return
     if args.client:
-        figures = uvloop.run(clients(args.client, args.clients, args.seconds, 500, args.server_pid))
+        figures = uvloop.run(
+            clients(
+                args.client, args.clients, args.seconds, 500, args.server_pid,
+                work_us=args.client_work_us, signals=args.signals,
+            )
+        )  # fmt: skip
         print(json.dumps(figures))
         return
     if args.search:
         best, _ = find_ceiling(
             args.group, args.frames_per_client, args.frame_bytes, start=args.clients, step=args.clients,
-            seconds=args.seconds,
+            seconds=args.seconds, client_processes=args.client_processes, client_work_us=args.client_work_us,
         )  # fmt: skip
         print(f"ceiling: {best} clients")
         return
-    print(json.dumps(asdict(measure(args.clients, args.group, args.frames_per_client, args.frame_bytes, args.seconds))))
+    step = measure(
+        args.clients, args.group, args.frames_per_client, args.frame_bytes, args.seconds,
+        client_processes=args.client_processes, client_work_us=args.client_work_us,
+    )  # fmt: skip
+    print(json.dumps(asdict(step)))
 
 
 if __name__ == "__main__":
