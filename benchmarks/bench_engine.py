@@ -4,7 +4,9 @@
 
 Bot-driven games are recorded first (the bot is not what is measured), then
 replayed: each replay schedules the recorded commands before their tick and
-advances one tick at a time, as the server does. Figures go to
+advances one tick at a time, as the server does. The bot brain is timed on its
+own: both forms (on the wire state, and on the engine's board as the load
+generator runs it) on the same positions of those games. Figures go to
 benchmarks/RESULTS.md ("## Engine").
 """
 
@@ -27,7 +29,7 @@ from snaketron.engine import (
     type_free_for_all,
     type_team_match,
 )
-from snaketron.engine.bot import choose_direction
+from snaketron.engine.bot import choose_direction, choose_direction_on_board
 from snaketron.protocol import encode_game_event
 
 MAX_TICKS = 600
@@ -166,6 +168,44 @@ def bench_snapshot(players: int, repeat: int = 2000) -> None:
     )
 
 
+def bench_brains(label: str, game_type: GameType, players: int, games: int, repeat: int = 3) -> None:
+    """µs per decision of each brain, on every position (each live snake) of the recorded games.
+
+    The wire brain needs `game.state`, which a caller holding a `Game` builds first
+    (the pilot did, once per wake-up for all its bots): timed apart, per decision."""
+    calls: list[tuple[Game, int]] = []
+    for seed in range(games):
+        recording = record(game_type, players, seed)
+        game = _new_game(game_type, players, seed)
+        for tick in range(recording.ticks):
+            state = game.state
+            position = Game.from_state(1, state)  # a copy that stays at this tick
+            calls += [(position, snake_id) for snake_id, snake in enumerate(state.arena.snakes) if snake.is_alive]
+            for user, message in recording.commands.get(tick, ()):
+                game.schedule_command(user, message)
+            game.advance_to(tick)
+    state_us = wire_total_us = board_us = float("inf")
+    for _ in range(repeat):
+        # Nothing built is kept: a list of thousands of states would time the garbage collector.
+        started = time.perf_counter()
+        for game, _ in calls:
+            game.state  # noqa: B018 (built and dropped: its cost is what is timed)
+        built = time.perf_counter()
+        wire = [choose_direction(game.state, snake_id) for game, snake_id in calls]
+        done = time.perf_counter()
+        on_board = [choose_direction_on_board(game, snake_id) for game, snake_id in calls]
+        board_us = min(board_us, (time.perf_counter() - done) / len(calls) * 1e6)
+        state_us = min(state_us, (built - started) / len(calls) * 1e6)
+        wire_total_us = min(wire_total_us, (done - built) / len(calls) * 1e6)
+        assert on_board == wire, "the two brains disagree"
+    wire_us = wire_total_us - state_us
+    print(
+        f"bot brain, {label} ({len(calls):,} decisions): choose_direction {wire_us:.1f} us "
+        f"+ {state_us:.1f} us to build game.state; choose_direction_on_board {board_us:.1f} us "
+        f"({wire_us / board_us:.1f}x, {(wire_us + state_us) / board_us:.1f}x with the state)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--games", type=int, default=8, help="recorded games per scenario")
@@ -176,6 +216,8 @@ def main() -> None:
     steady_us = bench_circling()
     bench_snapshot(10)
     bench_snapshot(2)
+    bench_brains("duel, 60x40 team match", type_team_match(1), 2, args.games)
+    bench_brains("10 snakes, 40x40 free-for-all", type_free_for_all(10), 10, args.games)
     games_at_10hz = 1e6 / steady_us / 10
     print(f"=> one core could tick and encode ~{games_at_10hz:,.0f} ten-snake games (all alive, turning) at 10 Hz")
 

@@ -5,8 +5,9 @@ on the server (clock-synced), has the mirror compute the game up to there and,
 for each local player, asks the engine how much open road its snake has ahead
 (`Game.road_ahead`: a few cell lookups on the engine's own board, no copy of the
 state). Only when a cell two steps ahead is blocked, or every `think_ticks`
-ticks to go for food, does it build the wire state and run the engine's bot
-brain (`choose_direction`, 0.05-0.2 ms: the expensive part, so it runs rarely).
+ticks to go for food, does it run the engine's bot brain, on that same board
+(`choose_direction_on_board`, ~10-20 µs: the same decision as `choose_direction`
+on the wire state, which the pilot never builds; still the dearer part, so it runs rarely).
 A turn is stamped with the next tick the server computes, so it takes effect
 there, and goes out at once (sending awaits nothing).
 
@@ -23,8 +24,8 @@ import asyncio
 import time
 from typing import Protocol
 
-from snaketron.engine import Direction, Game, GameState
-from snaketron.engine.bot import choose_direction
+from snaketron.engine import Direction, Game
+from snaketron.engine.bot import choose_direction_on_board
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
 from snaketron.loadtest.mirror import GameMirror
 
@@ -107,7 +108,6 @@ class Pilot:
     def _steer(self, game: Game, next_tick: int, server_now: float) -> int:
         """Send the turns due now; returns how many ticks the pilot may sleep."""
         sleep_ticks = MAX_SLEEP_TICKS
-        state: GameState | None = None  # the wire state, built once if some bot thinks
         local_now = time.time() * 1000
         for seat in list(self.seats.values()):
             if server_now > seat.steer_until_ms:
@@ -128,10 +128,8 @@ class Pilot:
                 self._think_at[seat.user_id] = next_tick + self.think_ticks
             if road > 2 and not thinking:
                 continue
-            if state is None:
-                state = game.state
             self.thoughts += 1
-            direction = choose_direction(state, snake_id)
+            direction = choose_direction_on_board(game, snake_id)
             if direction is not None:
                 seat.send_turn(direction, next_tick)
         return sleep_ticks
