@@ -204,7 +204,12 @@ class CpuMeter:
 
 
 def _follow(
-    loadtests: list[subprocess.Popen], server: subprocess.Popen, meter: CpuMeter, seconds: float, timeout_s: float
+    loadtests: list[subprocess.Popen],
+    server: subprocess.Popen,
+    endpoint: subprocess.Popen,
+    meter: CpuMeter,
+    seconds: float,
+    timeout_s: float,
 ) -> None:
     """Wait for the load generators; once every one has announced its steady state,
     restart the server's tick statistics so that they cover the same window, and
@@ -233,7 +238,10 @@ def _follow(
     if steady:
         server.send_signal(signal.SIGUSR1)
         meter.start()
-        profilers = _start_profilers(server, loadtests, seconds)
+        profilers = _start_profilers(
+            [("server", server), ("endpoint", endpoint), *((f"loadgen{i}", p) for i, p in enumerate(loadtests))],
+            seconds,
+        )
         time.sleep(max(1.0, seconds - 1.0))
         meter.stop()
         for profiler in profilers:
@@ -254,12 +262,11 @@ def _follow(
 PROFILE_DIR: str | None = None
 
 
-def _start_profilers(server: subprocess.Popen, loadtests: list[subprocess.Popen], seconds: float) -> list:
-    """py-spy on the server and every load generator for the steady state's window."""
+def _start_profilers(named: list[tuple[str, subprocess.Popen]], seconds: float) -> list:
+    """py-spy on the server, the endpoint and every load generator for the steady state's window."""
     if PROFILE_DIR is None:
         return []
     os.makedirs(PROFILE_DIR, exist_ok=True)
-    named = [("server", server), *((f"loadgen{i}", p) for i, p in enumerate(loadtests))]
     stamp = time.strftime("%H%M%S")
     return [
         subprocess.Popen(
@@ -352,7 +359,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
                 for i, (share, output) in enumerate(zip(shares, outputs, strict=True))
             ]
             meter = CpuMeter([server.pid, endpoint.pid, *(p.pid for p in loadtests)])
-            _follow(loadtests, server, meter, seconds, timeout_s=duration + 180)
+            _follow(loadtests, server, endpoint, meter, seconds, timeout_s=duration + 180)
             reports = []
             for output in outputs:
                 with open(output) as source:
