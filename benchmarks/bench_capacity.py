@@ -92,7 +92,8 @@ def start_endpoint() -> tuple[subprocess.Popen, str]:
 
 async def serve_child() -> None:
     """`snaketron serve`, plus the host's tick statistics: SIGUSR1 starts them afresh (the
-    steady state begins), SIGTERM prints them and stops."""
+    steady state begins), SIGUSR2 takes them (it ends: the load generators' teardown,
+    thousands of connections closing, is not part of it), SIGTERM prints them and stops."""
     from snaketron.config import Settings
     from snaketron.db import open_database
     from snaketron.game_server import GameServer
@@ -102,8 +103,10 @@ async def serve_child() -> None:
     configure_logging(settings.log_level, settings.log_json)
     from snaketron.games import HostStats
     from snaketron.loadtest.metrics import GcPauses
+    from stall_watch import StallWatch
 
     pauses = GcPauses().install()
+    stalls = StallWatch().start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,20 +121,30 @@ async def serve_child() -> None:
         def steady_state_begins() -> None:
             server.host.stats = HostStats()
             pauses.reset()
+            stalls.reset()
             requests_before.clear()
             requests_before.update(db.metrics.requests)
             window_began[0] = time.monotonic()
 
+        taken: dict = {}
+
+        def steady_state_ends() -> None:
+            stats = dataclasses.asdict(server.host.stats)
+            stats["window_s"] = time.monotonic() - window_began[0]
+            stats["running_games"] = len(server.host.running_games())
+            stats["gc"] = pauses.summary()
+            stats["stalls"] = stalls.summary()
+            # DynamoDB requests sent in the steady state, per operation (every attempt).
+            stats["db_requests"] = dict(collections.Counter(db.metrics.requests) - requests_before)
+            taken.update(stats)
+
         loop.add_signal_handler(signal.SIGUSR1, steady_state_begins)
+        loop.add_signal_handler(signal.SIGUSR2, steady_state_ends)
         print("READY", flush=True)
         await stop.wait()
-        stats = dataclasses.asdict(server.host.stats)
-        stats["window_s"] = time.monotonic() - window_began[0]
-        stats["running_games"] = len(server.host.running_games())
-        stats["gc"] = pauses.summary()
-        # DynamoDB requests sent in the steady state, per operation (every attempt).
-        stats["db_requests"] = dict(collections.Counter(db.metrics.requests) - requests_before)
-        print("STATS " + json.dumps(stats), flush=True)
+        if not taken:  # no steady state was announced: everything since the start
+            steady_state_ends()
+        print("STATS " + json.dumps(taken), flush=True)
         try:
             await asyncio.wait_for(server.stop(), 60)
         except TimeoutError:
@@ -160,6 +173,7 @@ class CapacityStep:
     gc_max_ms: list[float]  # the server's longest collection per generation in the steady state
     games_finished_per_s: float  # on the server, in the steady state
     db_requests_per_s: dict[str, float]  # the server's DynamoDB requests in the steady state, per operation
+    stalls: list[dict]  # the server loop's longest stalls (stall_watch.py)
     load: str
 
     @property
@@ -244,6 +258,7 @@ def _follow(
         )
         time.sleep(max(1.0, seconds - 1.0))
         meter.stop()
+        server.send_signal(signal.SIGUSR2)
         for profiler in profilers:
             profiler.wait(timeout=60)
     for loadtest in loadtests:
@@ -400,6 +415,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         loadgen_cpu_percent=round(sum(meter.percent[2:]), 1),
         gc_max_ms=stats["gc"]["max_ms"],
         games_finished_per_s=round(stats["games_finished"] / stats["window_s"], 1),
+        stalls=stats["stalls"],
         db_requests_per_s={op: round(n / stats["window_s"], 1) for op, n in sorted(stats["db_requests"].items())},
         load=f"{load_before} -> {_load()}",
     )
@@ -429,6 +445,14 @@ def search(
             f"-> {'holds' if result.holds else 'fails'}",
             flush=True,
         )
+        for stall in result.stalls:
+            print(
+                f"    server stall {stall['gap_ms']} ms: its own CPU {stall['own_cpu_ms']} ms, "
+                f"{stall['major_faults']} major faults",
+                flush=True,
+            )
+            if stall["stack"] and stall["own_cpu_ms"] > stall["gap_ms"] / 2:
+                print("      " + "\n      ".join(stall["stack"][-4:]), flush=True)
         if step == 0:  # --once
             break
         if result.holds:
