@@ -131,14 +131,22 @@ async def serve(port: int, group: int, frames_per_client_s: float, frame_bytes: 
         stats.update(late_ticks=0, max_lateness_ms=0.0, frames=0)
         pauses.reset()
 
+    taken: dict = {}
+
+    def steady_state_ends() -> None:
+        # Nor is their teardown (thousands of connections closing at once).
+        taken.update(stats, gc_max_ms=pauses.summary()["max_ms"])
+
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, steady_state_begins)
+    loop.add_signal_handler(signal.SIGUSR2, steady_state_ends)
     async with ws_serve(handler, "127.0.0.1", port, compression=None):
         print("READY", flush=True)
         await stop.wait()
-    stats["gc_max_ms"] = pauses.summary()["max_ms"]
-    print("STATS " + json.dumps(stats), flush=True)
+    if not taken:
+        steady_state_ends()
+    print("STATS " + json.dumps(taken), flush=True)
 
 
 # --- the clients ----------------------------------------------------------------------------
@@ -214,6 +222,8 @@ async def clients(
     cpu_before = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     await asyncio.sleep(seconds)
     state["measuring"] = False
+    if signals:
+        os.kill(server_pid, signal.SIGUSR2)
     cpu_after = (cpu_seconds(server_pid), cpu_seconds(os.getpid()))
     connected = sum(1 for c in connections if c.is_open)  # a dropped client does not count
     for task in tasks:
