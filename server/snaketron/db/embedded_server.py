@@ -10,6 +10,13 @@ moto's backends are not safe under concurrent requests (a transaction's conditio
 check and its writes can interleave with another request's), so one lock makes
 every request atomic, the way DynamoDB's own conditional writes are. Connections
 are kept alive (waitress) and requests run one at a time.
+
+moto answers every Query by sorting the whole table first, so a query's cost grows
+as N log N with everything ever written (a server left running for an afternoon,
+or a load test, records thousands of games). `_queries_without_sorting_the_table`
+makes a base-table query read only its own partition and an index query filter
+the table unsorted; moto sorts what matched afterwards either way, so the results
+and their order are the same.
 """
 
 from __future__ import annotations
@@ -34,6 +41,45 @@ def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes
     return wsgi
 
 
+def _queries_without_sorting_the_table() -> None:
+    from moto.dynamodb.models.table import Table
+
+    sorted_items = Table.all_items
+    query = Table.query
+
+    def all_items(self: Table) -> list[Any]:
+        scope = getattr(self, "_query_scope", None)
+        if scope is None:  # a scan, an export...: pages follow the sorted order
+            return sorted_items(self)
+        if scope is _WHOLE_TABLE:
+            items: list[Any] = []
+            for partition in self.items.values():
+                if self.range_key_attr:
+                    items.extend(partition.values())
+                else:
+                    items.append(partition)
+            return items
+        partition = self.items.get(scope)
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
+
+    def scoped_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the base table keeps items by partition; an index query filters everything.
+        index_name = kwargs["index_name"] if "index_name" in kwargs else args[6] if len(args) > 6 else None
+        self._query_scope = _WHOLE_TABLE if index_name or hash_key is None else hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            self._query_scope = None
+
+    Table.all_items = all_items
+    Table.query = scoped_query
+
+
+_WHOLE_TABLE = object()
+
+
 def _exit_when_parent_goes() -> None:
     try:
         while sys.stdin.buffer.read(4096):
@@ -53,6 +99,8 @@ def main() -> None:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from waitress.server import create_server
+
+    _queries_without_sorting_the_table()
 
     app = DomainDispatcherApplication(create_backend_app)
     # waitress keeps HTTP/1.1 connections alive, as DynamoDB does. werkzeug's server
