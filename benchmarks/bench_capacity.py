@@ -448,7 +448,7 @@ def search(
         for stall in result.stalls:
             print(
                 f"    server stall {stall['gap_ms']} ms: its own CPU {stall['own_cpu_ms']} ms, "
-                f"{stall['major_faults']} major faults",
+                f"{stall['gc_ms']} ms collecting, {stall['major_faults']} major faults",
                 flush=True,
             )
             if stall["stack"] and stall["own_cpu_ms"] > stall["gap_ms"] / 2:

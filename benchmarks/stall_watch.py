@@ -16,6 +16,7 @@ stall lasts, so a stall of our own comes with its culprit.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
@@ -39,6 +40,8 @@ class StallWatch:
         self._last_cpu = time.thread_time()
         self._last_faults = _major_faults()
         self._stack: list[str] | None = None  # the main thread's stack, caught mid-stall
+        self._gc_s = 0.0  # time in collections since the last beat
+        self._gc_began = 0.0
         self._main_id = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -46,7 +49,14 @@ class StallWatch:
         self._loop = asyncio.get_running_loop()
         self._loop.call_later(BEAT_S, self._beat)
         threading.Thread(target=self._watch, name="stall-watch", daemon=True).start()
+        gc.callbacks.append(self._on_gc)
         return self
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+        else:
+            self._gc_s += time.perf_counter() - self._gc_began
 
     def reset(self) -> None:
         self.stalls.clear()
@@ -63,12 +73,14 @@ class StallWatch:
                     # Near the gap: our own work. Near zero: we were not running.
                     "own_cpu_ms": round((cpu - self._last_cpu) * 1000, 1),
                     "major_faults": faults - self._last_faults,
+                    "gc_ms": round(self._gc_s * 1000, 1),
                     "stack": self._stack,
                 }
             )
             self.stalls.sort(key=lambda stall: -stall["gap_ms"])
             del self.stalls[KEPT:]
         self._stack = None
+        self._gc_s = 0.0
         self._last_beat, self._last_cpu, self._last_faults = now, cpu, faults
         assert self._loop is not None
         self._loop.call_later(BEAT_S, self._beat)
@@ -79,7 +91,7 @@ class StallWatch:
             if self._stack is None and time.monotonic() - self._last_beat > self.threshold_s:
                 frame = sys._current_frames().get(self._main_id)
                 if frame is not None:
-                    self._stack = [line.strip() for line in traceback.format_stack(frame, limit=8)]
+                    self._stack = [line.strip() for line in traceback.format_stack(frame, limit=6)]
 
     def summary(self) -> list[dict]:
         return list(self.stalls)
