@@ -76,10 +76,16 @@ def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
     }
 
 
-def start_endpoint() -> tuple[subprocess.Popen, str]:
+def start_endpoint(nice: int) -> tuple[subprocess.Popen, str]:
     """A fresh endpoint; it exits when its stdin closes."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capacity_endpoint.py")
-    process = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
+    )
     assert process.stdout is not None
     words = process.stdout.readline().split()
     if len(words) != 2 or words[0] != "PORT":
@@ -273,6 +279,10 @@ def _follow(
         )
 
 
+# The endpoint's niceness (`--endpoint-nice`): DynamoDB is a remote service in production,
+# here it shares the two cores; 0 runs it at everyone's priority.
+ENDPOINT_NICE = 0
+
 # Where py-spy writes flame graphs of the steady state (`--profile DIR`); None: no profiling.
 PROFILE_DIR: str | None = None
 
@@ -317,7 +327,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
     from snaketron.loadtest.metrics import Latency
 
     ws_port, api_port = _free_port(), _free_port()
-    endpoint, endpoint_url = start_endpoint()
+    endpoint, endpoint_url = start_endpoint(ENDPOINT_NICE)
     env = server_env(ws_port, api_port, endpoint_url)
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
@@ -476,6 +486,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument(
+        "--endpoint-nice",
+        type=int,
+        default=0,
+        help="run the DynamoDB endpoint at this niceness (10: it takes the CPU the server and bots leave)",
+    )
+    parser.add_argument(
         "--matched-clients",
         action="store_true",
         help="also measure the ceiling with clients that spend the bots' CPU per frame",
@@ -498,8 +514,9 @@ def main() -> None:
     print(
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
     )
-    global PROFILE_DIR
+    global PROFILE_DIR, ENDPOINT_NICE
     PROFILE_DIR = args.profile
+    ENDPOINT_NICE = args.endpoint_nice
     for mode in args.modes.split(","):
         if args.once:
             search(mode, args.via, args.start, 0, args.seconds, args.loadgens)
