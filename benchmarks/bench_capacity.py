@@ -20,9 +20,17 @@ frame), and capacity is reported as a ratio of it.
     python benchmarks/bench_capacity.py                 # both modes, via custom lobbies
     python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
     python benchmarks/bench_capacity.py --via matchmaking
+    python benchmarks/bench_capacity.py --endpoint-nice 10 --matched-clients
 
 The machine's two cores are shared by everything here (and by whatever else
-runs): the load average is printed with each step.
+runs): the load average is printed with each step, and the CPU of the server, the
+load generators and the endpoint over the steady state. The server's figures
+(late ticks, collections, DynamoDB requests, games finished) cover the load
+generators' steady-state window only; its loop's longest stalls are printed with
+the CPU it used across each (stall_watch.py), which tells its own work from being
+preempted. `--matched-clients` measures the ceiling a second time with clients
+that spend a bot's CPU per frame (see bench_broadcast_ceiling.py); the ratio to the
+receive-only ceiling stays the headline figure.
 """
 
 from __future__ import annotations
