@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import resource
 import sys
 import threading
 import time
@@ -28,8 +29,7 @@ KEPT = 10  # stalls kept, the longest
 
 
 def _major_faults() -> int:
-    with open("/proc/self/stat") as stat:
-        return int(stat.read().rpartition(")")[2].split()[9])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_majflt  # one syscall, ~1 µs
 
 
 class StallWatch:
