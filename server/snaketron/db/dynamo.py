@@ -93,6 +93,10 @@ class _Update:
         return params
 
 
+# See DynamoDatabase.query_page_limit.
+QUERY_PAGE_ITEMS = 250
+
+
 class DynamoDatabase:
     """Owns the client and the batch writer it is given; `close()` flushes, then closes both."""
 
@@ -146,9 +150,13 @@ class DynamoDatabase:
             raise NotFound(f"{table}: {key} (expired)")
         return item
 
-    # Items per Query page; None lets DynamoDB fill 1 MB pages. Tests set it small to
-    # prove that every listing follows LastEvaluatedKey to the end.
-    query_page_limit: int | None = None
+    # Items per Query page. The SDK parses a whole page synchronously, and a 1 MB page of
+    # a busy region's match queue (a thousand tickets and more) held the event loop for
+    # 100-150 ms, every game on the host ticking late; a page this size parses in a few
+    # tens of milliseconds and the loop runs between pages. Read capacity is charged by
+    # the bytes read, not per page. Tests set it small to prove that every listing
+    # follows LastEvaluatedKey to the end.
+    query_page_limit: int | None = QUERY_PAGE_ITEMS
 
     async def _query_all(self, **params: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
