@@ -51,6 +51,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """What the clients get, as in the games measured: groups of `group` clients (a game's
+    players), each client `frames_per_client_s` frames a second of `frame_bytes`."""
+
+    group: int
+    frames_per_client_s: float
+    frame_bytes: int
+
+
+@dataclass(frozen=True)
+class ClientLoad:
+    """The clients' side: how many processes they run in, and the busy work each does
+    per frame received (0: they only read)."""
+
+    processes: int = 1
+    work_us: float = 0.0
+
+
+READING_CLIENTS = ClientLoad()
+
+
 @dataclass
 class CeilingStep:
     clients: int
@@ -196,7 +218,7 @@ async def clients(
 
     latency = Latency()
     work = BusyWork(work_us)
-    state = {"measuring": False, "frames": 0, "connected": 0}
+    state = {"measuring": False, "frames": 0}
     connections: list[LeanConnection] = []
 
     def on_frame(frame: bytes) -> None:
@@ -210,7 +232,6 @@ async def clients(
         await asyncio.sleep(index / ramp_per_s)
         try:
             connections.append(await LeanConnection.open(url, on_frame, open_timeout=CONNECT_TIMEOUT_S))
-            state["connected"] += 1
         except Exception:  # a refused client shows as connected < count
             pass
 
@@ -242,11 +263,11 @@ async def clients(
 # --- one step and the search ------------------------------------------------------------------
 
 
-def _load() -> str:
+def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -254,34 +275,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(
-    clients_count: int,
-    group: int,
-    frames_per_client_s: float,
-    frame_bytes: int,
-    seconds: float,
-    *,
-    client_processes: int = 1,
-    client_work_us: float = 0.0,
-) -> CeilingStep:
-    """One server process and `client_processes` client processes (whole groups each),
+def split_groups(count: int, group: int, parts: int) -> list[int]:
+    """Clients (or bots) per process: whole groups each, as even as they come."""
+    groups = count // group
+    return [(groups // parts + (1 if i < groups % parts else 0)) * group for i in range(parts) if groups > i]
+
+
+def highest_held(steps: list[CeilingStep]) -> CeilingStep | None:
+    return max((step for step in steps if step.holds), key=lambda step: step.clients, default=None)
+
+
+def measure(clients_count: int, traffic: Traffic, seconds: float, load: ClientLoad = READING_CLIENTS) -> CeilingStep:
+    """One server process and `load.processes` client processes (whole groups each),
     `seconds` of measuring after the ramp."""
     from snaketron.loadtest.metrics import Latency
 
-    port = _free_port()
+    port = free_port()
     script = os.path.abspath(__file__)
     server = subprocess.Popen(
-        [sys.executable, script, "--serve", str(port), "--group", str(group),
-         "--frames-per-client", str(frames_per_client_s), "--frame-bytes", str(frame_bytes)],
+        [sys.executable, script, "--serve", str(port), "--group", str(traffic.group),
+         "--frames-per-client", str(traffic.frames_per_client_s), "--frame-bytes", str(traffic.frame_bytes)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert server.stdout is not None
         if server.stdout.readline().strip() != "READY":
             raise RuntimeError("the bare server did not start")
-        groups = clients_count // group
-        shares = [(groups * (i + 1) // client_processes - groups * i // client_processes) * group
-                  for i in range(client_processes)]  # fmt: skip
+        shares = split_groups(clients_count, traffic.group, load.processes)
         # The processes connect side by side, so their groups interleave on the server;
         # members of one group may then sit in different processes, as with the bots.
         runs = [
@@ -298,7 +318,7 @@ def measure(
                     "--server-pid",
                     str(server.pid),
                     "--client-work-us",
-                    str(client_work_us),
+                    str(load.work_us),
                     *(["--signals"] if i == 0 else []),
                 ],
                 stdout=subprocess.PIPE,
@@ -315,9 +335,9 @@ def measure(
     delivery = Latency.merged([part["latency_hdr"] for part in parts]).summary()
     return CeilingStep(
         clients=clients_count,
-        group=group,
-        frames_per_client_s=frames_per_client_s,
-        frame_bytes=frame_bytes,
+        group=traffic.group,
+        frames_per_client_s=traffic.frames_per_client_s,
+        frame_bytes=traffic.frame_bytes,
         p50_ms=delivery.p50_ms,
         p99_ms=delivery.p99_ms,
         max_ms=delivery.max_ms,
@@ -328,39 +348,28 @@ def measure(
         connected=sum(part["connected"] for part in parts),
         server_cpu_percent=parts[0]["server_cpu_percent"],
         client_cpu_percent=round(sum(part["client_cpu_percent"] for part in parts), 1),
-        client_processes=client_processes,
-        client_work_us=client_work_us,
+        client_processes=load.processes,
+        client_work_us=load.work_us,
     )
 
 
 def find_ceiling(
-    group: int,
-    frames_per_client_s: float,
-    frame_bytes: int,
-    *,
-    start: int,
-    step: int,
-    seconds: float,
-    client_processes: int = 1,
-    client_work_us: float = 0.0,
-    log=print,
+    traffic: Traffic, *, start: int, step: int, seconds: float, load: ClientLoad = READING_CLIENTS, log=print
 ) -> tuple[int, list[CeilingStep]]:
-    """The most clients (in steps) the bare server holds; doubles the step while it holds."""
+    """The most clients (in steps) the bare server holds: up by `step` while it holds,
+    the step halved after a failure."""
     steps: list[CeilingStep] = []
     best = 0
     clients_count = start
     for _ in range(MAX_STEPS):
         if clients_count > MAX_CLIENTS:
             break
-        result = measure(
-            clients_count, group, frames_per_client_s, frame_bytes, seconds,
-            client_processes=client_processes, client_work_us=client_work_us,
-        )  # fmt: skip
+        result = measure(clients_count, traffic, seconds, load)
         steps.append(result)
         log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
             f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
             f"{result.server_cpu_percent}% clients {result.client_cpu_percent}%, server gc max {result.gc_max_ms} ms, "
-            f"load {_load()} -> "
+            f"load {load_average()} -> "
             f"{'holds' if result.holds else 'fails'}")  # fmt: skip
         if not result.holds:
             if step <= max(50, start // 8):
@@ -402,18 +411,13 @@ def main() -> None:
         )  # fmt: skip
         print(json.dumps(figures))
         return
+    traffic = Traffic(args.group, args.frames_per_client, args.frame_bytes)
+    load = ClientLoad(args.client_processes, args.client_work_us)
     if args.search:
-        best, _ = find_ceiling(
-            args.group, args.frames_per_client, args.frame_bytes, start=args.clients, step=args.clients,
-            seconds=args.seconds, client_processes=args.client_processes, client_work_us=args.client_work_us,
-        )  # fmt: skip
+        best, _ = find_ceiling(traffic, start=args.clients, step=args.clients, seconds=args.seconds, load=load)
         print(f"ceiling: {best} clients")
         return
-    step = measure(
-        args.clients, args.group, args.frames_per_client, args.frame_bytes, args.seconds,
-        client_processes=args.client_processes, client_work_us=args.client_work_us,
-    )  # fmt: skip
-    print(json.dumps(asdict(step)))
+    print(json.dumps(asdict(measure(args.clients, traffic, args.seconds, load))))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,17 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_broadcast_ceiling import P99_LIMIT_MS, cpu_seconds, find_ceiling
+from bench_broadcast_ceiling import (
+    P99_LIMIT_MS,
+    ClientLoad,
+    Traffic,
+    cpu_seconds,
+    find_ceiling,
+    free_port,
+    highest_held,
+    load_average,
+    split_groups,
+)
 from bench_broadcast_ceiling import measure as measure_ceiling
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
@@ -191,20 +200,15 @@ class CapacityStep:
     load: str
 
     @property
+    def traffic(self) -> Traffic:
+        """What its players received, for the bare ceiling to send the same."""
+        return Traffic(GROUP[self.mode], self.frames_per_client_s, int(self.bytes_per_frame))
+
+    @property
     def holds(self) -> bool:
         # Errors are reported, not judged: they come from the embedded endpoint's limits
         # (lobby creation timing out), and they show as fewer players in live games.
         return self.players_live > 0 and self.p99_ms < P99_LIMIT_MS and self.late_ticks == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 class CpuMeter:
@@ -325,24 +329,18 @@ def _start_profilers(named: list[tuple[str, subprocess.Popen]], seconds: float) 
     ]
 
 
-def split(bots: int, group: int, parts: int) -> list[int]:
-    """Bots per load generator: whole lobby groups each, as even as they come."""
-    groups = bots // group
-    return [(groups // parts + (1 if i < groups % parts else 0)) * group for i in range(parts) if groups > i]
-
-
 def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> CapacityStep:
     from snaketron.loadtest.metrics import Latency
 
-    ws_port, api_port = _free_port(), _free_port()
+    ws_port, api_port = free_port(), free_port()
     endpoint, endpoint_url = start_endpoint(ENDPOINT_NICE)
     env = server_env(ws_port, api_port, endpoint_url)
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
     )
     assert server.stdout is not None
-    load_before = _load()
-    shares = split(bots, GROUP[mode], loadgens)
+    load_before = load_average()
+    shares = split_groups(bots, GROUP[mode], loadgens)
     ramp = RAMP_BOTS_PER_S[mode]
     duration = bots / ramp + WARMUP_S + seconds
     try:
@@ -435,7 +433,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         games_finished_per_s=round(stats["games_finished"] / stats["window_s"], 1),
         stalls=stats["stalls"],
         db_requests_per_s={op: round(n / stats["window_s"], 1) for op, n in sorted(stats["db_requests"].items())},
-        load=f"{load_before} -> {_load()}",
+        load=f"{load_before} -> {load_average()}",
     )
 
 
@@ -537,9 +535,7 @@ def main() -> None:
         if args.no_ceiling:
             continue
         ceiling, ceiling_steps = find_ceiling(
-            GROUP[mode],
-            best.frames_per_client_s,
-            int(best.bytes_per_frame),
+            best.traffic,
             start=best.bots,
             step=best.bots,
             seconds=args.seconds,
@@ -548,14 +544,14 @@ def main() -> None:
         ratio = best.players_live / ceiling if ceiling else float("nan")
         print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
         if args.matched_clients and ceiling:
-            matched_ceiling(mode, best, ceiling_steps, args.seconds, args.loadgens)
+            matched_ceiling(best, ceiling_steps, args.seconds, args.loadgens)
 
 
 def cpu_us_per_frame(cpu_percent: float, frames_per_s: float) -> float:
     return cpu_percent / 100 / max(1e-9, frames_per_s) * 1e6
 
 
-def matched_ceiling(mode: str, best: CapacityStep, ceiling_steps: list, seconds: float, loadgens: int) -> None:
+def matched_ceiling(best: CapacityStep, ceiling_steps: list, seconds: float, loadgens: int) -> None:
     """The bare ceiling again, with clients that cost the machine what the bots cost.
 
     The receive-only ceiling's clients spend a fraction of a playing bot's CPU per frame,
@@ -563,22 +559,15 @@ def matched_ceiling(mode: str, best: CapacityStep, ceiling_steps: list, seconds:
     ratio low whatever the server does. Here each client also spends, per frame, the
     difference (calibrated busy work), in as many processes as there were load
     generators, so that the ratio compares the game server with a bare one."""
+    mode = best.mode
     bot_us = cpu_us_per_frame(best.loadgen_cpu_percent, best.frames_per_client_s * best.players_live)
-    held = [step for step in ceiling_steps if step.holds]
-    reader = max(held, key=lambda step: step.clients)
+    reader = highest_held(ceiling_steps)
+    assert reader is not None  # a ceiling was found
     reader_us = cpu_us_per_frame(reader.client_cpu_percent, reader.frames_received_per_s)
     work_us = max(0.0, bot_us - reader_us)
     # Busy work calibrated on a quiet process costs a little more or less among thousands
     # of connections: one trial step at the capacity's count scales it to what it costs there.
-    trial = measure_ceiling(
-        best.bots,
-        GROUP[mode],
-        best.frames_per_client_s,
-        int(best.bytes_per_frame),
-        seconds,
-        client_processes=loadgens,
-        client_work_us=work_us,
-    )
+    trial = measure_ceiling(best.bots, best.traffic, seconds, ClientLoad(loadgens, work_us))
     trial_us = cpu_us_per_frame(trial.client_cpu_percent, trial.frames_received_per_s)
     if trial_us > reader_us:
         work_us *= (bot_us - reader_us) / (trial_us - reader_us)
@@ -590,17 +579,14 @@ def matched_ceiling(mode: str, best: CapacityStep, ceiling_steps: list, seconds:
         flush=True,
     )
     matched, matched_steps = find_ceiling(
-        GROUP[mode],
-        best.frames_per_client_s,
-        int(best.bytes_per_frame),
+        best.traffic,
         start=best.bots,
         step=max(GROUP[mode], best.bots // 4),
         seconds=seconds,
-        client_processes=loadgens,
-        client_work_us=work_us,
+        load=ClientLoad(loadgens, work_us),
         log=lambda line: print(line, flush=True),
     )
-    top = max((step for step in matched_steps if step.holds), key=lambda step: step.clients, default=None)
+    top = highest_held(matched_steps)
     if top is not None:
         achieved = cpu_us_per_frame(top.client_cpu_percent, top.frames_received_per_s)
         print(f"{mode}: matched clients spent {achieved:.0f} us of CPU per frame (bots: {bot_us:.0f})", flush=True)
