@@ -42,31 +42,30 @@ def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes
 
 
 def _queries_without_sorting_the_table() -> None:
+    import inspect
+
     from moto.dynamodb.models.table import Table
 
     sorted_items = Table.all_items
     query = Table.query
+    # Where `index_name` sits among the arguments after (self, hash_key): moto passes it by position.
+    index_name_at = list(inspect.signature(query).parameters).index("index_name") - 2
+
+    def items_of(table: Table, partition: Any) -> list[Any]:
+        return list(partition.values()) if table.range_key_attr else [partition]
 
     def all_items(self: Table) -> list[Any]:
         scope = getattr(self, "_query_scope", None)
         if scope is None:  # a scan, an export...: pages follow the sorted order
             return sorted_items(self)
         if scope is _WHOLE_TABLE:
-            items: list[Any] = []
-            for partition in self.items.values():
-                if self.range_key_attr:
-                    items.extend(partition.values())
-                else:
-                    items.append(partition)
-            return items
+            return [item for partition in self.items.values() for item in items_of(self, partition)]
         partition = self.items.get(scope)
-        if partition is None:
-            return []
-        return list(partition.values()) if self.range_key_attr else [partition]
+        return [] if partition is None else items_of(self, partition)
 
     def scoped_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # Only the base table keeps items by partition; an index query filters everything.
-        index_name = kwargs["index_name"] if "index_name" in kwargs else args[6] if len(args) > 6 else None
+        index_name = kwargs.get("index_name", args[index_name_at] if len(args) > index_name_at else None)
         self._query_scope = _WHOLE_TABLE if index_name or hash_key is None else hash_key
         try:
             return query(self, hash_key, *args, **kwargs)
