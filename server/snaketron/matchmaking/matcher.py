@@ -7,7 +7,8 @@ safety margin before it would run out, so a standby that takes over an expired
 lease does not overlap with a holder that merely stalled. When the holder dies,
 a standby takes over within about one lease length.
 
-Each round (about once a second) reads every ticket of the region in one query,
+Each round (about once a second) reads every ticket of the region in one query
+(in pages, so that parsing a long queue never holds the event loop for long),
 forms matches per queue (`forming.py`), and claims each match's tickets in one
 transaction, each ticket on condition that it is still unmatched. A claim that
 loses (a ticket matched by another matcher, or withdrawn) changes nothing; the
