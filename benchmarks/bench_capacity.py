@@ -129,7 +129,7 @@ async def serve_child() -> None:
     from stall_watch import StallWatch
 
     pauses = GcPauses().install()
-    stalls = StallWatch().start()
+    stalls = StallWatch(pauses).start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,7 +8,7 @@ two look alike from inside the loop; the CPU time the thread used across the sta
 tells them apart, and a watchdog thread grabs the main thread's stack while the
 stall lasts, so a stall of our own comes with its culprit.
 
-    watch = StallWatch(threshold_ms=60).start()    # in the loop's thread
+    watch = StallWatch(GcPauses().install()).start()   # in the loop's thread
     ...
     watch.summary()                                # the longest stalls, as JSON-ready dicts
 """
@@ -16,12 +16,15 @@ stall lasts, so a stall of our own comes with its culprit.
 from __future__ import annotations
 
 import asyncio
-import gc
 import resource
 import sys
 import threading
 import time
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snaketron.loadtest.metrics import GcPauses
 
 BEAT_S = 0.005  # the loop's heartbeat
 WATCHDOG_S = 0.010  # how often the watchdog looks
@@ -33,15 +36,15 @@ def _major_faults() -> int:
 
 
 class StallWatch:
-    def __init__(self, threshold_ms: float = 60.0) -> None:
+    def __init__(self, pauses: GcPauses, threshold_ms: float = 60.0) -> None:
+        self._pauses = pauses  # installed by the caller: its running total of collection time
         self.threshold_s = threshold_ms / 1000
         self.stalls: list[dict] = []
         self._last_beat = time.monotonic()
         self._last_cpu = time.thread_time()
         self._last_faults = _major_faults()
         self._stack: list[str] | None = None  # the main thread's stack, caught mid-stall
-        self._gc_s = 0.0  # time in collections since the last beat
-        self._gc_began = 0.0
+        self._last_collecting_s = pauses.collecting_s
         self._main_id = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -49,14 +52,7 @@ class StallWatch:
         self._loop = asyncio.get_running_loop()
         self._loop.call_later(BEAT_S, self._beat)
         threading.Thread(target=self._watch, name="stall-watch", daemon=True).start()
-        gc.callbacks.append(self._on_gc)
         return self
-
-    def _on_gc(self, phase: str, info: dict) -> None:
-        if phase == "start":
-            self._gc_began = time.perf_counter()
-        else:
-            self._gc_s += time.perf_counter() - self._gc_began
 
     def reset(self) -> None:
         self.stalls.clear()
@@ -65,6 +61,7 @@ class StallWatch:
         now = time.monotonic()
         cpu = time.thread_time()
         faults = _major_faults()
+        collecting_s = self._pauses.collecting_s
         gap = now - self._last_beat
         if gap - BEAT_S > self.threshold_s:
             self.stalls.append(
@@ -73,15 +70,15 @@ class StallWatch:
                     # Near the gap: our own work. Near zero: we were not running.
                     "own_cpu_ms": round((cpu - self._last_cpu) * 1000, 1),
                     "major_faults": faults - self._last_faults,
-                    "gc_ms": round(self._gc_s * 1000, 1),
+                    "gc_ms": round((collecting_s - self._last_collecting_s) * 1000, 1),
                     "stack": self._stack,
                 }
             )
             self.stalls.sort(key=lambda stall: -stall["gap_ms"])
             del self.stalls[KEPT:]
         self._stack = None
-        self._gc_s = 0.0
         self._last_beat, self._last_cpu, self._last_faults = now, cpu, faults
+        self._last_collecting_s = collecting_s
         assert self._loop is not None
         self._loop.call_later(BEAT_S, self._beat)
 

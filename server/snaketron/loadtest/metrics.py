@@ -90,6 +90,8 @@ class GcPauses:
         self._began = 0.0
         self.count = [0, 0, 0]
         self.max_ms = [0.0, 0.0, 0.0]
+        # Every collection since install, never reset: callers take differences.
+        self.collecting_s = 0.0
 
     def install(self) -> GcPauses:
         gc.callbacks.append(self._on_gc)
@@ -107,9 +109,11 @@ class GcPauses:
         if phase == "start":
             self._began = time.perf_counter()
             return
+        elapsed_s = time.perf_counter() - self._began
+        self.collecting_s += elapsed_s
         generation = info["generation"]
         self.count[generation] += 1
-        self.max_ms[generation] = max(self.max_ms[generation], (time.perf_counter() - self._began) * 1000)
+        self.max_ms[generation] = max(self.max_ms[generation], elapsed_s * 1000)
 
     def summary(self) -> dict[str, list]:
         return {"count": list(self.count), "max_ms": [round(m, 1) for m in self.max_ms]}
