@@ -33,10 +33,11 @@ def _items() -> list[dict[str, str]]:
     return items
 
 
-async def _query_all(client: DynamoClient, **params: object) -> list[dict]:
+async def _read_all(client: DynamoClient, operation: str, **params: object) -> list[dict]:
+    """Every page of a query or a scan, following LastEvaluatedKey."""
     found, start = [], None
     while True:
-        page = await client.call("query", **params, **({"ExclusiveStartKey": start} if start else {}))
+        page = await client.call(operation, **params, **({"ExclusiveStartKey": start} if start else {}))
         found += [from_item(item) for item in page["Items"]]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -54,13 +55,14 @@ async def test_queries_return_their_partition_or_index_key_in_order(settings):
             pk = f"P#{partition:02d}"
             expected = sorted((i for i in items if i["pk"] == pk), key=lambda i: i["sk"])
             key = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": to_item({":pk": pk})}
-            forward = await _query_all(client, TableName=tables.main, Limit=4, **key)
-            backward = await _query_all(client, TableName=tables.main, ScanIndexForward=False, **key)
+            forward = await _read_all(client, "query", TableName=tables.main, Limit=4, **key)
+            backward = await _read_all(client, "query", TableName=tables.main, ScanIndexForward=False, **key)
             assert [i["sk"] for i in forward] == [i["sk"] for i in expected]
             assert [i["sk"] for i in backward] == [i["sk"] for i in reversed(expected)]
 
-        between = await _query_all(
+        between = await _read_all(
             client,
+            "query",
             TableName=tables.main,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
             ExpressionAttributeValues=to_item({":pk": "P#03", ":low": "S#2", ":high": "S#7"}),
@@ -69,8 +71,9 @@ async def test_queries_return_their_partition_or_index_key_in_order(settings):
             i["sk"] for i in items if i["pk"] == "P#03" and "S#2" <= i["sk"] <= "S#7"
         )
 
-        index = await _query_all(
+        index = await _read_all(
             client,
+            "query",
             TableName=tables.main,
             IndexName="GSI1",
             Limit=7,
@@ -79,15 +82,6 @@ async def test_queries_return_their_partition_or_index_key_in_order(settings):
         )
         assert [i["gsi1sk"] for i in index] == sorted(i["gsi1sk"] for i in items if i["gsi1pk"] == "G#1")
 
-        scanned = []
-        start = None
-        while True:
-            page = await client.call(
-                "scan", TableName=tables.main, Limit=50, **({"ExclusiveStartKey": start} if start else {})
-            )
-            scanned += [from_item(item)["sk"] for item in page["Items"]]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
+        scanned = [i["sk"] for i in await _read_all(client, "scan", TableName=tables.main, Limit=50)]
         assert sorted(scanned) == sorted(i["sk"] for i in items)
         assert len(scanned) == len(set(scanned))
