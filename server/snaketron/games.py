@@ -1,9 +1,9 @@
 """Hosting running games: tick scheduling, members, fan-out and persistence hooks.
 
-`GameHost` owns every game this process hosts. Each started game has one timer
-on the event loop that fires when its next tick becomes computable (the
-committed state runs 5 ticks behind real time, see `engine.timing`). The timer
-callback is synchronous: it advances the engine, encodes each event once and
+`GameHost` owns every game this process hosts. Each started game is woken when
+its next tick becomes computable (the committed state runs 5 ticks behind real
+time, see `engine.timing`); games due within the same 2 ms share one loop timer
+(`TickSlots`). The wake-up is synchronous: it advances the engine, encodes each event once and
 pushes the same bytes to every member. Nothing on that path awaits; persistence
 is handed to `GamePersistence`, which queues it to the batch writer.
 """
@@ -22,6 +22,7 @@ from snaketron.engine import Game
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.logs import get_logger
+from snaketron.tick_slots import TickSlots
 
 log = get_logger(__name__)
 
@@ -70,7 +71,6 @@ class HostedGame:
     created_at_ms: int = 0
     members: dict[Member, Role] = field(default_factory=dict)
     spectator_ids: set[int] = field(default_factory=set)
-    timer: asyncio.TimerHandle | None = None
     finished: bool = False
     abandoned: bool = False  # ended by the host going away, not by the rules
     # Called once when the game completes (matchmaking records ratings with it).
@@ -99,6 +99,7 @@ class HostStats:
     ticks: int = 0
     events: int = 0
     frames_sent: int = 0
+    writes: int = 0  # transport writes of game events: a tick's frames go out in one
     late_ticks: int = 0  # ticks computed more than one tick length after they were due
     max_lateness_ms: int = 0
     games_finished: int = 0  # ended by the rules or abandoned
@@ -122,6 +123,7 @@ class GameHost:
         # placed, every heartbeat) never walks the finished ones that linger.
         self._running: dict[int, HostedGame] = {}
         self.stats = HostStats()
+        self._tick_slots: TickSlots[HostedGame] = TickSlots(self._on_tick_due)
         self._all_finished = asyncio.Event()
         self._all_finished.set()
 
@@ -152,14 +154,11 @@ class GameHost:
     def _schedule(self, hosted: HostedGame, now_ms: int | None = None) -> None:
         game = hosted.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        now = self._clock_ms() if now_ms is None else now_ms
-        delay_s = max(0.0, (deadline - now) / 1000)
-        hosted.timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer, hosted)
+        self._tick_slots.add(hosted, deadline, self._clock_ms() if now_ms is None else now_ms)
 
-    def _on_timer(self, hosted: HostedGame) -> None:
-        hosted.timer = None
+    def _on_tick_due(self, hosted: HostedGame) -> None:
         if hosted.finished:
-            return
+            return  # ended meanwhile (its wake-up stays in its slot until that fires)
         game = hosted.game
         now = self._clock_ms()
         lateness = now - tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
@@ -190,9 +189,6 @@ class GameHost:
         hosted.ended_at_ms = self._clock_ms()
         self.stats.games_finished += 1
         self._running.pop(hosted.game_id, None)
-        if hosted.timer is not None:
-            hosted.timer.cancel()
-            hosted.timer = None
         # Callbacks first: matchmaking sets the players' new ratings (mmr_after) on the
         # game, and the finished record written next carries them.
         for callback in hosted.on_finish:
@@ -213,8 +209,6 @@ class GameHost:
 
     def discard(self, hosted: HostedGame) -> None:
         """Drop a game that never started (an abandoned lobby)."""
-        if hosted.timer is not None:
-            hosted.timer.cancel()
         hosted.finished = True
         self.games.pop(hosted.game_id, None)
         self._running.pop(hosted.game_id, None)
@@ -235,15 +229,17 @@ class GameHost:
 
     # --- fan-out --------------------------------------------------------------------
     def broadcast_events(self, hosted: HostedGame, events: Sequence[protocol.GameEventMessage]) -> None:
-        """Encode each event once and push the same bytes to every member."""
+        """Encode each event once and push the same bytes to every member, all of them in
+        one write per member."""
         if not events:
             return  # most ticks of a running game change nothing a member is told
-        outboxes = list(hosted.outboxes())
-        for event in events:
-            frame = protocol.encode_game_event(event)
-            self.stats.events += 1
-            if outboxes:
-                self.stats.frames_sent += send_to_all(outboxes, frame)
+        frames = [protocol.encode_game_event(event) for event in events]
+        stats = self.stats
+        stats.events += len(frames)
+        if hosted.members:
+            sent_to = send_to_all(hosted.outboxes(), *frames)
+            stats.frames_sent += sent_to * len(frames)
+            stats.writes += sent_to
 
     def broadcast_frame(self, hosted: HostedGame, frame: bytes) -> None:
         send_to_all(hosted.outboxes(), frame)
