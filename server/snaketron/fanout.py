@@ -3,7 +3,9 @@
 Every frame a game produces is encoded once and the same bytes are pushed to
 every recipient synchronously. A server's WebSocket frame is the same for every
 connection that negotiated no extension (no mask, no compression), so the frame
-header is built once too and the finished frame is written to each transport;
+header is built once too and the finished frame is written to each transport.
+The frames of one tick go out together: one write (one send system call) per
+recipient carries them all, each still its own WebSocket message, in order;
 a connection in any other state (an extension, a message half sent) gets the
 frame through websockets as usual. A recipient whose kernel and user-space send
 buffers already hold more than `limit_bytes` cannot keep up: it is disconnected
@@ -57,9 +59,10 @@ class Outbox:
         detached.spawn(self.connection.close(code, reason), "close connection")
 
 
-def send_to_all(outboxes: Iterable[Outbox], frame: bytes) -> int:
-    """Push one already-encoded JSON text message to every open outbox; returns how many took it."""
-    wire: bytes | None = None  # the whole WebSocket frame, built at most once
+def send_to_all(outboxes: Iterable[Outbox], *frames: bytes) -> int:
+    """Push already-encoded JSON text messages, in order, to every open outbox; returns
+    how many outboxes took them."""
+    wire: bytes | None = None  # the WebSocket frames, built at most once
     sent = 0
     for outbox in outboxes:
         connection = outbox.connection
@@ -74,10 +77,11 @@ def send_to_all(outboxes: Iterable[Outbox], frame: bytes) -> int:
         try:
             if _plain(connection):
                 if wire is None:
-                    wire = Frame(Opcode.TEXT, frame).serialize(mask=False, extensions=[])
+                    wire = b"".join(Frame(Opcode.TEXT, frame).serialize(mask=False, extensions=[]) for frame in frames)
                 transport.write(wire)
             else:
-                protocol.send_text(frame)
+                for frame in frames:
+                    protocol.send_text(frame)
                 connection.send_data()
         except Exception as exc:  # one broken connection must not stop the others
             log.warning("send failed", error=repr(exc))
