@@ -287,6 +287,19 @@ def test_from_state_resumes_exactly() -> None:
 # --- placements -----------------------------------------------------------------------------
 
 
+def test_a_game_computed_along_without_snapshots_keeps_the_servers_state_and_numbers() -> None:
+    server = _ffa(4, seed=5)
+    server.start(0)
+    turn(server, 102, U, tick=3)
+    follower = Game.from_state(9, server.state, server_id=77)
+    follower.emits_snapshots = False
+    server_events = server.advance_to(25)
+    follower_events = follower.advance_to(25)
+    assert any(e.event.tag == "Snapshot" for e in server_events)
+    assert follower_events == [e for e in server_events if e.event.tag != "Snapshot"]
+    assert follower.state == server.state
+
+
 def test_placements_rank_the_winner_first_then_later_deaths_higher() -> None:
     game = board(
         [

@@ -76,4 +76,6 @@ class GameMirror:
             state = msgspec.structs.replace(
                 base, command_queue=msgspec.structs.replace(base.command_queue, queue=queue)
             )
-        return Game.from_state(self.game_id, state)
+        game = Game.from_state(self.game_id, state)
+        game.emits_snapshots = False  # the server's Snapshots are the bases
+        return game
