@@ -9,9 +9,11 @@ never overfill a lobby and two starts can never start it twice.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import msgspec
 
@@ -56,6 +58,17 @@ class LobbyRefused(Exception):
         self.reason = reason
 
 
+@dataclass(slots=True)
+class LobbyWrites:
+    """What this server has written of one open lobby it hosts."""
+
+    host_user_id: int | None  # as last sent
+    expires_at_ms: int  # as last sent
+    # The expiry of the newest write known to have landed: until then the lobby's code
+    # claim is surely this lobby's (nobody can claim a live code), whatever is in flight.
+    durable_until_ms: int
+
+
 class LobbyService:
     def __init__(
         self,
@@ -72,9 +85,11 @@ class LobbyService:
         self._tasks = tasks
         self._clock_ms = clock_ms
         self.by_code: dict[str, HostedGame] = {}
-        # code -> (host user id, expiry) as last written: a seat change that moves
-        # neither needs no write while the expiry is still far off (see `_touch`).
-        self._written: dict[str, tuple[int | None, int]] = {}
+        # Open lobbies by code: a seat change that moves neither host nor expiry needs no
+        # write while the expiry is far off (`_touch_seats`), and the start needs no
+        # transaction while the code is surely ours (`_record_start`). A lobby whose
+        # write failed is dropped from here: its writes are conditional from then on.
+        self._written: dict[str, LobbyWrites] = {}
 
     # --- create and find -----------------------------------------------------------
     async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> HostedGame:
@@ -114,7 +129,7 @@ class LobbyService:
         hosted.joined_at_ms[host_user_id] = now
         self._host.add(hosted)
         self.by_code[code] = hosted
-        self._written[code] = (host_user_id, lobby.expires_at_ms)
+        self._written[code] = LobbyWrites(host_user_id, lobby.expires_at_ms, durable_until_ms=lobby.expires_at_ms)
         return hosted
 
     def _new_game(self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int) -> Game:
@@ -217,8 +232,7 @@ class LobbyService:
             raise LobbyRefused(exc.reason) from None
         self._host.broadcast_frame(hosted, protocol.encode_server_message(protocol.CustomGameStarting()))
         self._host.run(hosted)
-        self._touch(hosted, state="started")
-        self._written.pop(hosted.game_code or "", None)  # seats are fixed from now on
+        self._record_start(hosted, user_id)
         # The code finds the finished game while the host keeps it (late joiners get its
         # final state), and nothing after: codes of past games must not pile up here.
         hosted.on_forget.append(self._forget_code)
@@ -229,18 +243,67 @@ class LobbyService:
             del self.by_code[code]
 
     # --- persistence -----------------------------------------------------------------------
+    def _far_off(self, expires_at_ms: int) -> bool:
+        """More than half a TTL away: no write is needed yet to keep the lobby alive."""
+        return expires_at_ms - self._clock_ms() > self._settings.lobby_ttl_seconds * 500
+
     def _touch_seats(self, hosted: HostedGame) -> None:
         """After a join or a leave. The lobby item holds no seats, so it is written only
         when the host changed or its expiry is less than half a TTL away: a duel lobby
         then costs its creation and its start, not a write per player as well."""
-        code = hosted.game_code
-        written = self._written.get(code) if code is not None else None
-        if written is not None:
-            host_user_id, expires_at_ms = written
-            half_ttl_ms = self._settings.lobby_ttl_seconds * 500
-            if host_user_id == hosted.game.host_user_id and expires_at_ms - self._clock_ms() > half_ttl_ms:
-                return
+        written = self._written.get(hosted.game_code) if hosted.game_code is not None else None
+        if (
+            written is not None
+            and written.host_user_id == hosted.game.host_user_id
+            and self._far_off(written.expires_at_ms)
+        ):
+            return
         self._touch(hosted)
+
+    def _record_start(self, hosted: HostedGame, host_user_id: int) -> None:
+        """Write the lobby as started, with its code claim: as two whole-item puts on the
+        batch writer when the code is surely ours, else as `update_lobby`'s conditional
+        transaction. The puts ride in a BatchWriteItem with whatever else is queued and
+        cost half the write capacity (and a fraction of the CPU) of the transaction.
+
+        Why the puts are safe. A put has no condition, so it could take a code another
+        lobby claimed after ours expired. A claim cannot be taken while its ttl is in the
+        future, and `durable_until_ms` is the expiry of a write known to have landed;
+        writes in flight or failed do not count (a failed one drops the lobby from
+        `_written`). Half a TTL (30 minutes by default) is far beyond any delay of the
+        batch writer or of an older write retried after a newer one landed. What is left
+        is a partition longer than that, or a sweeper freeing the code of a server it
+        thought dead, each followed by another lobby drawing the very same random code.
+
+        Order. An `update_lobby` of an earlier join, leave or settings change may land
+        after the puts. It sets only the expiry (about the same), the host and the
+        settings (those it carries are the latest: neither changes after the start),
+        never the state or the claim's status, so "started" stays. After the start
+        nothing else writes the lobby: joins, leaves and settings refuse a started game,
+        and `close` only runs before the start (`_written` is dropped here either way)."""
+        code = hosted.game_code
+        if code is None:
+            return
+        written = self._written.pop(code, None)  # seats are fixed from now on
+        if written is None or not self._far_off(written.durable_until_ms):
+            self._touch(hosted, state="started")
+            return
+        lobby = LobbyRecord(
+            game_code=code,
+            game_id=hosted.game_id,
+            host_user_id=host_user_id,
+            settings=_to_wire(hosted.game.game_type.Custom.settings),
+            state="started",
+            server_id=self._host.server_id,
+            created_at_ms=hosted.created_at_ms,
+            expires_at_ms=self._clock_ms() + self._settings.lobby_ttl_seconds * 1000,
+        )
+        try:
+            durable = self._db.put_lobby_nowait(lobby, is_private=hosted.is_private)
+        except DatabaseError as exc:  # the writer is closed: the server is stopping
+            log.warning("lobby start not saved", code=code, error=str(exc))
+            return
+        durable.add_done_callback(lambda future: _warn_if_failed(future, code))
 
     def _touch(self, hosted: HostedGame, **fields: object) -> None:
         """Push the lobby's expiry out (and record what changed), off the request path."""
@@ -248,25 +311,48 @@ class LobbyService:
         if code is None:
             return
         fields["host_user_id"] = hosted.game.host_user_id
-        if code in self._written:
-            self._written[code] = (hosted.game.host_user_id, self._clock_ms() + self._settings.lobby_ttl_seconds * 1000)
+        written = self._written.get(code)
+        if written is not None:
+            written.host_user_id = hosted.game.host_user_id
+            written.expires_at_ms = self._clock_ms() + self._settings.lobby_ttl_seconds * 1000
         if "settings" in fields:
             fields["settings"] = _to_wire(fields["settings"])
-        self._tasks.spawn(self._update_lobby(code, hosted.game_id, fields), "update lobby")
+        self._tasks.spawn(self._update_lobby(code, hosted.game_id, fields, written), "update lobby")
 
-    async def _update_lobby(self, code: str, game_id: int, fields: dict[str, object]) -> None:
+    async def _update_lobby(
+        self, code: str, game_id: int, fields: dict[str, object], written: LobbyWrites | None
+    ) -> None:
+        now_ms = self._clock_ms()
         try:
-            await self._db.update_lobby(
+            claimed = await self._db.update_lobby(
                 code,
-                now_ms=self._clock_ms(),
+                now_ms=now_ms,
                 ttl_seconds=self._settings.lobby_ttl_seconds,
                 owner_game_id=game_id,
                 **fields,
             )
         except NotFound:
-            pass  # closed meanwhile
+            self._forget_writes(code, written)  # closed or expired meanwhile
+            return
         except DatabaseError as exc:
             log.warning("lobby update not saved", code=code, error=str(exc))
+            self._forget_writes(code, written)
+            return
+        if not claimed:  # the lobby item was live, yet the code claim is another game's
+            self._forget_writes(code, written)
+        elif written is not None:
+            expires_at_ms = now_ms + self._settings.lobby_ttl_seconds * 1000
+            written.durable_until_ms = max(written.durable_until_ms, expires_at_ms)
+
+    def _forget_writes(self, code: str, written: LobbyWrites | None) -> None:
+        """After a failed write the stored host and expiry are unknown: write conditionally."""
+        if written is not None and self._written.get(code) is written:
+            del self._written[code]
+
+
+def _warn_if_failed(future: asyncio.Future[object], code: str) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("lobby start not saved", code=code, error=str(future.exception()))
 
 
 def _to_wire(settings: object) -> dict:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from snaketron.db import open_database
-from snaketron.db.codec import to_item
+from snaketron.db.codec import from_item, to_item
 from snaketron.db.dynamo import QUERY_PAGE_ITEMS
 from snaketron.db.errors import (
     Conflict,
@@ -299,18 +299,81 @@ async def test_lobby_lifecycle_and_expiry(db):
 async def test_lobby_update_by_its_owner_is_one_request(db):
     await db.create_lobby(lobby("LOBBY002", 32), is_private=False)
     before = sum(db.metrics.requests.values())
-    await db.update_lobby("LOBBY002", now_ms=NOW + 1_000, ttl_seconds=3_600, owner_game_id=32, state="started")
+    assert await db.update_lobby("LOBBY002", now_ms=NOW + 1_000, ttl_seconds=3_600, owner_game_id=32, state="started")
     assert sum(db.metrics.requests.values()) == before + 1
     assert (await db.get_lobby("LOBBY002", now_ms=NOW + 1_000)).state == "started"
     assert (await db.get_game_code("LOBBY002", now_ms=NOW + 1_000))["status"] == "started"
 
     # A caller wrong about the owner still updates the lobby, and leaves the claim alone.
-    await db.update_lobby("LOBBY002", now_ms=NOW + 2_000, ttl_seconds=3_600, owner_game_id=99, state="waiting")
+    claimed = await db.update_lobby(
+        "LOBBY002", now_ms=NOW + 2_000, ttl_seconds=3_600, owner_game_id=99, state="waiting"
+    )
+    assert claimed is False
     assert (await db.get_lobby("LOBBY002", now_ms=NOW + 2_000)).state == "waiting"
     assert (await db.get_game_code("LOBBY002", now_ms=NOW + 2_000))["status"] == "started"
 
     with pytest.raises(NotFound):
         await db.update_lobby("NOSUCH02", now_ms=NOW, ttl_seconds=60, owner_game_id=32, state="started")
+
+
+async def _raw(db, table: str, key: dict) -> dict:
+    response = await db.client.call("get_item", TableName=table, Key=to_item(key), ConsistentRead=True)
+    return from_item(response["Item"])
+
+
+async def test_lobby_start_as_whole_item_puts_leaves_what_the_update_leaves(db):
+    """`put_lobby_nowait` (a custom game's start) writes through the batch writer, no
+    transaction, and leaves the very items the conditional `update_lobby` would."""
+    start_ms = NOW + 60_000
+    settings = {"arena_width": 50, "tick_duration_ms": 100}
+    await db.create_lobby(lobby("UPDATED1", 50), is_private=True)
+    await db.update_lobby(
+        "UPDATED1",
+        now_ms=start_ms,
+        ttl_seconds=3_600,
+        owner_game_id=50,
+        host_user_id=2,
+        settings=settings,
+        state="started",
+    )
+    await db.create_lobby(lobby("PUTLOBBY", 51), is_private=True)
+    started = LobbyRecord(
+        game_code="PUTLOBBY",
+        game_id=51,
+        host_user_id=2,
+        settings=settings,
+        state="started",
+        created_at_ms=NOW,
+        expires_at_ms=start_ms + 3_600_000,
+    )
+    transactions = db.metrics.requests["transact_write_items"]
+    await db.put_lobby_nowait(started, is_private=True)
+    assert db.metrics.requests["transact_write_items"] == transactions
+
+    assert await db.get_lobby("PUTLOBBY", now_ms=start_ms) == started
+    assert await db.get_game_code("PUTLOBBY", now_ms=start_ms) == {
+        "gameCode": "PUTLOBBY",
+        "gameId": 51,
+        "isPrivate": True,
+        "status": "started",
+    }
+    updated = await _raw(db, db.tables.main, {"pk": "LOBBY#UPDATED1", "sk": "META"})
+    put = await _raw(db, db.tables.main, {"pk": "LOBBY#PUTLOBBY", "sk": "META"})
+    assert {k: v for k, v in put.items() if k not in ("pk", "gameCode", "gameId")} == {
+        k: v for k, v in updated.items() if k not in ("pk", "gameCode", "gameId")
+    }
+    updated_claim = await _raw(db, db.tables.game_codes, {"gameCode": "UPDATED1"})
+    put_claim = await _raw(db, db.tables.game_codes, {"gameCode": "PUTLOBBY"})
+    assert put_claim.keys() == updated_claim.keys()
+    assert (put_claim["ttl"], put_claim["status"]) == (updated_claim["ttl"], updated_claim["status"])
+
+    # An update of an earlier join or settings change landing after the start's puts
+    # moves the expiry and rewrites host and settings, never the state or the status.
+    assert await db.update_lobby(
+        "PUTLOBBY", now_ms=start_ms - 5, ttl_seconds=3_600, owner_game_id=51, host_user_id=2, settings=settings
+    )
+    assert (await db.get_lobby("PUTLOBBY", now_ms=start_ms)).state == "started"
+    assert (await db.get_game_code("PUTLOBBY", now_ms=start_ms))["status"] == "started"
 
 
 async def test_expired_lobby_code_can_be_claimed_again(db):

@@ -151,6 +151,11 @@ async def test_seat_changes_do_not_rewrite_the_lobby_item(server, players, db, m
     await guest.send(protocol.StartCustomGame())
     await events_until_complete(guest)
     assert hosted.finished
+    # The host change landed, so the code is surely the lobby's: the start is two puts.
+    await db.flush()
+    assert db.metrics.requests["transact_write_items"] == transactions_before + 1
+    claim = await db.get_game_code(created.game_code, now_ms=state.start_ms or 0)
+    assert (claim["status"], claim["gameId"]) == ("started", created.game_id)
     forgotten = asyncio.Event()
     asyncio.get_running_loop().call_soon(lambda: asyncio.get_running_loop().call_soon(forgotten.set))
     await forgotten.wait()

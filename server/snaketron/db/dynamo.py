@@ -536,7 +536,7 @@ class DynamoDatabase:
 
     async def update_lobby(
         self, game_code: str, *, now_ms: int, ttl_seconds: int, owner_game_id: int | None = None, **fields: Any
-    ) -> None:
+    ) -> bool:
         expires_ms = now_ms + ttl_seconds * 1000
         update = _Update().set("expiresAt", expires_ms).set("ttl", expires_ms // 1000)
         for name, value in fields.items():
@@ -551,7 +551,7 @@ class DynamoDatabase:
             claim = self._claim_update(game_code, owner_game_id, expires_ms, fields)
             try:
                 await self._transact([{"Update": params}, {"Update": claim}])
-                return
+                return True
             except TransactionCancelled as exc:
                 if 0 in exc.failed():
                     raise NotFound(f"lobby {game_code!r}") from None
@@ -561,12 +561,31 @@ class DynamoDatabase:
         except Conflict:
             raise NotFound(f"lobby {game_code!r}") from None
         if owner_game_id is not None:
-            return  # the claim belongs to another game: leave it alone
+            return False  # the claim belongs to another game: leave it alone
         old_game_id = from_item(old.get("Attributes", {})).get("gameId")
         try:
             await self.client.call("update_item", **self._claim_update(game_code, old_game_id, expires_ms, fields))
         except Conflict:
-            pass  # the claim is gone or belongs to another game: leave it alone
+            return False  # the claim is gone or belongs to another game: leave it alone
+        return True
+
+    def put_lobby_nowait(self, lobby: LobbyRecord, *, is_private: bool) -> asyncio.Future[Any]:
+        """The whole lobby item and its whole code claim (status = the lobby's state, the
+        same ttl), queued on the batch writer: no condition, no transaction, half the
+        write capacity of `update_lobby` with an owner. Only for a caller that knows the
+        code stays its own until the puts land (`LobbyService._record_start` says when).
+        Never blocks; the future resolves once both items are durable."""
+        claim = shapes.game_code_item(
+            lobby.game_code,
+            lobby.game_id,
+            is_private=is_private,
+            status=lobby.state,
+            ttl=lobby.expires_at_ms // 1000,
+        )
+        return asyncio.gather(
+            self.writer.put_nowait(self.tables.main, to_item(shapes.lobby_item(lobby))),
+            self.writer.put_nowait(self.tables.game_codes, to_item(claim)),
+        )
 
     def _claim_update(self, game_code: str, game_id: Any, expires_ms: int, fields: dict[str, Any]) -> dict[str, Any]:
         """The code claim lives exactly as long as its lobby, and follows its state."""

@@ -127,10 +127,18 @@ class Database(Protocol):
 
     async def update_lobby(
         self, game_code: str, *, now_ms: int, ttl_seconds: int, owner_game_id: int | None = None, **fields: Any
-    ) -> None:
+    ) -> bool:
         """Change host_user_id / settings / state and push the expiry out, on the lobby
         and its code claim. With `owner_game_id` (the game the caller knows the code
-        belongs to) both are written in one transaction: one request instead of two."""
+        belongs to) both are written in one transaction: one request instead of two.
+        Raise NotFound when the lobby is gone or expired; return whether the claim was
+        written too (False: it belongs to another game and was left alone)."""
+
+    def put_lobby_nowait(self, lobby: LobbyRecord, *, is_private: bool) -> asyncio.Future[Any]:
+        """Overwrite the lobby item and its code claim (status = `lobby.state`, ttl =
+        its expiry) with whole items through the batch writer, unconditionally. Only
+        for a caller sure the code stays its own until they land. Never blocks; the
+        future resolves once both are durable."""
 
     async def delete_lobby(self, game_code: str) -> None:
         """Remove the lobby and release its code."""
