@@ -194,6 +194,7 @@ class CapacityStep:
     loadgen_cpu_percent: float
     endpoint_cpu_percent: float  # the DynamoDB endpoint: near 100% means it, not the server, is the limit
     gc_max_ms: list[float]  # the server's longest collection per generation in the steady state
+    loadgen_gc_max_ms: list[float]  # the load generators' longest, per generation, from their steady state on
     games_finished_per_s: float  # on the server, in the steady state
     frames_per_write: float  # game event frames per transport write (a tick's go out in one)
     db_requests_per_s: dict[str, float]  # the server's DynamoDB requests in the steady state, per operation
@@ -431,6 +432,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         endpoint_cpu_percent=meter.percent[1],
         loadgen_cpu_percent=round(sum(meter.percent[2:]), 1),
         gc_max_ms=stats["gc"]["max_ms"],
+        loadgen_gc_max_ms=[max(r["load_generator_gc"]["max_ms"][g] for r in reports) for g in range(3)],
         games_finished_per_s=round(stats["games_finished"] / stats["window_s"], 1),
         frames_per_write=round(stats["frames_sent"] / max(1, stats["writes"]), 2),
         stalls=stats["stalls"],
@@ -457,7 +459,7 @@ def search(
             f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
             f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
             f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
-            f"server gc max {result.gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
+            f"server gc max {result.gc_max_ms} ms, load generators' {result.loadgen_gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
             f"event frames per write {result.frames_per_write}, "
             f"requests/s {result.db_requests_per_s}, "
             f"load {result.load} "

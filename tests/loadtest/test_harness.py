@@ -3,16 +3,18 @@ games with zero errors and produce a well-formed report."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 
 import msgspec
 import pytest
 
 from snaketron.game_server import GameServer
+from snaketron.gc_policy import NO_AUTOMATIC_FULL_COLLECTIONS
 from snaketron.loadtest.metrics import LATENCIES, Latency
 from snaketron.loadtest.options import LoadTestOptions, Role
 from snaketron.loadtest.report import Report, read_json, write_json
-from snaketron.loadtest.runner import run_load_test
+from snaketron.loadtest.runner import LoadTest, run_load_test
 
 _runs = itertools.count(1)
 
@@ -103,3 +105,18 @@ def test_only_this_machine_is_a_target():
         with pytest.raises(ValueError):
             LoadTestOptions(ws_url=url, api_url="http://127.0.0.1:3001").check()
     LoadTestOptions(ws_url="ws://localhost:1/ws", api_url="http://127.0.0.1:2").check()
+
+
+async def test_the_load_generator_runs_the_collector_policy_while_bots_play(start_server):
+    # The server here leaves the collector alone, so what is seen is the load generator's.
+    server = await start_server(gc_freeze_seconds=0)
+    before = gc.get_threshold()
+    seen: list[tuple[int, int]] = []
+    load_test = LoadTest(options_for(server, "solo", 2, warmup_s=0.5))
+    load_test.on_steady = lambda: seen.append((gc.get_threshold()[2], gc.get_freeze_count()))
+    assert_clean(await load_test.run())
+    # In the steady state: survivors frozen, and no automatic full pass to walk them all.
+    [(full_threshold, frozen)] = seen
+    assert full_threshold == NO_AUTOMATIC_FULL_COLLECTIONS
+    assert frozen > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
