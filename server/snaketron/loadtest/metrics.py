@@ -153,13 +153,16 @@ class Metrics:
         self.bots_in_game = 0
         self.players_live = 0  # bots playing in a started game (not lobbies, not spectators)
         self.players_live_samples: list[int] = []  # players_live once a second, once all bots started
-        self.gc_pauses = GcPauses()  # of this process, in the steady state
+        self.gc_pauses = GcPauses()  # of this process, from the steady state's start
         self.started_monotonic = time.monotonic()
         # Where the steady state began (the warm-up's end; the start without one).
         self.steady_since = self.started_monotonic
         self.steady_received_base = 0
         self.steady_bytes_base = 0
         self.steady: tuple[float, int, int] | None = None  # seconds, frames, bytes: set at the duration's end
+        # The steady state's in-game latencies and collections, as they stood at its end.
+        self.steady_latency: dict[str, Latency] = {}
+        self.steady_gc: dict[str, list] = {}
 
     def restart_steady_state(self) -> None:
         """Forget the in-game latencies so far (the ramp-up's) and start sampling afresh."""
@@ -172,13 +175,20 @@ class Metrics:
         self.steady_bytes_base = self.received_bytes
 
     def end_steady_state(self) -> None:
-        """The duration is over: what follows (games winding down) is not the steady state."""
+        """The duration is over: what follows is not the steady state. The last games
+        wind down, thousands of connections close and the collector reclaims what it
+        kept frozen (a full pass of 400+ ms with thousands of bots): in-game latencies
+        and collections from then on go to figures that are not reported."""
         if self.steady is None:
             self.steady = (
                 time.monotonic() - self.steady_since,
                 self.received - self.steady_received_base,
                 self.received_bytes - self.steady_bytes_base,
             )
+            for name in STEADY_STATE_LATENCIES:
+                self.steady_latency[name] = self.latency[name]
+                self.latency[name] = Latency()
+            self.steady_gc = self.gc_pauses.summary()
 
     def game_completed(self, kind: str, game_id: int) -> None:
         if game_id not in self._completed_game_ids:

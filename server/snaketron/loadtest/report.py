@@ -23,6 +23,8 @@ class Report(msgspec.Struct, kw_only=True):
     elapsed_s: float
     finished_at: str
     interrupted: bool
+    # Connect, auth and queue-to-match over the whole run; command-to-scheduled and event
+    # delivery over the steady state only (from the warm-up's end to the duration's end).
     latency_ms: dict[str, LatencySummary]
     # The same distributions as HDR compressed histograms (`Latency.merged` adds up several runs).
     latency_hdr: dict[str, str]
@@ -71,6 +73,7 @@ def build_report(
     assert metrics.steady is not None
     steady_s, steady_frames, steady_bytes = metrics.steady
     elapsed = max(elapsed_s, 1e-9)
+    latency = {**metrics.latency, **metrics.steady_latency}
     return Report(
         scenario=options.scenario,
         ws_url=options.ws_url,
@@ -81,9 +84,9 @@ def build_report(
         elapsed_s=round(elapsed_s, 3),
         finished_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         interrupted=interrupted,
-        latency_ms={name: metrics.latency[name].summary() for name in LATENCIES},
-        latency_hdr={name: metrics.latency[name].encoded() for name in LATENCIES},
-        negative_latencies={name: metrics.latency[name].negative for name in LATENCIES},
+        latency_ms={name: latency[name].summary() for name in LATENCIES},
+        latency_hdr={name: latency[name].encoded() for name in LATENCIES},
+        negative_latencies={name: latency[name].negative for name in LATENCIES},
         clock_offset_ms={
             "min": round(min(offsets), 3) if offsets else 0.0,
             "mean": round(statistics.fmean(offsets), 3) if offsets else 0.0,
@@ -105,7 +108,7 @@ def build_report(
         plays_completed=dict(metrics.plays_completed),
         games_completed=dict(metrics.games_completed),
         late_commands=metrics.late_commands,
-        load_generator_gc=metrics.gc_pauses.summary(),
+        load_generator_gc=metrics.steady_gc,
         attempts=metrics.attempts,
         errors=dict(metrics.errors),
         error_count=metrics.error_count,

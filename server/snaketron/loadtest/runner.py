@@ -105,8 +105,8 @@ class LoadTest:
                         self.on_steady()
                 await self._stopped_within(end - time.monotonic())
             finally:
+                self.metrics.end_steady_state()  # before the collector's reclaim, not after
                 await collector.stop()
-                self.metrics.end_steady_state()
                 progress.cancel()
                 await self._wind_down(ctx, tasks, groups.values())
         self.metrics.gc_pauses.uninstall()
