@@ -51,7 +51,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--sign-in-first", action="store_true", help="sign all bots in over HTTP before the ramp (a few at a time)"
     )
     parser.add_argument(
-        "--warmup", type=float, default=0.0, help="discard command/event latencies of this many seconds after the ramp"
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="discard command/event latencies of this many seconds after the ramp "
+        "(they end with the duration: the wind-down is never counted)",
     )
     parser.add_argument("--json", dest="json_path", metavar="FILE", help="write the figures as JSON to FILE")
     parser.add_argument("--no-progress", action="store_true", help="no live display")
