@@ -7,7 +7,7 @@ header is built once too and the finished frame is written to each transport.
 The frames of one tick go out together: one write (one send system call) per
 recipient carries them all, each still its own WebSocket message, in order;
 a connection in any other state (an extension, a message half sent) gets the
-frame through websockets as usual. A recipient whose kernel and user-space send
+frames through websockets as usual. A recipient whose kernel and user-space send
 buffers already hold more than `limit_bytes` cannot keep up: it is disconnected
 instead of slowing the others or growing memory without bound.
 """

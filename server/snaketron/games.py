@@ -3,9 +3,10 @@
 `GameHost` owns every game this process hosts. Each started game is woken when
 its next tick becomes computable (the committed state runs 5 ticks behind real
 time, see `engine.timing`); games due within the same 2 ms share one loop timer
-(`TickSlots`). The wake-up is synchronous: it advances the engine, encodes each event once and
-pushes the same bytes to every member. Nothing on that path awaits; persistence
-is handed to `GamePersistence`, which queues it to the batch writer.
+(`TickSlots`). The wake-up is synchronous: it advances the engine, encodes each
+event once and pushes the same bytes to every member. Nothing on that path
+awaits; persistence is handed to `GamePersistence`, which queues it to the batch
+writer.
 """
 
 from __future__ import annotations
