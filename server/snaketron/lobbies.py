@@ -232,7 +232,7 @@ class LobbyService:
             raise LobbyRefused(exc.reason) from None
         self._host.broadcast_frame(hosted, protocol.encode_server_message(protocol.CustomGameStarting()))
         self._host.run(hosted)
-        self._record_start(hosted, user_id)
+        self._record_start(hosted)
         # The code finds the finished game while the host keeps it (late joiners get its
         # final state), and nothing after: codes of past games must not pile up here.
         hosted.on_forget.append(self._forget_code)
@@ -260,7 +260,7 @@ class LobbyService:
             return
         self._touch(hosted)
 
-    def _record_start(self, hosted: HostedGame, host_user_id: int) -> None:
+    def _record_start(self, hosted: HostedGame) -> None:
         """Write the lobby as started, with its code claim: as two whole-item puts on the
         batch writer when the code is surely ours, else as `update_lobby`'s conditional
         transaction. The puts ride in a BatchWriteItem with whatever else is queued and
@@ -291,7 +291,7 @@ class LobbyService:
         lobby = LobbyRecord(
             game_code=code,
             game_id=hosted.game_id,
-            host_user_id=host_user_id,
+            host_user_id=hosted.game.host_user_id,
             settings=_to_wire(hosted.game.game_type.Custom.settings),
             state="started",
             server_id=self._host.server_id,
