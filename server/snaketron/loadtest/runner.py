@@ -93,10 +93,9 @@ class LoadTest:
                     self.bots_started += 1
                 self.ramped = True
                 # Every bot and connection is made: from here on the server's collector
-                # policy keeps them, and whatever else survives, out of full passes. A
-                # single freeze was not enough: CPython's automatic full passes still
-                # came, each walking everything since (up to 350 ms at 2,700 free-for-all
-                # bots per process, the whole p99 of the capacity benchmark's step).
+                # policy keeps them, and whatever else survives, out of full passes. After
+                # a single freeze CPython's automatic full passes come back, each walking
+                # everything since the freeze (gc_policy.py; measured in the server).
                 gc.collect()
                 collector.start()
                 if options.warmup_s > 0 and not await self._stopped_within(options.warmup_s):
