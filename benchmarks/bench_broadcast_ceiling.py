@@ -33,7 +33,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol, TypeVar
 
 TICK_MS = 100
 P99_LIMIT_MS = 50.0
@@ -285,6 +287,44 @@ def highest_held(steps: list[CeilingStep]) -> CeilingStep | None:
     return max((step for step in steps if step.holds), key=lambda step: step.clients, default=None)
 
 
+Step = TypeVar("Step", bound="Holds")
+
+
+class Holds(Protocol):
+    @property
+    def holds(self) -> bool: ...
+
+
+def climb(
+    measure_at: Callable[[int], Step], *, start: int, step: int, unit: int, floor: int, largest: int, max_steps: int
+) -> list[Step]:
+    """The search both benchmarks run: measure at `start`, then up by `step` while a count
+    holds; after a failure halve the step and go on from just above the best count held
+    (half the failing count, at least `floor`, when none held yet), until a failure with
+    a step of `floor` or `start // 8` or less. Counts are whole `unit`s and at most
+    `largest`; a step of 0 measures `start` once. Returns every step measured, in order."""
+    steps: list[Step] = []
+    best = 0
+    count = start
+    for _ in range(max_steps):
+        count = max(unit, count // unit * unit)
+        if count > largest:
+            break
+        result = measure_at(count)
+        steps.append(result)
+        if step == 0:
+            break
+        if result.holds:
+            best = count
+            count += step
+            continue
+        if step <= max(floor, start // 8):
+            break
+        step //= 2
+        count = best + step if best else max(floor, count // 2)
+    return steps
+
+
 def measure(clients_count: int, traffic: Traffic, seconds: float, load: ClientLoad = READING_CLIENTS) -> CeilingStep:
     """One server process and `load.processes` client processes (whole groups each),
     `seconds` of measuring after the ramp."""
@@ -356,30 +396,20 @@ def measure(clients_count: int, traffic: Traffic, seconds: float, load: ClientLo
 def find_ceiling(
     traffic: Traffic, *, start: int, step: int, seconds: float, load: ClientLoad = READING_CLIENTS, log=print
 ) -> tuple[int, list[CeilingStep]]:
-    """The most clients (in steps) the bare server holds: up by `step` while it holds,
-    the step halved after a failure."""
-    steps: list[CeilingStep] = []
-    best = 0
-    clients_count = start
-    for _ in range(MAX_STEPS):
-        if clients_count > MAX_CLIENTS:
-            break
+    """The most clients (in steps, `climb`) the bare server holds, and every step measured."""
+
+    def measure_at(clients_count: int) -> CeilingStep:
         result = measure(clients_count, traffic, seconds, load)
-        steps.append(result)
         log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
             f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
             f"{result.server_cpu_percent}% clients {result.client_cpu_percent}%, server gc max {result.gc_max_ms} ms, "
             f"load {load_average()} -> "
             f"{'holds' if result.holds else 'fails'}")  # fmt: skip
-        if not result.holds:
-            if step <= max(50, start // 8):
-                break
-            clients_count = best + step // 2 if best else max(50, clients_count // 2)
-            step //= 2
-            continue
-        best = clients_count
-        clients_count += step
-    return best, steps
+        return result
+
+    steps = climb(measure_at, start=start, step=step, unit=1, floor=50, largest=MAX_CLIENTS, max_steps=MAX_STEPS)
+    top = highest_held(steps)
+    return (top.clients if top else 0), steps
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ from bench_broadcast_ceiling import (
     P99_LIMIT_MS,
     ClientLoad,
     Traffic,
+    climb,
     cpu_seconds,
     find_ceiling,
     free_port,
@@ -444,47 +445,42 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
 def search(
     mode: str, via: str, start: int, step: int, seconds: float, loadgens: int
 ) -> tuple[CapacityStep | None, list]:
-    """Raise the bot count by `step` while it holds; halve the step after a failure."""
-    group = GROUP[mode]
-    steps: list[CapacityStep] = []
-    best: CapacityStep | None = None
-    bots = start
-    for _ in range(MAX_STEPS):
-        bots = max(group, bots // group * group)
+    """Raise the bot count by `step` while it holds; halve the step after a failure
+    (`climb`). Returns the largest count that held, and every step measured."""
+
+    def measure_at(bots: int) -> CapacityStep:
         result = measure(mode, via, bots, seconds, loadgens)
-        steps.append(result)
+        print_step(result)
+        return result
+
+    group = GROUP[mode]
+    steps = climb(measure_at, start=start, step=step, unit=group, floor=group, largest=sys.maxsize, max_steps=MAX_STEPS)
+    best = max((s for s in steps if s.holds), key=lambda s: s.bots, default=None)
+    return best, steps
+
+
+def print_step(result: CapacityStep) -> None:
+    print(
+        f"  {result.mode} {result.bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
+        f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
+        f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
+        f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
+        f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
+        f"server gc max {result.gc_max_ms} ms, load generators' {result.loadgen_gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
+        f"event frames per write {result.frames_per_write}, "
+        f"requests/s {result.db_requests_per_s}, "
+        f"load {result.load} "
+        f"-> {'holds' if result.holds else 'fails'}",
+        flush=True,
+    )
+    for stall in result.stalls:
         print(
-            f"  {mode} {bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
-            f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
-            f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
-            f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
-            f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
-            f"server gc max {result.gc_max_ms} ms, load generators' {result.loadgen_gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
-            f"event frames per write {result.frames_per_write}, "
-            f"requests/s {result.db_requests_per_s}, "
-            f"load {result.load} "
-            f"-> {'holds' if result.holds else 'fails'}",
+            f"    server stall {stall['gap_ms']} ms: its own CPU {stall['own_cpu_ms']} ms, "
+            f"{stall['gc_ms']} ms collecting, {stall['major_faults']} major faults",
             flush=True,
         )
-        for stall in result.stalls:
-            print(
-                f"    server stall {stall['gap_ms']} ms: its own CPU {stall['own_cpu_ms']} ms, "
-                f"{stall['gc_ms']} ms collecting, {stall['major_faults']} major faults",
-                flush=True,
-            )
-            if stall["stack"] and stall["own_cpu_ms"] > stall["gap_ms"] / 2:
-                print("      " + "\n      ".join(stall["stack"][-4:]), flush=True)
-        if step == 0:  # --once
-            break
-        if result.holds:
-            best = result
-            bots += step
-        else:
-            if step <= max(group, start // 8):
-                break
-            step //= 2
-            bots = best.bots + step if best else bots // 2
-    return best, steps
+        if stall["stack"] and stall["own_cpu_ms"] > stall["gap_ms"] / 2:
+            print("      " + "\n      ".join(stall["stack"][-4:]), flush=True)
 
 
 def main() -> None:
