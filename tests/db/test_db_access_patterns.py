@@ -1,4 +1,4 @@
-"""Every access pattern of DATA_MODEL.md against the embedded endpoint."""
+"""Every access pattern of docs/DATA_MODEL.md against the embedded endpoint."""
 
 from __future__ import annotations
 

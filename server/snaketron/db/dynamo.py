@@ -1,6 +1,6 @@
 """`DynamoDatabase`: the `Database` protocol on DynamoDB (AWS, LocalStack, embedded).
 
-Every method is one access pattern of DATA_MODEL.md. Item shapes live in
+Every method is one access pattern of docs/DATA_MODEL.md. Item shapes live in
 `items.py`, requests go through `DynamoClient.call` (retries, error mapping), and
 the hot-path writes (players, spectators, results, tickets) go through the
 `BatchWriter`. Reads that meet a `ttl` treat `ttl <= now` as absent.
