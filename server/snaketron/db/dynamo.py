@@ -291,7 +291,7 @@ class DynamoDatabase:
         attempt succeeded but whose answer was lost (a dropped connection) fails its own
         condition; the endpoint may not honour ClientRequestToken, so look."""
         response = await self.client.call("get_item", TableName=table, Key=to_item(key), ConsistentRead=True)
-        return from_item(response.get("Item", {})).get(attribute) == ours
+        return bool(from_item(response.get("Item", {})).get(attribute) == ours)
 
     async def get_user(self, user_id: int) -> UserRecord:
         return shapes.user_from_item(await self._get(self.tables.main, shapes.user_key(user_id)))

@@ -30,6 +30,7 @@ from snaketron.engine.types import (
     GameProperties,
     GameState,
     GameStatus,
+    GameStatusObject,
     GameType,
     PlayerEntry,
     Position,
@@ -178,7 +179,7 @@ class Game:
         game._sequence = state.event_sequence
         for message in state.command_queue.queue:
             game._commands.push(message)
-        if game.is_complete:
+        if isinstance(state.status, GameStatusObject) and state.status.Complete is not None:
             game.winning_snake_id = state.status.Complete.winning_snake_id
         return game
 
