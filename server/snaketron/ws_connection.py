@@ -37,7 +37,7 @@ class GameServerConnection(ServerConnection):
             and type(event) is Frame
             and event.opcode is Opcode.TEXT
             and event.fin
-            and isinstance(event.data, bytes)  # always, from websockets' reader (tests/test_websockets_contract.py)
+            and isinstance(event.data, bytes)  # always, from websockets' reader (test_websockets_contract.py)
             and not self.recv_messages.frames  # nothing queued ahead of it
         ):
             try:
