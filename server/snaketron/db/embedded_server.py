@@ -73,7 +73,7 @@ def _queries_without_sorting_the_table() -> None:
         finally:
             self._query_scope = None  # type: ignore[attr-defined]
 
-    # Patched on purpose (see the docstring above): mypy refuses assigning to a method.
+    # Patched on purpose (the module docstring says why); mypy refuses assigning to a method.
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = scoped_query  # type: ignore[method-assign]
 
