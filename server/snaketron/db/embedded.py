@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from snaketron.db.embedded_server import READY
 from snaketron.db.errors import DatabaseUnavailable
+from snaketron.db.models import DatabaseState
 from snaketron.logs import get_logger
 from snaketron.tasks import cancel_and_wait
 
@@ -174,7 +175,7 @@ class EmbeddedSupervisor:
         self,
         endpoint: EmbeddedEndpoint,
         recreate: Callable[[], Awaitable[None]],
-        on_state: Callable[[str], None],
+        on_state: Callable[[DatabaseState], None],
         *,
         retry_s: float = 1.0,
     ) -> None:
