@@ -138,14 +138,14 @@ class DynamoDatabase:
     def health(self) -> DatabaseHealth:
         return self._health
 
-    def set_state(self, state: DatabaseState, *, now_ms: int | None = None) -> None:
+    def set_state(self, state: DatabaseState) -> None:
         """The embedded endpoint's supervisor reports here: "restarting" when it died,
         "ok" once it answers again with its tables (its data lost), "unavailable"."""
         was_restarting = self._health.state != "ok"
         self._health.state = state
         if state == "ok" and was_restarting:
             self._health.restarts += 1
-            self._health.data_lost_at_ms = self._clock() if now_ms is None else now_ms
+            self._health.data_lost_at_ms = self._clock()
 
     async def recreate_after_data_loss(self) -> None:
         """The endpoint came back empty: create the tables again, and raise the id

@@ -37,9 +37,9 @@ class IdAllocator:
             return value
 
     async def restore_counters(self) -> None:
-        """After the counters were lost (the embedded endpoint restarted empty): raise each
-        one this process reserved from back to the end of its block, so that ids are still
-        never reused. Another process that raised a counter meanwhile keeps its value."""
+        """After the counters were lost (the embedded endpoint restarted empty): set each
+        counter this process reserved ids from back to the end of its last block, so that
+        ids are still never reused. A counter already past it keeps its value."""
         for entity, end in list(self._end.items()):
             try:
                 await self._client.call(
