@@ -152,14 +152,19 @@ class ServerMetrics:
         yield from _counters(host.stats, HOST_COUNTERS)
         timings = host.tick_timings
         if timings is not None:
-            yield _histogram(
-                "snaketron_tick_lateness_seconds", "How long after its deadline each game tick ran.", timings.lateness
-            )
-            yield _histogram(
-                "snaketron_tick_duration_seconds",
-                "Time to compute one game's tick and push its frames.",
-                timings.duration,
-            )
+            for name, documentation, (buckets, total) in (
+                (
+                    "snaketron_tick_lateness_seconds",
+                    "How long after its deadline each game tick ran.",
+                    timings.lateness(),
+                ),
+                (
+                    "snaketron_tick_duration_seconds",
+                    "Time to compute one game's tick and push its frames.",
+                    timings.duration(),
+                ),
+            ):
+                yield HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
 
     def _database(self) -> Iterable[Metric]:
         db = self.server.db
