@@ -52,6 +52,7 @@ def draw(samples: Sequence[Sample], path: str, *, title: str = "snaketron loadte
 
     errors.plot(t, [s.errors for s in samples], label="errors (so far)", color="tab:red")
     errors.set_ylabel("errors")
+    errors.set_ylim(0, max([1, *(s.errors for s in samples)]) * 1.1)  # zero errors sit on the floor
     requests = errors.twinx()
     requests.plot(t, _values(samples, "dynamodb_requests_per_s"), label="DynamoDB requests/s", color="tab:green")
     requests.set_ylabel("requests/s")

@@ -42,7 +42,7 @@ SCRAPE_TIMEOUT_S = 2.0
 class Sample:
     """One second of a run; server columns are None when its metrics could not be read."""
 
-    t_s: float  # since the run began
+    t_s: float  # since the run began (sign-ins included)
     players_live: int
     bots_running: int
     delivery_p50_ms: float | None  # events delivered in this second (None: none were)
@@ -186,6 +186,7 @@ class TimeSeriesRecorder:
         self._delivery = IntervalPercentiles()
         self._last_received = 0
         self._last_taken = 0.0
+        self._began = 0.0  # the recorder's start: the run's clock restarts after --sign-in-first
         self._last_server: ServerFigures | None = None
         self._scrape_failed = False
         self._file: IO[str] | None = None
@@ -196,7 +197,7 @@ class TimeSeriesRecorder:
         """Sample every second while the body runs (the load test)."""
         self._open_csv()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)) as http:
-            self._last_taken = time.monotonic()
+            self._began = self._last_taken = time.monotonic()
             self._last_server = await self._scrape(http)
             task = asyncio.get_running_loop().create_task(self._every_second(http))
             try:
@@ -238,7 +239,7 @@ class TimeSeriesRecorder:
             late = round((server.late_ticks - before.late_ticks) / elapsed, 2)
             requests = round((server.dynamodb_requests - before.dynamodb_requests) / elapsed, 1)
         return Sample(
-            t_s=round(now - metrics.started_monotonic, 2),
+            t_s=round(now - self._began, 2),
             players_live=metrics.players_live,
             bots_running=metrics.bots_running,
             delivery_p50_ms=p50,
