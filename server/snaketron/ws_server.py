@@ -78,7 +78,8 @@ class WsServer:
             protocol.ClockSyncRequest: (self._on_clock_sync, ANY_STATE),
             protocol.QueueForMatch: (self._on_queue_for_match, frozenset({AUTH})),
             protocol.LeaveQueue: (self._on_leave_queue, frozenset({AUTH})),
-            # JoinGame in a game is accepted for that same game: a rejoin for a fresh Snapshot.
+            # JoinGame in a game: for that same game it changes nothing (as the original
+            # server, which ignored it); for another one it is refused while the game runs.
             protocol.JoinGame: (self._on_join_game, frozenset({AUTH, IN_GAME})),
             protocol.CreateCustomGame: (self._on_create_custom_game, frozenset({AUTH})),
             protocol.JoinCustomGame: (self._on_join_custom_game, frozenset({AUTH})),
@@ -340,7 +341,11 @@ class WsServer:
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
         current = session.game
-        if current is not None and current.game_id != msg.game_id and not current.finished:
+        if current is not None and current.game_id == msg.game_id:
+            # Already receiving it. The original server ignored a repeated JoinGame; a
+            # fresh Snapshot here would make clients re-base where they did not before.
+            return
+        if current is not None and not current.finished:
             session.error("wrong_state", "leave your game before joining another")
             return
         hosted = self.host.get(msg.game_id)
