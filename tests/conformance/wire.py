@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from snaketron.client import GameClient
+from support.wire_fields import GAME_EVENT_FIELDS, GAME_STATE_FIELDS
 
 # What CreateSoloGame makes, as the original server announced it (PROTOCOL.md, GameType).
 SOLO_GAME_TYPE = {
@@ -30,23 +31,6 @@ SOLO_GAME_TYPE = {
             "snake_start_length": 4,
         }
     }
-}
-
-GAME_EVENT_FIELDS = {"game_id", "tick", "sequence", "user_id", "event"}
-GAME_STATE_FIELDS = {
-    "tick",
-    "status",
-    "game_type",
-    "start_ms",
-    "event_sequence",
-    "arena",
-    "properties",
-    "command_queue",
-    "players",
-    "rng",
-    "game_code",
-    "host_user_id",
-    "usernames",
 }
 
 
