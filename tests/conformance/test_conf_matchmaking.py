@@ -64,9 +64,11 @@ async def test_the_eight_player_button_forms_a_game_with_three_players(players):
         assert_numbered_without_gaps(events)
 
 
-async def test_sizes_outside_the_bounds_get_access_denied_naming_them(players):
+async def test_sizes_outside_the_bounds_and_custom_types_get_access_denied_naming_the_bounds(players):
     peer = Peer(await players.new())
-    for game_type in ({"FreeForAll": {"max_players": 17}}, {"TeamMatch": {"per_team": 5}}):
+    too_big = ({"FreeForAll": {"max_players": 17}}, {"TeamMatch": {"per_team": 5}}, {"FreeForAll": {"max_players": 1}})
+    # A custom game is made in a lobby, never queued for.
+    for game_type in (*too_big, {"Custom": {"settings": {"game_mode": "Duel", "max_players": 2}}}):
         await peer.send({"QueueForMatch": {"game_type": game_type}})
         reply = await peer.next()
         assert tag_of(reply) == "AccessDenied", reply
