@@ -107,6 +107,17 @@ def test_no_two_snakes_share_a_cell_for_any_player_count(players: int) -> None:
     assert all(0 <= x < 40 and 0 <= y < 40 for x, y in cells)
 
 
+@pytest.mark.parametrize("per_team", range(1, 5))
+def test_every_team_size_matchmaking_offers_lays_out_on_distinct_cells(per_team: int) -> None:
+    game = Game(1, type_team_match(per_team), seed=1)
+    for user in range(2 * per_team):
+        game.add_player(user, f"u{user}")
+    snakes = game.state.arena.snakes
+    cells = [c for s in snakes for c in expand(s.body)]
+    assert len(cells) == len(set(cells)) == 4 * 2 * per_team
+    assert [s.team_id for s in snakes] == [0, 1] * per_team
+
+
 @pytest.mark.parametrize(("height", "width"), [(40, 9), (10, 3), (20, 5), (25, 5), (30, 7), (15, 3), (50, 11)])
 def test_goal_width_is_a_fifth_of_the_height_at_least_3_and_odd(height: int, width: int) -> None:
     assert goal_width_for(height) == width
