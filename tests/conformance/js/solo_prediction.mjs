@@ -10,8 +10,9 @@
 //   server_end_tick:    the tick of the server's StatusUpdated Complete
 
 import { JS } from "../../web/js/paths.mjs";
+import { gameEventOf } from "../../web/js/recorded_frames.mjs";
 
-const { decodeServerMessage, variantOf } = await import(`${JS}protocol.js`);
+const { variantOf } = await import(`${JS}protocol.js`);
 const { GamePredictor } = await import(`${JS}prediction.js`);
 const { simFromState } = await import(`${JS}rules.js`);
 
@@ -28,11 +29,8 @@ let endRule = null;
 let predictedEndTick = null;
 let serverEndTick = null;
 for (const frame of frames) {
-  const message = decodeServerMessage(frame);
-  if (message.type !== "GameEvent") throw new Error(`unexpected frame ${message.type}`);
-  const event = message.value;
+  const { event, tag, payload } = gameEventOf(frame);
   predictor.onEvent(event);
-  const [tag, payload] = variantOf(event.event);
   if (tag === "Snapshot" && endRule === null) endRule = simFromState(payload.game_state).endRule;
   if (tag === "StatusUpdated" && variantOf(payload.status)[0] === "Complete") serverEndTick = event.tick;
   const sim = predictor.stateAt(Math.max(predictor.serverTick, 0) + SHOWN_AHEAD_TICKS);
