@@ -21,7 +21,7 @@ from snaketron.auth import InvalidToken, TokenIssuer
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
-from snaketron.engine import SOLO, CommandRejected, Game, GameCommandMessage
+from snaketron.engine import SOLO_GAME_TYPE, CommandRejected, Game, GameCommandMessage, is_solo
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
@@ -79,7 +79,8 @@ class WsServer:
             protocol.ClockSyncRequest: (self._on_clock_sync, ANY_STATE),
             protocol.QueueForMatch: (self._on_queue_for_match, frozenset({AUTH})),
             protocol.LeaveQueue: (self._on_leave_queue, frozenset({AUTH})),
-            # JoinGame in a game is accepted for that same game: a rejoin for a fresh Snapshot.
+            # JoinGame in a game: for that same game it changes nothing (as the original
+            # server, which ignored it); for another one it is refused while the game runs.
             protocol.JoinGame: (self._on_join_game, frozenset({AUTH, IN_GAME})),
             protocol.CreateCustomGame: (self._on_create_custom_game, frozenset({AUTH})),
             protocol.JoinCustomGame: (self._on_join_custom_game, frozenset({AUTH})),
@@ -317,24 +318,37 @@ class WsServer:
         return False
 
     async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
+        game_id = await self._new_solo_game(session)
+        if game_id is not None:
+            session.send(protocol.SoloGameCreated(game_id=game_id))
+
+    async def _new_solo_game(self, session: ClientSession) -> int | None:
+        """Create and start a solo game for the session's user (the client then sends
+        JoinGame); None when refused (the refusal is sent)."""
         if self._refuse_new_game(session) or self._refuse_second_seat(session):
-            return
+            return None
         try:
             game_id = await self.db.next_id("game")
         except DatabaseUnavailable:
             session.deny("the game store is unavailable; try again")
-            return
-        game = Game(game_id, SOLO, seed=new_seed(), server_id=self.host.server_id)
+            return None
+        # A Custom game of mode Solo, private and closed to spectators, as the original
+        # server made it: clients recognise a solo game only in that form.
+        game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.host.server_id)
         game.add_player(session.user_id, session.username)
-        hosted = self.host.add(HostedGame(game=game, kind="solo"))
+        hosted = self.host.add(HostedGame(game=game, kind="solo", is_private=True, allow_spectators=False))
         hosted.joined_at_ms[session.user_id] = hosted.created_at_ms
         # Solo games start at once; the client's JoinGame gets a Snapshot of where it is.
         self.host.start(hosted)
-        session.send(protocol.SoloGameCreated(game_id=game_id))
+        return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
         current = session.game
-        if current is not None and current.game_id != msg.game_id and not current.finished:
+        if current is not None and current.game_id == msg.game_id:
+            # Already receiving it. The original server ignored a repeated JoinGame; a
+            # fresh Snapshot here would make clients re-base where they did not before.
+            return
+        if current is not None and not current.finished:
             session.error("wrong_state", "leave your game before joining another")
             return
         hosted = self.host.get(msg.game_id)
@@ -402,6 +416,13 @@ class WsServer:
         self._enter(session, hosted, "spectator")
 
     async def _on_queue_for_match(self, session: ClientSession, msg: protocol.QueueForMatch) -> None:
+        if is_solo(msg.game_type):
+            # Nobody to wait for: the solo game is made at once and announced as a match
+            # is, with {"JoinGame": id}; the client answers with its own JoinGame.
+            game_id = await self._new_solo_game(session)
+            if game_id is not None:
+                session.send(protocol.MatchFound(game_id=game_id))
+            return
         if self.matchmaking is None:
             session.deny("matchmaking is not available on this server")
             return
