@@ -71,7 +71,7 @@ def test_production_refuses_missing_published_and_short_secrets():
 def test_explicit_production_refuses_the_embedded_endpoint():
     strong = "s" * MIN_SECRET_BYTES
     env = {"SNAKETRON_DEV_MODE": "0", "SNAKETRON_JWT_SECRET": strong, "SNAKETRON_CLUSTER_SECRET": strong}
-    with pytest.raises(ConfigError, match="embedded in-memory endpoint.*AWS_ENDPOINT_URL_DYNAMODB"):
+    with pytest.raises(ConfigError, match=r"embedded in-memory endpoint.*AWS_ENDPOINT_URL_DYNAMODB"):
         Settings.from_env(env).check_startup()
     Settings.from_env({**env, "AWS_ENDPOINT_URL_DYNAMODB": "http://localhost:4566"}).check_startup()
 
