@@ -138,6 +138,8 @@ class ApiError(Exception):
 
 # Every token problem reads the same to the client: which check failed is for the log.
 INVALID_TOKEN = "invalid token"
+# How long an early answer's unread request body is still drained.
+LINGERING_S = 2.0
 # A full hashing queue empties within a second or so (a hash takes tens of ms).
 HASHING_BUSY_RETRY_S = 1
 
@@ -588,7 +590,14 @@ async def start_api(
     until a complete request head has arrived, so `http_idle_timeout_seconds` bounds
     both a slow request head and an idle keep-alive connection."""
     settings = settings or app[SETTINGS_KEY]
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout_seconds)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.http_idle_timeout_seconds,
+        # After an early answer (413, 408) aiohttp reads what is left of the body so
+        # the client sees the answer; 10 s of that by default is 10 s a slow sender holds.
+        lingering_time=LINGERING_S,
+    )
     await runner.setup()
     # Behind a trusted proxy every connection comes from the proxy: it limits them.
     if settings.max_http_conn_per_ip > 0 and not settings.trust_forwarded_for:

@@ -57,12 +57,11 @@ async def test_a_distributed_guess_slows_the_account_down_but_never_refuses_the_
     api = await start_api_server(trust_forwarded_for=True)
     victim = fresh_name()
     await api.register(victim, "right-pass", **from_address("10.18.0.1"))
-    # Twelve addresses, two wrong guesses each: no address reaches its own limit, the
+    # Eleven addresses, one wrong guess each: no address comes near its own limit, the
     # account passes its slow-down threshold (10).
-    for i in range(12):
-        for guess in range(2):
-            status, _, _ = await api.login(victim, f"g{i}-{guess}", **from_address(f"10.18.1.{i}"))
-            assert status == 401
+    for i in range(11):
+        status, _, _ = await api.login(victim, f"guess-{i}", **from_address(f"10.18.1.{i}"))
+        assert status == 401
     # Every attempt on the account now waits before its password is checked, the
     # attacker's (still judged: 401, not 429) ...
     status, _, _ = await timed(
@@ -96,6 +95,7 @@ async def test_a_flood_of_logins_gets_503_at_once_and_a_real_player_still_signs_
         answers = await flooding
         print(f"[security] flood of 60 unknown-name logins answered in {(time.perf_counter() - started) * 1000:.0f} ms")
         statuses = [s for s, _, _ in answers]
+        print(f"[security] flood answers: {statuses.count(503)} x 503, {statuses.count(401)} x 401")
         assert status == 200
         assert statuses.count(503) > 0 and set(statuses) <= {401, 503}
         busy = next(resp for s, _, resp in answers if s == 503)
