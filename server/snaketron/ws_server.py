@@ -75,6 +75,7 @@ class WsServer:
         self.sessions: set[ClientSession] = set()
         self.accepting_games = True  # False while draining
         self._per_address: collections.Counter[str] = collections.Counter()
+        self._auth_deadlines: dict[ClientSession, asyncio.TimerHandle] = {}
         # Unknown game codes and ids answered per address: a guesser's budget, refilled
         # slowly, so repeated guessing is refused before any lookup (no database read).
         per_minute = settings.game_lookup_misses_per_min
@@ -149,13 +150,10 @@ class WsServer:
             address,
             TokenBucket(self.settings.msg_rate_per_sec, self.settings.msg_burst),
         )
-        deadline: asyncio.TimerHandle | None = None
         if peer is not None:
             session.user_id, session.username = peer.user_id, peer.username
-        elif self.settings.ws_auth_deadline_seconds > 0:
-            deadline = asyncio.get_running_loop().call_later(
-                self.settings.ws_auth_deadline_seconds, self._auth_deadline_passed, session
-            )
+        else:
+            self._arm_auth_deadline(session)
         self.sessions.add(session)
         if isinstance(connection, GameServerConnection):
             connection.take_now = lambda data: self._receive_now(session, data)
@@ -172,7 +170,7 @@ class WsServer:
         except ConnectionClosed:
             pass
         finally:
-            if deadline is not None:
+            if (deadline := self._auth_deadlines.pop(session, None)) is not None:
                 deadline.cancel()
             self.sessions.discard(session)
             self._per_address[address] -= 1
@@ -253,11 +251,27 @@ class WsServer:
             session.error(code, message)
         return False
 
+    def _arm_auth_deadline(self, session: ClientSession) -> None:
+        """(Re)start the session's deadline to authenticate."""
+        if (running := self._auth_deadlines.pop(session, None)) is not None:
+            running.cancel()
+        if self.settings.ws_auth_deadline_seconds > 0:
+            self._auth_deadlines[session] = asyncio.get_running_loop().call_later(
+                self.settings.ws_auth_deadline_seconds, self._auth_deadline_passed, session
+            )
+
     def _auth_deadline_passed(self, session: ClientSession) -> None:
         """An unauthenticated connection only costs us: it may not linger (answering
         Pings keeps a socket open, not a seat)."""
-        if not session.user_id:
-            session.outbox.close(1008, "authentication deadline passed")
+        self._auth_deadlines.pop(session, None)
+        if session.user_id:
+            return
+        if session.busy:
+            # A frame (a Token waiting on the account store, say) is being handled: the
+            # slowness is ours, not the client's. Look again one deadline later.
+            self._arm_auth_deadline(session)
+            return
+        session.outbox.close(1008, "authentication deadline passed")
 
     def _lookups_exhausted(self, session: ClientSession) -> bool:
         """True (and the connection closed) when the session's address has used up its
@@ -334,6 +348,8 @@ class WsServer:
             return
         except DatabaseError:
             session.error("unavailable", "the account store is unavailable; try again")
+            # The client did its part in time; it gets a whole deadline for its retry.
+            self._arm_auth_deadline(session)
             return
         session.user_id = user.user_id
         session.username = user.username
