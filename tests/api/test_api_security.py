@@ -7,9 +7,11 @@ import asyncio
 import time
 import uuid
 
+import aiohttp
 from multidict import CIMultiDict
 
 from snaketron.auth import PasswordHasher
+from snaketron.client import AccountClient
 
 
 def fresh_name() -> str:
@@ -120,6 +122,37 @@ async def test_registering_a_taken_name_costs_no_hash(start_api_server):
         finally:
             hasher.in_flight = 0
         assert (await api.register(fresh_name(), "other-pass"))[0] == 200
+    finally:
+        hasher.close()
+
+
+async def test_the_client_waits_as_told_and_gets_in_when_hashing_frees_up(start_api_server):
+    hasher = PasswordHasher(max_in_flight=2)
+    answers: list[int] = []
+    refused = asyncio.Event()
+
+    async def on_request_end(session, context, params) -> None:
+        answers.append(params.response.status)
+        if params.response.status == 503:
+            refused.set()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    try:
+        api = await start_api_server(hasher=hasher, api_rate_per_min=0)
+        hasher.in_flight = hasher.max_in_flight  # every slot busy
+        async with aiohttp.ClientSession(trace_configs=[trace]) as http:
+            client = AccountClient(api.url, http)
+            started = time.perf_counter()
+            signing_up = asyncio.create_task(client.register(fresh_name(), "right-pass"))
+            await asyncio.wait_for(refused.wait(), 30)  # refused at once: 503, Retry-After: 1
+            hasher.in_flight = 0  # the retry, a second later, gets in
+            signed = await signing_up
+            print(
+                f"\n[security] register through a 503 and its Retry-After: {(time.perf_counter() - started) * 1000:.0f} ms"
+            )
+        assert signed.user_id > 0
+        assert answers == [503, 200]
     finally:
         hasher.close()
 
