@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ipaddress
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -56,7 +55,7 @@ from snaketron.db.interface import Database
 from snaketron.db.models import UserRecord
 from snaketron.login_throttle import LoginThrottle
 from snaketron.logs import get_logger
-from snaketron.ratelimit import Clock, KeyedRateLimiter
+from snaketron.ratelimit import Clock, KeyedRateLimiter, address_key, parse_ip
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -147,35 +146,16 @@ HASHING_BUSY_RETRY_S = 1
 
 
 def client_address(request: web.Request, trust_forwarded_for: bool = False) -> str:
-    """The key rate limits and lockouts count against.
-
-    IPv4-mapped IPv6 addresses count as their IPv4 address, and IPv6 addresses by their
-    /64 network: one subscriber usually holds a whole /64, so counting single addresses
-    would hand them 2**64 budgets.
-    """
-    addr = _parse_ip(request.remote)
+    """The key rate limits and login throttling count against (`address_key`)."""
+    peer = request.remote
     if trust_forwarded_for:
         # A proxy may append its own header line rather than extend the client's
         # (HAProxy's `option forwardfor`): the lines joined are one list (RFC 9110),
         # whose last entry is the one our proxy wrote.
-        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
-        addr = _parse_ip(forwarded.rsplit(",", 1)[-1].strip()) or addr
-    if addr is None:
-        # Not an IP (a Unix socket, say): one shared key, never the raw text, which
-        # could be long or chosen by the client.
-        return "unknown"
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
-
-
-def _parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address((text or "").split("%", 1)[0])
-    except ValueError:
-        return None
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())).rsplit(",", 1)[-1].strip()
+        if parse_ip(forwarded) is not None:
+            peer = forwarded
+    return address_key(peer)
 
 
 async def read_body(request: web.Request, limit: int, timeout_s: float | None = None) -> bytes:
@@ -545,8 +525,9 @@ def create_api_app(
 
 
 class ConnectionCap:
-    """At most `per_address` open HTTP connections per socket peer address (exactly:
-    127.0.0.2 and 127.0.0.3 are two addresses); more are closed as they open.
+    """At most `per_address` open HTTP connections per socket peer address (its
+    `address_key`: 127.0.0.2 and 127.0.0.3 are two addresses); more are closed as
+    they open.
 
     aiohttp has no hook for this, but its Server is told of every connection opening
     and closing (`connection_made` / `connection_lost`); those two are wrapped on the
@@ -563,7 +544,7 @@ class ConnectionCap:
     def _connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
         self._made(handler, transport)
         peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if peer else "unknown"
+        address = address_key(str(peer[0]) if peer else None)
         if self._open[address] >= self.per_address:
             self.refused += 1
             transport.abort()

@@ -15,6 +15,7 @@ tests drive time without sleeping.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,6 +25,32 @@ Clock = Callable[[], float]
 # Enough distinct addresses for a busy server; beyond it the least recently seen key is
 # forgotten first, so a flood of spoofed keys costs the flooder, not our memory.
 DEFAULT_MAX_KEYS = 100_000
+
+
+def parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((text or "").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def address_key(text: str | None) -> str:
+    """The key per-address limits count a client address against.
+
+    IPv4 addresses count exactly (127.0.0.2 and 127.0.0.3 are two clients). IPv4-mapped
+    IPv6 addresses count as their IPv4 address, and other IPv6 addresses by their /64
+    network: one subscriber usually holds a whole /64, so counting single addresses
+    would hand them 2**64 budgets. Anything else (a Unix socket, say) shares one key,
+    never the raw text, which could be long or chosen by the client.
+    """
+    addr = parse_ip(text)
+    if addr is None:
+        return "unknown"
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 class TokenBucket:

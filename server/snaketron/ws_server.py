@@ -27,7 +27,7 @@ from snaketron.fanout import Outbox, send_to_all
 from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
-from snaketron.ratelimit import KeyedRateLimiter, TokenBucket
+from snaketron.ratelimit import KeyedRateLimiter, TokenBucket, address_key
 from snaketron.sessions import ClientSession, ConnectionState
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_connection import GameServerConnection
@@ -278,7 +278,7 @@ class WsServer:
         budget of unknown game codes and ids: refused without looking anything up."""
         if self._lookup_misses is None or session.address.startswith(RELAY_ADDRESS_PREFIX):
             return False
-        if self._lookup_misses.retry_after(session.address) <= 0:
+        if self._lookup_misses.retry_after(address_key(session.address)) <= 0:
             return False
         session.deny("too many unknown games asked for from this address; try again later")
         session.outbox.close(1008, "too many unknown game codes")
@@ -291,7 +291,7 @@ class WsServer:
         session.deny(reason)
         session.errors += 1
         if self._lookup_misses is not None and not session.address.startswith(RELAY_ADDRESS_PREFIX):
-            self._lookup_misses.try_take(session.address)
+            self._lookup_misses.try_take(address_key(session.address))
         if session.errors > self.settings.max_errors_before_close:
             session.outbox.close(1008, "too many invalid messages")
 

@@ -253,14 +253,6 @@ class DynamoDatabase:
     # --- users -----------------------------------------------------------------------------
 
     async def create_user(self, username: str, password_hash: str, *, mmr: int = 1000, now_ms: int) -> UserRecord:
-        # A name already held costs a read, not an id: refused registrations must not
-        # leave gaps an observer could count, nor burn the id space.
-        try:
-            await self._get(self.tables.usernames, {"username": username.lower()})
-        except NotFound:
-            pass
-        else:
-            raise UsernameTaken(f"username {username!r} is taken")
         user = UserRecord(
             user_id=await self.next_id("user"),
             username=username,
@@ -291,7 +283,9 @@ class DynamoDatabase:
             if 0 not in exc.failed():
                 raise
             if not await self._claim_is(self.tables.usernames, {"username": username.lower()}, "userId", user.user_id):
-                self._ids.give_back("user", user.user_id)  # nothing was written with it
+                # Nothing was written with the id: hand it back, so that a refused
+                # registration leaves no gap (the API checks the name first, too).
+                self._ids.give_back("user", user.user_id)
                 raise UsernameTaken(f"username {username!r} is taken") from None
         return user
 
