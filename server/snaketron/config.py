@@ -285,7 +285,8 @@ class Settings:
     max_http_conn_per_ip: int = setting(
         "SNAKETRON_MAX_HTTP_CONN_PER_IP",
         64,
-        "Concurrent HTTP connections per client address (socket peer); more are closed at once.",
+        "Concurrent HTTP connections per client address (socket peer); more are closed at once. Not applied "
+        "with SNAKETRON_TRUST_FORWARDED_FOR (every connection then comes from the proxy, which limits them).",
     )
     api_rate_per_min: int = setting(
         "SNAKETRON_API_RATE_PER_MIN",
