@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # Subcommands with many options declare them in their own module.
     if argv and argv[0] in ("loadtest", "migrate"):
-        sub = parser._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr]
+        sub = parser._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
         _resolve(sub.get_default("configure"))(sub)
     args = parser.parse_args(argv)
     handler = args.handler if callable(args.handler) else _resolve(args.handler)

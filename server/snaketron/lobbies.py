@@ -27,6 +27,7 @@ from snaketron.engine import (
     CustomGameSettings,
     Game,
     GameFull,
+    GameTypeObject,
     NotEnoughPlayers,
     type_custom,
 )
@@ -202,7 +203,7 @@ class LobbyService:
 
     def update_settings(self, hosted: HostedGame, user_id: int, patch: protocol.CustomGameSettingsPatch) -> None:
         self._require_host(hosted, user_id, "change the settings")
-        settings = patch.apply_to(hosted.game.game_type.Custom.settings)
+        settings = patch.apply_to(_settings_of(hosted.game))
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)
@@ -288,11 +289,12 @@ class LobbyService:
         if written is None or not self._far_off(written.durable_until_ms):
             self._touch(hosted, state="started")
             return
+        assert hosted.game.host_user_id is not None, "a lobby always has a host"
         lobby = LobbyRecord(
             game_code=code,
             game_id=hosted.game_id,
             host_user_id=hosted.game.host_user_id,
-            settings=_to_wire(hosted.game.game_type.Custom.settings),
+            settings=_to_wire(_settings_of(hosted.game)),
             state="started",
             server_id=self._host.server_id,
             created_at_ms=hosted.created_at_ms,
@@ -357,3 +359,10 @@ def _warn_if_failed(future: asyncio.Future[object], code: str) -> None:
 
 def _to_wire(settings: object) -> dict:
     return msgspec.to_builtins(settings)
+
+
+def _settings_of(game: Game) -> CustomGameSettings:
+    """The settings of a lobby's game, which is always a custom game."""
+    game_type = game.game_type
+    assert isinstance(game_type, GameTypeObject) and game_type.Custom is not None, "a lobby hosts custom games only"
+    return game_type.Custom.settings

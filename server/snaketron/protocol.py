@@ -454,7 +454,8 @@ _event_encoder = msgspec.json.Encoder()
 
 def decode_client_message(data: bytes | str) -> ClientMessage:
     """Parse one client frame. Raises ProtocolError (invalid_json, unknown_message, invalid_message)."""
-    return CLIENT_MESSAGES.decode(data)
+    message: ClientMessage = CLIENT_MESSAGES.decode(data)
+    return message
 
 
 def encode_client_message(message: ClientMessage) -> bytes:
@@ -469,7 +470,8 @@ def encode_server_message(message: ServerMessage) -> bytes:
 
 def decode_server_message(data: bytes | str) -> ServerMessage:
     """Parse one server frame (bots and tests listen as clients). Raises ProtocolError."""
-    return SERVER_MESSAGES.decode(data)
+    message: ServerMessage = SERVER_MESSAGES.decode(data)
+    return message
 
 
 def encode_game_event(event_msg: GameEventMessage) -> bytes:

@@ -18,7 +18,7 @@ from yarl import URL
 
 from snaketron.auth import InvalidToken
 from snaketron.config import Settings
-from snaketron.db.models import GameRecord
+from snaketron.db.models import GameRecord, GameStatusName
 from snaketron.http_api import DB_KEY, INVALID_TOKEN, TOKENS_KEY, ApiError, bearer_token, json_response
 
 WEB_ROOT = Path(__file__).parent / "web"
@@ -37,7 +37,7 @@ CACHE_CONTROL = "no-cache"
 # The Watch panel shows at most this many games; one listing page is read for them.
 LIVE_GAMES_SHOWN = 50
 LIVE_GAMES_READ = 200
-LISTED_STATUSES = ("started", "waiting")
+LISTED_STATUSES: tuple[GameStatusName, ...] = ("started", "waiting")
 
 
 class ClientConfig(msgspec.Struct):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
 from snaketron.logs import get_logger
 
@@ -29,13 +30,14 @@ class GameServerConnection(ServerConnection):
     # Called with a whole text frame's payload; True: it was handled, do not queue it.
     take_now: Callable[[bytes], bool] | None = None
 
-    def process_event(self, event: object) -> None:
+    def process_event(self, event: Event) -> None:
         take_now = self.take_now
         if (
             take_now is not None
             and type(event) is Frame
             and event.opcode is Opcode.TEXT
             and event.fin
+            and isinstance(event.data, bytes)  # always, from websockets' reader (test_websockets_contract.py)
             and not self.recv_messages.frames  # nothing queued ahead of it
         ):
             try:

@@ -1,4 +1,4 @@
-"""Every access pattern of DATA_MODEL.md against the embedded endpoint."""
+"""Every access pattern of docs/DATA_MODEL.md against the embedded endpoint."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from snaketron.db import open_database
 from snaketron.db.codec import from_item, to_item
 from snaketron.db.dynamo import QUERY_PAGE_ITEMS
 from snaketron.db.errors import (
-    Conflict,
     DatabaseUnavailable,
     GameCodeTaken,
     InvalidRequest,
@@ -74,39 +73,30 @@ async def test_server_register_heartbeat_status_and_listing(db):
 
     live = await db.list_live_servers("eu", now_ms=NOW + 1_000, freshness_ms=15_000)
     assert sorted(s.server_id for s in live) == [2, 3]
-    assert (await db.least_loaded_server("eu", now_ms=NOW + 1_000, freshness_ms=15_000)).server_id == 3
 
-    # A heartbeat revives server 1 with the lowest load; draining server 3 drops out.
+    # A heartbeat revives server 1; a draining server is still listed, with its status.
     await db.heartbeat_server(1, "eu", game_count=0, player_count=0, now_ms=NOW + 2_000)
     await db.set_server_status(3, "draining")
-    best = await db.least_loaded_server("eu", now_ms=NOW + 2_000, freshness_ms=15_000)
-    assert best.server_id == 1
+    live = await db.list_live_servers("eu", now_ms=NOW + 2_000, freshness_ms=15_000)
+    assert {s.server_id: s.status for s in live} == {1: "active", 2: "active", 3: "draining"}
     got = await db.get_server(1)
     assert got.last_heartbeat_ms == NOW + 2_000 and got.current_game_count == 0
     assert (await db.get_server(3)).status == "draining"
-    assert sorted(s.server_id for s in await db.list_servers()) == [1, 2, 3, 4]
 
     with pytest.raises(NotFound):
         await db.heartbeat_server(99, "eu", game_count=0, player_count=0, now_ms=NOW)
     with pytest.raises(NotFound):
         await db.set_server_status(99, "offline")
-    assert await db.least_loaded_server("mars", now_ms=NOW, freshness_ms=15_000) is None
-
-
-async def test_least_loaded_ties_broken_by_id_and_full_servers_skipped(db):
-    await db.register_server(server(7, games=2, players=4))
-    await db.register_server(server(5, games=2, players=4))
-    await db.register_server(server(6, games=1, players=1, max_game_capacity=1))  # full
-    best = await db.least_loaded_server("eu", now_ms=NOW, freshness_ms=15_000)
-    assert best.server_id == 5
+    assert await db.list_live_servers("mars", now_ms=NOW, freshness_ms=15_000) == []
 
 
 async def test_expired_server_is_absent(db):
     # Heartbeat 2 h ago: ttl (heartbeat + 1 h) has passed although the endpoint keeps the item.
-    await db.register_server(server(8, hb=db._clock() - 2 * 3_600_000))
+    now = db._clock()
+    await db.register_server(server(8, hb=now - 2 * 3_600_000))
     with pytest.raises(NotFound):
         await db.get_server(8)
-    assert [s.server_id for s in await db.list_servers()] == []
+    assert await db.list_live_servers("eu", now_ms=now, freshness_ms=3 * 3_600_000) == []
 
 
 # --- users -----------------------------------------------------------------------------
@@ -168,12 +158,10 @@ async def test_update_ratings_changes_user_and_usernames_copy_together(db):
 async def test_game_lifecycle_players_spectators_and_result(db):
     g = game(10)
     players = [GamePlayerRecord(game_id=10, user_id=u, username=f"p{u}", snake_id=u - 1) for u in (1, 2)]
-    await db.create_game(g, players)
-    with pytest.raises(Conflict):
-        await db.create_game(g)
-    await db.add_players([GamePlayerRecord(game_id=10, user_id=3, username="p3", snake_id=2)])
-    await db.add_spectator(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW))
-    await db.add_spectator(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW + 5))  # idempotent
+    await db.save_game_nowait(g, players)
+    await db.save_game_nowait(g, [GamePlayerRecord(game_id=10, user_id=3, username="p3", snake_id=2)])
+    await db.add_spectator_nowait(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW))
+    await db.add_spectator_nowait(SpectatorRecord(game_id=10, user_id=50, joined_at_ms=NOW + 5))  # idempotent
 
     full = await db.get_game(10)
     assert full.game == g
@@ -205,7 +193,7 @@ async def test_game_lifecycle_players_spectators_and_result(db):
 
 async def test_games_by_status_newest_first_with_pagination(db):
     for i in range(7):
-        await db.create_game(game(100 + i, created_at_ms=NOW + i, updated_at_ms=NOW + i))
+        await db.save_game_nowait(game(100 + i, created_at_ms=NOW + i, updated_at_ms=NOW + i))
     for i in range(3):
         await db.update_game_status(100 + i, "started", now_ms=NOW + 100 + i)
 
@@ -225,31 +213,34 @@ async def test_games_by_status_newest_first_with_pagination(db):
 
 
 async def test_games_of_a_server(db):
-    await db.create_game(game(1, server_id=7))
-    await db.create_game(game(2, server_id=7))
-    await db.create_game(game(3, server_id=8))
+    await db.save_game_nowait(game(1, server_id=7))
+    await db.save_game_nowait(game(2, server_id=7))
+    await db.save_game_nowait(game(3, server_id=8))
     await db.update_game_status(2, "started", now_ms=NOW + 1)
     mine = await db.list_games_of_server(7, ["waiting", "started"])
     assert sorted(g.game_id for g in mine) == [1, 2]
     assert await db.list_games_of_server(7, ["complete"]) == []
 
 
-async def test_game_code_claim(db):
-    await db.create_game(game(20, game_mode="custom", game_code="ABCD1234", is_private=True))
+async def test_game_code_claim_follows_the_game_status(db):
+    await db.create_lobby(lobby("ABCD1234", 20), is_private=True)
+    await db.save_game_nowait(game(20, game_mode="custom", game_code="ABCD1234", is_private=True))
     code = await db.get_game_code("ABCD1234", now_ms=NOW)
     assert code == {"gameCode": "ABCD1234", "gameId": 20, "isPrivate": True, "status": "waiting"}
-    with pytest.raises(GameCodeTaken):
-        await db.create_game(game(21, game_code="ABCD1234"))
-    with pytest.raises(NotFound):
-        await db.get_game(21)  # the transaction wrote nothing
     await db.update_game_status(20, "started", now_ms=NOW + 1)
     assert (await db.get_game_code("ABCD1234", now_ms=NOW))["status"] == "started"
-    # Once the claim expired, the code is free again.
+    # The code now belongs to another lobby's game: a late status of game 20 leaves it alone.
     later = NOW + 2 * 3_600_000
     with pytest.raises(NotFound):
         await db.get_game_code("ABCD1234", now_ms=later)
-    await db.create_game(game(22, game_code="ABCD1234", created_at_ms=later))
-    assert (await db.get_game_code("ABCD1234", now_ms=later))["gameId"] == 22
+    await db.create_lobby(lobby("ABCD1234", 22, at=later), is_private=True)
+    await db.update_game_status(20, "complete", now_ms=later)
+    assert await db.get_game_code("ABCD1234", now_ms=later) == {
+        "gameCode": "ABCD1234",
+        "gameId": 22,
+        "isPrivate": True,
+        "status": "waiting",
+    }
 
 
 # --- lobbies -------------------------------------------------------------------------------
@@ -272,8 +263,6 @@ async def test_lobby_lifecycle_and_expiry(db):
     assert got.game_id == 30 and got.settings["arena_width"] == 40
     with pytest.raises(GameCodeTaken):
         await db.create_lobby(lobby("LOBBY001", 31), is_private=False)
-    # The game of the lobby may claim the same code (it is its own).
-    await db.create_game(game(30, game_mode="custom", game_code="LOBBY001"))
 
     await db.update_lobby("LOBBY001", now_ms=NOW + 600_000, ttl_seconds=3_600, host_user_id=2, state="started")
     got = await db.get_lobby("LOBBY001", now_ms=NOW + 600_000)
@@ -427,33 +416,41 @@ async def test_a_long_listing_is_read_page_by_page(db):
     assert db.metrics.requests["query"] - queries_before == 3
 
 
+async def unmatched(db, queue: str = "ffa4", now_ms: int = NOW + 100) -> list[int]:
+    """User ids of a queue's unmatched tickets, oldest first, as the matcher reads them."""
+    tickets = await db.list_region_tickets("eu", now_ms=now_ms)
+    return [t.user_id for t in tickets if t.queue_key == queue and t.matched_game_id is None]
+
+
 async def test_tickets_enqueue_list_claim_and_matched_listing(db):
     t1, t2, t3 = ticket(1, NOW + 30), ticket(2, NOW + 10, server_id=2), ticket(3, NOW + 20)
     await asyncio.gather(*(db.put_ticket(t, ttl_seconds=300) for t in (t1, t2, t3)))
     await db.put_ticket(ticket(4, NOW, queue="team1"), ttl_seconds=300)
-    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [2, 3, 1]
+    assert await unmatched(db) == [2, 3, 1]
+    assert await unmatched(db, "team1") == [4]
 
     await db.claim_tickets([t2, t3], game_id=77)
-    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [1]
-    matched = await db.list_matched_tickets("eu", "ffa4", server_id=1)
-    assert [(t.user_id, t.matched_game_id) for t in matched] == [(3, 77)]
+    assert await unmatched(db) == [1]
+    # What a server's delivery poll looks for: its own players' matched tickets.
+    matched = [t for t in await db.list_region_tickets("eu", now_ms=NOW + 100) if t.matched_game_id is not None]
+    assert [(t.user_id, t.server_id, t.matched_game_id) for t in matched] == [(2, 2, 77), (3, 1, 77)]
 
     with pytest.raises(TicketAlreadyClaimed) as lost:
         await db.claim_tickets([t1, t3], game_id=78)
     assert lost.value.user_ids == (3,)
     # All or nothing: t1 stays unmatched.
-    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW + 100)] == [1]
+    assert await unmatched(db) == [1]
 
     await db.delete_ticket(t1)
-    assert await db.list_tickets("eu", "ffa4", now_ms=NOW + 100) == []
+    assert await unmatched(db) == []
     with pytest.raises(TicketAlreadyClaimed):
         await db.claim_tickets([t1], game_id=79)  # deleted tickets cannot be claimed
 
 
 async def test_expired_tickets_are_not_listed(db):
     await db.put_ticket(ticket(9, NOW), ttl_seconds=60)
-    assert len(await db.list_tickets("eu", "ffa4", now_ms=NOW + 59_000)) == 1
-    assert await db.list_tickets("eu", "ffa4", now_ms=NOW + 60_000) == []
+    assert await unmatched(db, now_ms=NOW + 59_000) == [9]
+    assert await unmatched(db, now_ms=NOW + 60_000) == []
 
 
 # --- ids and health ----------------------------------------------------------------------------------
@@ -479,21 +476,19 @@ async def test_every_listing_follows_all_pages(db):
     db.query_page_limit = 2  # pages of two items: every listing below spans several
     for i in range(5):
         await db.register_server(server(20 + i, games=i))
-    assert len(await db.list_servers()) == 5
     assert len(await db.list_live_servers("eu", now_ms=NOW, freshness_ms=15_000)) == 5
-    assert (await db.least_loaded_server("eu", now_ms=NOW, freshness_ms=15_000)).server_id == 20
-    await db.create_game(
+    await db.save_game_nowait(
         game(60, server_id=3), [GamePlayerRecord(game_id=60, user_id=u, username="p") for u in range(7)]
     )
     for u in range(5):
-        await db.add_spectator(SpectatorRecord(game_id=60, user_id=100 + u))
+        await db.add_spectator_nowait(SpectatorRecord(game_id=60, user_id=100 + u))
     full = await db.get_game(60)
     assert (len(full.players), len(full.spectators)) == (7, 5)
     assert len(await db.list_spectators(60)) == 5
     for i in range(5):
-        await db.create_game(game(61 + i, server_id=3))
+        await db.save_game_nowait(game(61 + i, server_id=3))
     assert len(await db.list_games_of_server(3, ["waiting"])) == 6
     for u in range(5):
         await db.put_ticket(ticket(u, NOW + u), ttl_seconds=60)
-    assert [t.user_id for t in await db.list_tickets("eu", "ffa4", now_ms=NOW)] == [0, 1, 2, 3, 4]
+    assert await unmatched(db, now_ms=NOW) == [0, 1, 2, 3, 4]
     assert db.metrics.requests["query"] >= 15

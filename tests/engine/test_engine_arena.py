@@ -1,4 +1,4 @@
-"""Start positions for every player count and game type, team zones and walls (RULES.md)."""
+"""Start positions for every player count and game type, team zones and walls (docs/RULES.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One test per rule of RULES.md's tick procedure: movement, growth, collisions, turns, food, ends."""
+"""One test per rule of docs/RULES.md's tick procedure: movement, growth, collisions, turns, food, ends."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ the binaries are missing and we are root, they are installed once per machine
 with apt-get (about a minute); anywhere else `PostgresUnavailable` says why and
 the tests skip with that message.
 
-`LEGACY_SCHEMA_SQL` is the schema of `shared/design/LEGACY_POSTGRES.md`, and
+`LEGACY_SCHEMA_SQL` is the schema of `docs/LEGACY_POSTGRES.md`, and
 `seed_legacy_data` fills it with a realistic, deterministic data set (bcrypt
 hashes, games with players and spectators, lobbies live and expired, names that
 differ only by letter case), loaded with COPY so that even the benchmark's large

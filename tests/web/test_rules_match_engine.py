@@ -88,7 +88,7 @@ GAMES = [
     ("custom-duel", custom(20, 16, DUEL, 2, 6), 2),
     ("custom-solo", custom(15, 15, SOLO, 1, 2), 1),
 ]
-# Seed 0 is replaced by the RULES.md constant; 2**63 + ... needs all 64 bits.
+# Seed 0 is replaced by the docs/RULES.md constant; 2**63 + ... needs all 64 bits.
 SEEDS = [0, 42, 2**63 + 12345]
 SCENARIOS = [
     Scenario(f"{name}-seed{seed}", game_type, players, seed=seed)

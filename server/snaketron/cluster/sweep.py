@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from snaketron.db.errors import NotFound
 from snaketron.db.interface import Database
-from snaketron.db.models import GameRecord
+from snaketron.db.models import GameRecord, GameStatusName
 
-UNFINISHED = ("waiting", "started")
+UNFINISHED: tuple[GameStatusName, ...] = ("waiting", "started")
 
 
 async def abandon_games_of(db: Database, server_id: int, *, now_ms: int) -> list[GameRecord]:

@@ -244,7 +244,8 @@ class DynamoClient:
             remaining = deadline - time.monotonic()
             try:
                 async with asyncio.timeout(max(remaining, 0.001)):
-                    return await method(**params)
+                    response: dict[str, Any] = await method(**params)
+                    return response
             except Exception as exc:  # every SDK failure is mapped below
                 outcome = map_sdk_error(exc, operation)
             if not isinstance(outcome, TransientError):

@@ -1,6 +1,6 @@
 """`DynamoDatabase`: the `Database` protocol on DynamoDB (AWS, LocalStack, embedded).
 
-Every method is one access pattern of DATA_MODEL.md. Item shapes live in
+Every method is one access pattern of docs/DATA_MODEL.md. Item shapes live in
 `items.py`, requests go through `DynamoClient.call` (retries, error mapping), and
 the hot-path writes (players, spectators, results, tickets) go through the
 `BatchWriter`. Reads that meet a `ttl` treat `ttl <= now` as absent.
@@ -230,26 +230,6 @@ class DynamoDatabase:
         )
         return [shapes.server_from_item(i) for i in found if not shapes.expired(i, now_ms)]
 
-    async def least_loaded_server(self, region: str, *, now_ms: int, freshness_ms: int) -> ServerRecord | None:
-        candidates = [
-            s
-            for s in await self.list_live_servers(region, now_ms=now_ms, freshness_ms=freshness_ms)
-            if s.status == "active" and (s.max_game_capacity <= 0 or s.current_game_count < s.max_game_capacity)
-        ]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda s: (s.current_game_count, s.current_player_count, s.server_id))
-
-    async def list_servers(self) -> list[ServerRecord]:
-        found = await self._query_all(
-            TableName=self.tables.main,
-            IndexName="GSI1",
-            KeyConditionExpression="gsi1pk = :kind",
-            ExpressionAttributeValues={":kind": to_attr("SERVER")},
-        )
-        now_ms = self._clock()
-        return [shapes.server_from_item(i) for i in found if not shapes.expired(i, now_ms)]
-
     # --- users -----------------------------------------------------------------------------
 
     async def create_user(self, username: str, password_hash: str, *, mmr: int = 1000, now_ms: int) -> UserRecord:
@@ -294,7 +274,7 @@ class DynamoDatabase:
         attempt succeeded but whose answer was lost (a dropped connection) fails its own
         condition; the endpoint may not honour ClientRequestToken, so look."""
         response = await self.client.call("get_item", TableName=table, Key=to_item(key), ConsistentRead=True)
-        return from_item(response.get("Item", {})).get(attribute) == ours
+        return bool(from_item(response.get("Item", {})).get(attribute) == ours)
 
     async def get_user(self, user_id: int) -> UserRecord:
         return shapes.user_from_item(await self._get(self.tables.main, shapes.user_key(user_id)))
@@ -384,44 +364,6 @@ class DynamoDatabase:
                 "ExpressionAttributeValues": {":now": to_attr(now_ms // 1000), ":gid": to_attr(str(game_id))},
             }
         }
-
-    async def create_game(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> None:
-        now_ms = game.created_at_ms or self._clock()
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.tables.main,
-                    "Item": to_item(shapes.game_item(game)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        if game.game_code:
-            actions.append(
-                self._code_claim(
-                    game.game_code, game.game_id, is_private=game.is_private, status=game.status, now_ms=now_ms
-                )
-            )
-        in_transaction = list(players) if len(actions) + len(players) <= MAX_TRANSACTION_ACTIONS else []
-        actions += [
-            {"Put": {"TableName": self.tables.main, "Item": to_item(shapes.player_item(p))}} for p in in_transaction
-        ]
-        try:
-            if len(actions) == 1:
-                await self.client.call("put_item", **actions[0]["Put"])
-            else:
-                await self._transact(actions)
-        except TransactionCancelled as exc:
-            if 1 in exc.failed() and game.game_code:
-                raise GameCodeTaken(f"game code {game.game_code!r} is taken") from None
-            raise Conflict(f"game {game.game_id} exists") from None
-        except Conflict:
-            raise Conflict(f"game {game.game_id} exists") from None
-        if not in_transaction and players:
-            await self.add_players(players)
-
-    async def add_players(self, players: Sequence[GamePlayerRecord]) -> None:
-        await self._put_durably(self.tables.main, [shapes.player_item(p) for p in players])
 
     async def get_game(self, game_id: int) -> GameWithMembers:
         found = await self._query_all(
@@ -640,9 +582,6 @@ class DynamoDatabase:
 
     # --- spectators --------------------------------------------------------------------------
 
-    async def add_spectator(self, spectator: SpectatorRecord) -> None:
-        await self._put_durably(self.tables.main, [shapes.spectator_item(spectator)])
-
     def add_spectator_nowait(self, spectator: SpectatorRecord) -> asyncio.Future[None]:
         return self.writer.put_nowait(self.tables.main, to_item(shapes.spectator_item(spectator)))
 
@@ -702,21 +641,6 @@ class DynamoDatabase:
         future = await self.writer.delete(self.tables.main, to_item(shapes.ticket_key(ticket)))
         await future
 
-    async def _queue(self, region: str, queue_key: str) -> list[dict[str, Any]]:
-        return await self._query_all(
-            TableName=self.tables.main,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": to_attr(shapes.queue_pk(region, queue_key))},
-            ConsistentRead=True,
-        )
-
-    async def list_tickets(self, region: str, queue_key: str, *, now_ms: int) -> list[MatchTicket]:
-        return [
-            shapes.ticket_from_item(i)
-            for i in await self._queue(region, queue_key)
-            if i.get("matchedGameId") is None and not shapes.expired(i, now_ms)
-        ]
-
     async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
         actions = []
         for t in tickets:
@@ -737,13 +661,6 @@ class DynamoDatabase:
                 return
             lost = tuple(tickets[i].user_id for i in failed)
             raise TicketAlreadyClaimed(f"tickets of users {list(lost)} were already claimed", lost) from None
-
-    async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:
-        return [
-            shapes.ticket_from_item(i)
-            for i in await self._queue(region, queue_key)
-            if i.get("matchedGameId") is not None and i.get("serverId") == server_id
-        ]
 
     async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:
         found = await self._query_all(

@@ -66,14 +66,16 @@ def _queries_without_sorting_the_table() -> None:
     def scoped_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # Only the base table keeps items by partition; an index query filters everything.
         index_name = kwargs.get("index_name", args[index_name_at] if len(args) > index_name_at else None)
-        self._query_scope = _WHOLE_TABLE if index_name or hash_key is None else hash_key
+        # moto offers no hook for this: the scope rides on the table, read by all_items.
+        self._query_scope = _WHOLE_TABLE if index_name or hash_key is None else hash_key  # type: ignore[attr-defined]
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
-            self._query_scope = None
+            self._query_scope = None  # type: ignore[attr-defined]
 
-    Table.all_items = all_items
-    Table.query = scoped_query
+    # Patched on purpose (the module docstring says why); mypy refuses assigning to a method.
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = scoped_query  # type: ignore[method-assign]
 
 
 _WHOLE_TABLE = object()
@@ -97,7 +99,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
     _queries_without_sorting_the_table()
 
@@ -107,7 +109,8 @@ def main() -> None:
     # pays a TCP connect per request: about a third of its CPU per request.
     server = create_server(_serialised(app), host="127.0.0.1", port=0, threads=4, ident="snaketron-embedded")
     threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
-    sys.stdout.write(f"PORT {server.effective_port}\n")
+    assert isinstance(server, BaseWSGIServer)  # one host: one listening socket
+    sys.stdout.write(f"PORT {server.getsockname()[1]}\n")
     sys.stdout.flush()
     server.run()
 

@@ -60,12 +60,6 @@ class Database(Protocol):
         """Servers of `region` whose heartbeat is newer than now - freshness (one GSI2 query),
         of every status; callers filter on `status`."""
 
-    async def least_loaded_server(self, region: str, *, now_ms: int, freshness_ms: int) -> ServerRecord | None:
-        """The live `active` server with the lowest load (games, then players), ties by id."""
-
-    async def list_servers(self) -> list[ServerRecord]:
-        """Every registered server (GSI1 `SERVER`)."""
-
     # --- users -----------------------------------------------------------------
     async def create_user(self, username: str, password_hash: str, *, mmr: int = 1000, now_ms: int) -> UserRecord:
         """Claim the lower-cased name and create the user in one transaction.
@@ -91,13 +85,6 @@ class Database(Protocol):
         one transaction."""
 
     # --- games -----------------------------------------------------------------
-    async def create_game(self, game: GameRecord, players: Sequence[GamePlayerRecord] = ()) -> None:
-        """Write the game item (and its players). When `game.game_code` is set, claim the
-        code in the game-codes table in the same transaction; raise GameCodeTaken."""
-
-    async def add_players(self, players: Sequence[GamePlayerRecord]) -> None:
-        """Through the batch writer; returns once durable."""
-
     async def get_game(self, game_id: int) -> GameWithMembers:
         """Game, players and spectators in one query on pk. Raise NotFound."""
 
@@ -121,7 +108,9 @@ class Database(Protocol):
     async def record_result(
         self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate] = ()
     ) -> None:
-        """The finished game item, its players' results and (matchmade) new ratings."""
+        """The finished game item, its players' results and (matchmade) new ratings.
+        Nothing calls it yet: it is kept for the game's owner to write a result and its
+        ratings in one call (issue 19's rooms), instead of two writes ordered by callbacks."""
 
     # --- custom lobbies --------------------------------------------------------
     async def create_lobby(self, lobby: LobbyRecord, *, is_private: bool) -> None:
@@ -153,11 +142,9 @@ class Database(Protocol):
         """The game-codes item: {"gameCode", "gameId", "isPrivate", "status"}. Raise NotFound."""
 
     # --- spectators --------------------------------------------------------------
-    async def add_spectator(self, spectator: SpectatorRecord) -> None:
-        """Idempotent, through the batch writer."""
-
     def add_spectator_nowait(self, spectator: SpectatorRecord) -> asyncio.Future[None]:
-        """The same, queued without waiting (game hosting)."""
+        """Put the spectator row (idempotent) on the batch writer without waiting (game
+        hosting); the future resolves once it is durable."""
 
     async def list_spectators(self, game_id: int) -> list[SpectatorRecord]: ...
 
@@ -173,16 +160,9 @@ class Database(Protocol):
 
     async def delete_ticket(self, ticket: MatchTicket) -> None: ...
 
-    async def list_tickets(self, region: str, queue_key: str, *, now_ms: int) -> list[MatchTicket]:
-        """Unmatched, unexpired tickets of one queue, oldest first."""
-
     async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
         """Mark every ticket matched to `game_id` in one transaction, each conditional on
         being unmatched. Raise TicketAlreadyClaimed (with the offending user ids)."""
-
-    async def list_matched_tickets(self, region: str, queue_key: str, *, server_id: int) -> list[MatchTicket]:
-        """Matched tickets whose player is connected to `server_id`, so that server can
-        tell its clients `{"JoinGame": id}`."""
 
     async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:
         """Every unexpired ticket of every queue of a region, matched or not, in one query

@@ -1,4 +1,4 @@
-"""Item shapes of DATA_MODEL.md: domain records <-> DynamoDB items (plain values).
+"""Item shapes of docs/DATA_MODEL.md: domain records <-> DynamoDB items (plain values).
 
 Keys and index keys are built here and nowhere else. Attribute names are the
 camelCase ones of the data model; times are epoch milliseconds, `ttl` is epoch

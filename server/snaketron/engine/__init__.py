@@ -1,4 +1,4 @@
-"""The SnakeTron rules as a pure library: no I/O, no asyncio, no clock (RULES.md).
+"""The SnakeTron rules as a pure library: no I/O, no asyncio, no clock (docs/RULES.md).
 
 The server owns time: it calls `Game.advance_to(committed_tick(now, ...))` and
 broadcasts the events it gets back. Clients run the same rules to predict.

@@ -28,7 +28,7 @@ TEAM_START_INSET = 2
 
 
 class EndRule(enum.Enum):
-    """Which end condition and winner rule of RULES.md applies."""
+    """Which end condition and winner rule of docs/RULES.md applies."""
 
     SOLO = "solo"  # ends when the snake dies, no winner
     LAST_ALIVE = "last_alive"  # ends when at most one snake is alive
@@ -136,7 +136,7 @@ def _custom(settings: CustomGameSettings, tick_ms: int | None) -> GameSetup:
         end_rule, max_players = EndRule.SOLO, 1
     elif mode == DUEL:
         # A custom duel is a two-player last-alive game on the custom board:
-        # RULES.md places two custom players like a free-for-all pair.
+        # docs/RULES.md places two custom players like a free-for-all pair.
         end_rule, max_players = EndRule.LAST_ALIVE, 2
     else:
         assert isinstance(mode, GameModeObject)

@@ -1,4 +1,4 @@
-"""One running game: seats, the tick procedure of RULES.md, commands and events.
+"""One running game: seats, the tick procedure of docs/RULES.md, commands and events.
 
 The board is kept in a form made for the tick (full cell lists, an occupancy
 grid); the wire `GameState` is built only when a snapshot is due or asked for,
@@ -30,6 +30,7 @@ from snaketron.engine.types import (
     GameProperties,
     GameState,
     GameStatus,
+    GameStatusObject,
     GameType,
     PlayerEntry,
     Position,
@@ -178,7 +179,7 @@ class Game:
         game._sequence = state.event_sequence
         for message in state.command_queue.queue:
             game._commands.push(message)
-        if game.is_complete:
+        if isinstance(state.status, GameStatusObject) and state.status.Complete is not None:
             game.winning_snake_id = state.status.Complete.winning_snake_id
         return game
 
@@ -316,7 +317,7 @@ class Game:
             raise CommandRejected("clients may not change the game status")
         if turn.snake_id is not None and turn.snake_id != own_snake:
             raise CommandRejected("a command may only move the sender's own snake")
-        # RULES.md stamps max(client tick, committed tick) and runs a command for a
+        # docs/RULES.md stamps max(client tick, committed tick) and runs a command for a
         # computed tick at the next one; stamping with that next tick (`self.tick`)
         # directly makes the stamp the tick it really runs at, so clients that
         # replay from the stamp agree. Real time is COMMIT_DELAY_TICKS + 1 ahead of

@@ -1,4 +1,4 @@
-"""The game's random numbers: xorshift64, bit-exact with the clients' predictor (RULES.md)."""
+"""The game's random numbers: xorshift64, bit-exact with the clients' predictor (docs/RULES.md)."""
 
 from __future__ import annotations
 

@@ -30,8 +30,9 @@ I16 = Annotated[int, Meta(ge=-0x8000, le=0x7FFF)]
 I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
-class OneOf(Struct, omit_defaults=True, forbid_unknown_fields=True):
-    """An externally tagged enum's field-carrying variants: exactly one field is set."""
+class OneOf(Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """An externally tagged enum's field-carrying variants: exactly one field is set.
+    Frozen, as every variant is (a type checker refuses a frozen subclass of a mutable one)."""
 
     def __post_init__(self) -> None:
         present = 0
@@ -170,9 +171,8 @@ class CustomGameSettings(Struct, frozen=True):
                 return f"{name} must be between {low} and {high}"
         if not self.food_spawn_rate >= 0.0:  # also refuses NaN
             return "food_spawn_rate must not be negative"
-        if isinstance(self.game_mode, GameModeObject) and not (
-            MAX_PLAYERS_RANGE[0] <= self.game_mode.FreeForAll.max_players <= MAX_PLAYERS_RANGE[1]
-        ):
+        free_for_all = self.game_mode.FreeForAll if isinstance(self.game_mode, GameModeObject) else None
+        if free_for_all is not None and not (MAX_PLAYERS_RANGE[0] <= free_for_all.max_players <= MAX_PLAYERS_RANGE[1]):
             return f"game_mode max_players must be between {MAX_PLAYERS_RANGE[0]} and {MAX_PLAYERS_RANGE[1]}"
         # Start positions must fit: two facing columns of snakes, one row each.
         if 2 * self.snake_start_length + 2 > self.arena_width:
@@ -332,7 +332,7 @@ class StatusUpdated(Struct, frozen=True):
     status: GameStatus
 
 
-class GameEvent(OneOf):
+class GameEvent(OneOf, frozen=True):
     Snapshot: Snapshot | None = None
     SnakeTurned: SnakeTurned | None = None
     SnakeDied: SnakeDied | None = None

@@ -374,7 +374,7 @@ class Bot:
                 raise BotFailure("server_shutdown")
         return None
 
-    async def _wait(self, done: Callable[[], object], stage: str, timeout_s: float) -> protocol.ServerMessage | None:
+    async def _wait(self, done: Callable[[], object], stage: str, timeout_s: float) -> object:
         deadline = time.monotonic() + timeout_s
         while True:
             found = done()

@@ -4,7 +4,7 @@ The server sends a full Snapshot every 10 ticks and, in between, only what
 happens (turns, deaths, food, the commands it scheduled). A mirror keeps one
 engine `Game` and computes it tick by tick up to the tick the server has
 committed; each command the server schedules is queued into it as it arrives.
-Nothing but commands changes a running game (RULES.md) and the engine is
+Nothing but commands changes a running game (docs/RULES.md) and the engine is
 deterministic, so that game stays the server's, tick for tick. The latest
 Snapshot is kept as the base to resume from (`Game.from_state`, with the commands
 scheduled since): at the first look, and when a command arrives for a tick this

@@ -44,9 +44,11 @@ class PilotSeat(Protocol):
     """A local bot playing in the piloted game."""
 
     user_id: int
-    clock_offset_ms: float
     steer_until_ms: float  # server time after which the bot lets its snake crash
     unconfirmed_turn_at_ms: float  # local time of the last turn not yet scheduled (0: none)
+
+    @property
+    def clock_offset_ms(self) -> float: ...
 
     def send_turn(self, direction: Direction, tick: int) -> None: ...
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from snaketron import protocol
-from snaketron.engine import DUEL, CustomGameSettings, mode_free_for_all, type_free_for_all, type_team_match
+from snaketron.engine import DUEL, CustomGameSettings, GameType, mode_free_for_all, type_free_for_all, type_team_match
 from snaketron.loadtest.bot import DATABASE_REPLY_TIMEOUT_S, Bot, BotFailure, error_kind
 from snaketron.loadtest.options import FFA_PLAYERS, LoadTestOptions, Role
 
@@ -202,7 +202,7 @@ async def _join_lobby(bot: Bot, group: LobbyGroup) -> None:
     await bot.play_to_the_end(group.role.value)
 
 
-async def _matchmade(bot: Bot, game_type: object, kind: str) -> None:
+async def _matchmade(bot: Bot, game_type: GameType, kind: str) -> None:
     queued = time.perf_counter()
     await bot.send(protocol.QueueForMatch(game_type=game_type))
     found = await bot.reply(protocol.MatchFound, "match_found", QUEUE_TIMEOUT_S)

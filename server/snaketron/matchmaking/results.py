@@ -57,8 +57,8 @@ def finishing_order(outcomes: Sequence[PlayerOutcome], *, teams: bool) -> list[t
     keys: dict[tuple[object, ...], tuple[int, ...]] = {}
     for o in outcomes:
         if teams and not o.left:
-            group = ("team", o.team_id)
-            key = (0, 0 if winning_team is None or o.team_id == winning_team else 1)
+            group: tuple[object, ...] = ("team", o.team_id)
+            key: tuple[int, ...] = (0, 0 if winning_team is None or o.team_id == winning_team else 1)
         else:
             group = ("player", o.user_id)
             key = (int(o.left), *own_key(o))

@@ -1,4 +1,4 @@
-"""Rows of the legacy PostgreSQL schema (shared/design/LEGACY_POSTGRES.md) as read for migration.
+"""Rows of the legacy PostgreSQL schema (docs/LEGACY_POSTGRES.md) as read for migration.
 
 The SQL in `snaketron.migrate.source` already turns timestamps into epoch
 milliseconds and picks the few `game_state` fields worth keeping, so these

@@ -77,7 +77,7 @@ def game_record(row: LegacyGame) -> GameRecord:
         game_id=row.game_id,
         server_id=row.server_id or 0,  # the legacy server may be gone (server_id NULL)
         game_type=row.game_type,
-        game_mode=row.game_mode,  # type: ignore[arg-type]  # checked above
+        game_mode=row.game_mode,  # checked above
         status=status,
         is_private=row.is_private,
         allow_spectators=_allow_spectators(row.game_type),

@@ -100,7 +100,7 @@ def _redact(dsn: str) -> str:
     except psycopg.ProgrammingError:
         return "(unparsable dsn)"
     parts.pop("password", None)
-    return psycopg.conninfo.make_conninfo(**parts)
+    return psycopg.conninfo.make_conninfo("", **parts)
 
 
 class MigrationRun:

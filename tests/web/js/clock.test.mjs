@@ -22,7 +22,7 @@ test("the offset comes from the sample with the shortest round trip", () => {
   assert.equal(clock.serverNow(), 8002);
 });
 
-test("ticks follow RULES.md: tick T covers [start + T*tick, start + (T+1)*tick)", () => {
+test("ticks follow docs/RULES.md: tick T covers [start + T*tick, start + (T+1)*tick)", () => {
   assert.deepEqual(tickAt(1000, 1000, 100), { tick: 0, fraction: 0 });
   assert.equal(tickAt(1099, 1000, 100).tick, 0);
   assert.equal(tickAt(1100, 1000, 100).tick, 1);

@@ -4,8 +4,8 @@ import { JS } from "./paths.mjs";
 
 const { Xorshift64 } = await import(`${JS}rng.js`);
 
-// Expected values from a direct transcription of RULES.md in Python (64-bit masks).
-test("seed 42 draws the RULES.md xorshift64 sequence", () => {
+// Expected values from a direct transcription of docs/RULES.md in Python (64-bit masks).
+test("seed 42 draws the docs/RULES.md xorshift64 sequence", () => {
   const rng = new Xorshift64(42n);
   assert.equal(rng.nextU64(), 11355432n);
   assert.equal(rng.nextU64(), 2889041884332n);

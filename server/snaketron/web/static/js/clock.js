@@ -45,7 +45,7 @@ export class ClockSync {
   }
 }
 
-/** The tick a game is in at `nowMs`, and how far into it (0..1), per RULES.md. */
+/** The tick a game is in at `nowMs`, and how far into it (0..1), per docs/RULES.md. */
 export function tickAt(nowMs, startMs, tickMs) {
   const elapsed = nowMs - startMs;
   const tick = Math.floor(elapsed / tickMs);

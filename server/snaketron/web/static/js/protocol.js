@@ -41,7 +41,7 @@ export const ClientMessage = Object.freeze({
 });
 
 /**
- * A Turn command stamped with the client's predicted tick (RULES.md "Time, lag and
+ * A Turn command stamped with the client's predicted tick (docs/RULES.md "Time, lag and
  * commands"). `snake_id` is left out when unknown: the server then uses the sender's.
  */
 export function turnCommand({ tick, userId, sequenceNumber, direction, snakeId = null }) {

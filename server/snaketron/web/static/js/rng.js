@@ -1,4 +1,4 @@
-// xorshift64, exactly as RULES.md ("Randomness"): the server's food spawns depend on
+// xorshift64, exactly as docs/RULES.md ("Randomness"): the server's food spawns depend on
 // it, so the client must draw the same numbers to predict them. BigInt keeps all 64
 // bits (a Number would lose everything above 2^53).
 

@@ -1,4 +1,4 @@
-// The game rules of RULES.md ("One tick"), ported from the server so the client can
+// The game rules of docs/RULES.md ("One tick"), ported from the server so the client can
 // predict ahead of the server's committed state. Pure: no DOM, no clock, no I/O; the
 // tests run this very file under node against the Python engine, tick by tick.
 //
@@ -61,7 +61,7 @@ const samePos = (a, b) => a.x === b.x && a.y === b.y;
 
 // --- state <-> sim -----------------------------------------------------------------
 
-/** How the game ends (RULES.md "Game types"). */
+/** How the game ends (docs/RULES.md "Game types"). */
 function endRuleOf(gameType) {
   const [tag, payload] = variantOf(gameType);
   if (tag === "Solo") return "solo";
@@ -204,7 +204,7 @@ function winnerByEndRule(sim) {
   sim.snakes.forEach((s, id) => s.isAlive && alive.push(id));
   if (sim.endRule === "solo") return alive.length === 0 ? { winner: null } : null;
   if (sim.endRule === "last_alive") {
-    // Such games start with two players at least (RULES.md, fixed), so this is never tick 0's doing.
+    // Such games start with two players at least (docs/RULES.md, fixed), so this is never tick 0's doing.
     return alive.length <= 1 ? { winner: alive.length === 1 ? alive[0] : null } : null;
   }
   // team: ends when a team has no live snake; the first live snake of the other wins.
@@ -218,7 +218,7 @@ function winnerByEndRule(sim) {
 }
 
 /**
- * Compute tick `sim.tick` in place (RULES.md "One tick", steps 2-8) and return the
+ * Compute tick `sim.tick` in place (docs/RULES.md "One tick", steps 2-8) and return the
  * events it emits, as wire GameEvent values (without sequence numbers). Commands are
  * taken from `sim.queue`. A game that is not Started does not advance.
  */

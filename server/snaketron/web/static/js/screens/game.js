@@ -11,7 +11,7 @@ import { compressBody } from "../rules.js";
 
 // Spectators cannot be predicted for (they send nothing): they watch the state the
 // server has just committed, which never needs correcting. The server computes tick T
-// once real time reaches tick T+6 (RULES.md "Time, lag and commands").
+// once real time reaches tick T+6 (docs/RULES.md "Time, lag and commands").
 export const SPECTATOR_LAG_TICKS = 6;
 
 /** Names by snake id, from a GameState's players and usernames. */
