@@ -17,7 +17,7 @@ def test_defaults_and_env_parsing():
         {"SNAKETRON_WS_PORT": "9000", "SNAKETRON_DEV_MODE": "false", "AWS_DEFAULT_REGION": "eu-west-1"}
     )
     assert s.ws_port == 9000
-    assert s.dev_mode == "off" and not s.development_mode
+    assert s.dev_mode_setting == "off" and not s.dev_mode
     assert s.aws_region == "eu-west-1"
     assert Settings.from_env({}).api_port == 3001
 
@@ -28,9 +28,9 @@ def test_bad_value_names_the_variable():
 
 
 def test_development_mode_is_automatic_only_on_the_embedded_endpoint_and_loopback():
-    assert Settings.from_env({}).development_mode  # the laptop default
+    assert Settings.from_env({}).dev_mode  # the laptop default
     assert Settings.from_env({}).effective_jwt_secret() == DEV_JWT_SECRET
-    assert Settings.from_env({"SNAKETRON_HOST": "::1"}).development_mode
+    assert Settings.from_env({"SNAKETRON_HOST": "::1"}).dev_mode
     for env in (
         {"SNAKETRON_HOST": "0.0.0.0"},
         {"SNAKETRON_HOST": "192.0.2.10"},
@@ -40,11 +40,11 @@ def test_development_mode_is_automatic_only_on_the_embedded_endpoint_and_loopbac
         {"SNAKETRON_DEV_MODE": "0"},
     ):
         settings = Settings.from_env(env)
-        assert not settings.development_mode, env
+        assert not settings.dev_mode, env
         assert settings.effective_jwt_secret() == "" and settings.effective_cluster_secret() == ""
         assert settings.mode_description() == "production mode"
     forced = Settings.from_env({"SNAKETRON_DEV_MODE": "1", "SNAKETRON_HOST": "0.0.0.0"})
-    assert forced.development_mode and "SNAKETRON_DEV_MODE=1" in forced.mode_description()
+    assert forced.dev_mode and "SNAKETRON_DEV_MODE=1" in forced.mode_description()
     with pytest.raises(ValueError, match="SNAKETRON_DEV_MODE"):
         Settings.from_env({"SNAKETRON_DEV_MODE": "maybe"})
 

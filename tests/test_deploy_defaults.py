@@ -29,7 +29,7 @@ def test_compose_runs_production_mode_and_insists_on_both_secrets():
 
 def test_compose_dev_overrides_turn_development_mode_on():
     env = server_env("docker-compose.dev.yml")
-    assert Settings.from_env({k: str(v) for k, v in env.items()}).dev_mode == "on"
+    assert Settings.from_env({k: str(v) for k, v in env.items()}).dev_mode_setting == "on"
 
 
 def test_the_docker_image_runs_production_mode_and_its_dev_target_development():

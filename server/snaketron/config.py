@@ -69,7 +69,8 @@ class Settings:
     region: str = setting(
         "SNAKETRON_REGION", "local", "Region this server registers in; matchmaking and load balancing are per region."
     )
-    dev_mode: str = setting(
+    # The raw setting (auto, on, off); `dev_mode` says whether development mode is on.
+    dev_mode_setting: str = setting(
         "SNAKETRON_DEV_MODE",
         "auto",
         "Development mode (the published JWT and cluster secrets are used when none are set): 'auto' turns it on "
@@ -360,10 +361,10 @@ class Settings:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        mode = _DEV_MODE_VALUES.get(str(self.dev_mode).strip().lower())
+        mode = _DEV_MODE_VALUES.get(str(self.dev_mode_setting).strip().lower())
         if mode is None:
-            raise ValueError(f"SNAKETRON_DEV_MODE: expected auto, 1 or 0, not {self.dev_mode!r}")
-        object.__setattr__(self, "dev_mode", mode)
+            raise ValueError(f"SNAKETRON_DEV_MODE: expected auto, 1 or 0, not {self.dev_mode_setting!r}")
+        object.__setattr__(self, "dev_mode_setting", mode)
 
     @property
     def effective_dynamodb_endpoint(self) -> str:
@@ -384,34 +385,34 @@ class Settings:
             return False
 
     @property
-    def development_mode(self) -> bool:
+    def dev_mode(self) -> bool:
         """Whether the published secrets may stand in for missing ones. 'auto' allows
         them only where nobody else can reach the server and no real data is at stake."""
-        if self.dev_mode == "auto":
+        if self.dev_mode_setting == "auto":
             return self.uses_embedded_endpoint and self.binds_loopback
-        return self.dev_mode == "on"
+        return self.dev_mode_setting == "on"
 
     def mode_description(self) -> str:
         """For the start-up banner: which mode runs, and why."""
-        if not self.development_mode:
+        if not self.dev_mode:
             return "production mode"
-        why = "SNAKETRON_DEV_MODE=1" if self.dev_mode == "on" else "embedded endpoint, loopback bind"
+        why = "SNAKETRON_DEV_MODE=1" if self.dev_mode_setting == "on" else "embedded endpoint, loopback bind"
         return f"DEVELOPMENT mode ({why}): published secrets, do not expose"
 
     def effective_jwt_secret(self) -> str:
-        return self.jwt_secret or (DEV_JWT_SECRET if self.development_mode else "")
+        return self.jwt_secret or (DEV_JWT_SECRET if self.dev_mode else "")
 
     def effective_cluster_secret(self) -> str:
-        return self.cluster_secret or (DEV_CLUSTER_SECRET if self.development_mode else "")
+        return self.cluster_secret or (DEV_CLUSTER_SECRET if self.dev_mode else "")
 
     def check_startup(self) -> None:
         """Raise ConfigError when the server must not start with these settings."""
-        if self.dev_mode == "off" and self.uses_embedded_endpoint:
+        if self.dev_mode_setting == "off" and self.uses_embedded_endpoint:
             raise ConfigError(
                 "SNAKETRON_DEV_MODE=0 refuses the embedded in-memory endpoint: set AWS_ENDPOINT_URL_DYNAMODB "
                 "(or SNAKETRON_EMBEDDED_DB=0 for AWS)"
             )
-        if self.development_mode:
+        if self.dev_mode:
             return
         weak = [
             name
@@ -429,7 +430,7 @@ class Settings:
             )
 
     def _production_reason(self) -> str:
-        if self.dev_mode == "off":
+        if self.dev_mode_setting == "off":
             return "SNAKETRON_DEV_MODE=0"
         if not self.uses_embedded_endpoint:
             return f"DynamoDB endpoint {self.effective_dynamodb_endpoint or 'AWS'}"

@@ -147,8 +147,8 @@ async def test_a_revoked_token_is_refused_on_the_websocket(players, server):
 
 async def test_production_mode_refuses_the_published_secrets(start_server):
     strong = "a-production-secret-of-at-least-32-bytes"
-    server = await start_server(dev_mode="0", jwt_secret=strong, cluster_secret=strong + "-cluster")
-    assert not server.settings.development_mode
+    server = await start_server(dev_mode_setting="0", jwt_secret=strong, cluster_secret=strong + "-cluster")
+    assert not server.settings.dev_mode
     forged = jwt.encode(
         {"sub": "1", "username": "anyone", "iat": int(time.time()), "exp": int(time.time()) + 60},
         DEV_JWT_SECRET,

@@ -30,7 +30,7 @@ def make_settings(endpoint: str, prefix: str, **overrides: object) -> Settings:
         "log_level": "warning",
         # Loopback servers on a test-only endpoint: development mode, as `auto` would
         # choose for the embedded endpoint these fixtures start themselves.
-        "dev_mode": "1",
+        "dev_mode_setting": "1",
     }
     values.update(overrides)
     return Settings.from_env({}, **values)
