@@ -91,6 +91,7 @@ def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
         "SNAKETRON_MATCH_START_DELAY_MS": "1000",
         "SNAKETRON_LOG_LEVEL": "warning",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "SNAKETRON_DEV_MODE": "1",  # a loopback server on a benchmark-only endpoint
     }
 
 
