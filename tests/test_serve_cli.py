@@ -3,30 +3,16 @@ and the settings it refuses to start with (issue 17: secure by default)."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.request
 
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
-    env.update(SNAKETRON_WS_PORT="0", SNAKETRON_API_PORT="0", **settings)
-    return env
+from support.serve_process import serve_process, stop_cleanly
 
 
 def test_serve_starts_on_the_embedded_default_and_stops_cleanly():
-    env = clean_env()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snaketron.cli", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        text=True,
-    )
-    try:
+    with serve_process() as process:
         seen = []
         for line in process.stdout:
             seen.append(line)
@@ -39,29 +25,17 @@ def test_serve_starts_on_the_embedded_default_and_stops_cleanly():
         assert re.search(r"WebSocket\s+ws://127\.0\.0\.1:\d+/ws", text)
         with urllib.request.urlopen(api + "/api/health", timeout=10) as response:
             assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=30)
-        assert process.returncode == 0, rest
-        assert "server stopped" in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_cleanly(process)
 
 
 def refusal(**settings: str) -> str:
     """Run `snaketron serve` with these settings; it must exit 2 at once with one line."""
-    done = subprocess.run(
-        [sys.executable, "-m", "snaketron.cli", "serve"],
-        env=clean_env(**settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "SnakeTron is up" not in done.stdout
-    return done.stderr
+    with serve_process(**settings) as process:
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, output
+    assert output.count("\n") == 1 and "Traceback" not in output, output
+    assert "SnakeTron is up" not in output
+    return output
 
 
 def test_serve_refuses_a_public_bind_or_a_real_endpoint_without_strong_secrets():
