@@ -207,15 +207,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def serve_command(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
+        settings.check_startup()  # ConfigError (a ValueError): one line naming the settings
     except ValueError as exc:
         print(f"snaketron: bad setting: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_json)
-    problems = settings.check_production_safety()
-    if problems:
-        for problem in problems:
-            log.error("refusing to start", problem=problem)
-        return 2
     if settings.use_uvloop:
         with contextlib.suppress(ImportError):
             import uvloop
@@ -236,7 +232,7 @@ async def serve(settings: Settings) -> int:
         server = GameServer(settings, db)
         await server.start()
         print(
-            f"SnakeTron is up (server {server.server_id}, region {settings.region}):\n"
+            f"SnakeTron is up (server {server.server_id}, region {settings.region}, {settings.mode_description()}):\n"
             f"  WebSocket  {server.ws_url}\n"
             f"  HTTP API   {server.api_url}/api\n"
             f"  Browser    {server.api_url}/\n"

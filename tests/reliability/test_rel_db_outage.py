@@ -78,7 +78,9 @@ def db(faulty_db):
 async def test_ten_second_outage_loses_no_accepted_write(
     faulty_db, proxy, start_server, accounts_of, direct_db, report, server_errors
 ):
-    server = await start_server()
+    # The latecomer below keeps one connection through the whole outage, unauthenticated,
+    # and signs in after it: longer than the default authentication deadline allows.
+    server = await start_server(ws_auth_deadline_seconds=120)
     writer = faulty_db.writer
     accounts = accounts_of(server)
     prefix = f"out{time.monotonic_ns() % 10**8}"
