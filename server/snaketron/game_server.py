@@ -51,7 +51,8 @@ class GameServer:
         self.tokens = TokenIssuer.from_settings(settings)
         self.hasher = PasswordHasher.from_settings(settings)
         self.recorder = GameRecorder(db, clock_ms=clock_ms)
-        self.host = GameHost(self.recorder, clock_ms=clock_ms)
+        # Every room's listeners: leaderboards and replays join here, one line each.
+        self.host = GameHost(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
         self.collector = CollectorPolicy(settings, games_running=lambda: self.host.running_game_count() > 0)
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
         self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)

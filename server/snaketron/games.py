@@ -1,12 +1,12 @@
-"""Hosting running games: tick scheduling, members, fan-out and persistence hooks.
+"""Hosting rooms: the factory of solo, lobby and matched rooms, tick scheduling, load.
 
-`GameHost` owns every game this process hosts. Each started game is woken when
-its next tick becomes computable (the committed state runs 5 ticks behind real
-time, see `engine.timing`); games due within the same 2 ms share one loop timer
-(`TickSlots`). The wake-up is synchronous: it advances the engine, encodes each
-event once and pushes the same bytes to every member. Nothing on that path
-awaits; persistence is handed to `GamePersistence`, which queues it to the batch
-writer.
+`GameHost` holds every `Room` this process hosts (see `rooms.room`: a room owns its
+game's life). Each started room is woken when its next tick becomes computable
+(the committed state runs 5 ticks behind real time, see `engine.timing`); rooms
+due within the same 2 ms share one loop timer (`TickSlots`). The wake-up is
+synchronous: the room advances its engine, encodes each event once and pushes the
+same bytes to every member. Nothing on that path awaits; persistence is handed to
+`GamePersistence`, which queues it to the batch writer.
 """
 
 from __future__ import annotations
@@ -15,21 +15,24 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-from snaketron import protocol
-from snaketron.engine import Game
-from snaketron.engine.timing import committed_tick, tick_deadline_ms
-from snaketron.fanout import Outbox, send_to_all
+from snaketron.db.models import MatchTicket, RatingUpdate
+from snaketron.engine import SOLO_GAME_TYPE, CustomGameSettings, Game, GameType, type_custom
+from snaketron.engine.timing import tick_deadline_ms
 from snaketron.histograms import TickTimings
 from snaketron.logs import get_logger
+from snaketron.rooms.ratings import RatedSeats
+from snaketron.rooms.result import RoomKind
+from snaketron.rooms.room import Member, Role, Room, RoomListener
+from snaketron.tasks import BackgroundTasks
 from snaketron.tick_slots import TickSlots
 
 log = get_logger(__name__)
 
-GameKind = Literal["solo", "custom", "matchmaking"]
-Role = Literal["player", "spectator"]
+GameKind = RoomKind
+__all__ = ["GameHost", "GameKind", "GamePersistence", "HostStats", "Member", "Role", "Room", "RoomListener"]
 
 # How long a finished game stays in memory so late joiners get its final state.
 FINISHED_GAME_LINGER_S = 30.0
@@ -44,56 +47,16 @@ def new_seed() -> int:
     return secrets.randbits(63) | 1
 
 
-class Member(Protocol):
-    """A connection that receives a game's events (player or spectator)."""
-
-    user_id: int
-    outbox: Outbox
-
-
 class GamePersistence(Protocol):
-    """What the host tells the data layer. Every call returns at once; writes are queued."""
+    """What rooms tell the data layer. Every call but `record_result` returns at once
+    (writes are queued); `record_result` writes a finished game's result and its
+    ratings together and says whether that landed."""
 
-    def game_created(self, hosted: HostedGame) -> None: ...
-    def players_changed(self, hosted: HostedGame) -> None: ...
-    def spectator_added(self, hosted: HostedGame, user_id: int) -> None: ...
-    def game_started(self, hosted: HostedGame) -> None: ...
-    def game_finished(self, hosted: HostedGame) -> None: ...
-
-
-@dataclass(eq=False)
-class HostedGame:
-    """One game on this host, with who watches it and how it came to be."""
-
-    game: Game
-    kind: GameKind
-    is_private: bool = False
-    allow_spectators: bool = True
-    game_code: str | None = None
-    created_at_ms: int = 0
-    members: dict[Member, Role] = field(default_factory=dict)
-    spectator_ids: set[int] = field(default_factory=set)
-    finished: bool = False
-    abandoned: bool = False  # ended by the host going away, not by the rules
-    # Called once when the game completes (matchmaking records ratings with it).
-    on_finish: list[Callable[[HostedGame], None]] = field(default_factory=list)
-    # Called once when the host forgets the finished game (its linger is over).
-    on_forget: list[Callable[[HostedGame], None]] = field(default_factory=list)
-    max_lateness_ms: int = 0
-    ended_at_ms: int = 0
-    joined_at_ms: dict[int, int] = field(default_factory=dict)  # user id -> when seated
-    mmr_before: dict[int, int] = field(default_factory=dict)  # matchmade games: ratings
-    mmr_after: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def game_id(self) -> int:
-        return self.game.game_id
-
-    def outboxes(self) -> Iterable[Outbox]:
-        return (m.outbox for m in self.members)
-
-    def is_player(self, user_id: int) -> bool:
-        return self.game.snake_of(user_id) is not None
+    def game_created(self, room: Room) -> None: ...
+    def players_changed(self, room: Room) -> None: ...
+    def spectator_added(self, room: Room, user_id: int) -> None: ...
+    def game_started(self, room: Room) -> None: ...
+    async def record_result(self, room: Room, ratings: Sequence[RatingUpdate]) -> bool: ...
 
 
 @dataclass
@@ -109,161 +72,148 @@ class HostStats:
 
 
 class GameHost:
-    """Every game hosted by this process, and the timers that tick them."""
+    """Every room hosted by this process, the factory that makes them, and the timers
+    that tick them."""
 
     def __init__(
         self,
         persistence: GamePersistence,
+        tasks: BackgroundTasks,
         *,
+        listeners: Iterable[RoomListener] = (),
         server_id: int = 0,
+        region: str = "",
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.persistence = persistence
+        self.tasks = tasks  # each finished room's result write runs here (shutdown waits)
+        # Told of every room's start, result and end (leaderboards and replays: one more
+        # entry here where the server is composed).
+        self.listeners: list[RoomListener] = list(listeners)
         self._clock_ms = clock_ms
         self.server_id = server_id
-        self.games: dict[int, HostedGame] = {}
-        # The games not finished yet, kept apart so that asking for the load (every game
+        self.region = region
+        self.games: dict[int, Room] = {}
+        # The rooms not finished yet, kept apart so that asking for the load (every game
         # placed, every heartbeat) never walks the finished ones that linger.
-        self._running: dict[int, HostedGame] = {}
+        self._running: dict[int, Room] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
-        self._tick_slots: TickSlots[HostedGame] = TickSlots(self._on_tick_due)
+        self._tick_slots: TickSlots[Room] = TickSlots(Room.tick)
         self._all_finished = asyncio.Event()
         self._all_finished.set()
 
-    # --- lifecycle of one game ----------------------------------------------------
-    def add(self, hosted: HostedGame) -> HostedGame:
-        hosted.created_at_ms = hosted.created_at_ms or self._clock_ms()
-        self.games[hosted.game_id] = hosted
-        self._running[hosted.game_id] = hosted
-        self._all_finished.clear()
-        self.persistence.game_created(hosted)
-        return hosted
+    def subscribe(self, listener: RoomListener) -> None:
+        """Follow every room (services built on the host subscribe in their constructor)."""
+        self.listeners.append(listener)
 
-    def get(self, game_id: int) -> HostedGame | None:
+    def now_ms(self) -> int:
+        return self._clock_ms()
+
+    # --- the factory: solo, lobby and matched rooms ------------------------------------
+    def open_solo(self, game_id: int, user_id: int, username: str) -> Room:
+        """A Custom game of mode Solo, private and closed to spectators, as the original
+        server made it (clients recognise a solo game only in that form), started at
+        once: the client's JoinGame gets a Snapshot of where it is."""
+        game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.server_id)
+        game.add_player(user_id, username)
+        room = self._add(
+            Room(self, game, "solo", created_at_ms=self._clock_ms(), is_private=True, allow_spectators=False)
+        )
+        room.start()
+        return room
+
+    def open_lobby(
+        self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int, username: str, now_ms: int
+    ) -> Room:
+        """A custom lobby with its host seated; it starts when its host says so."""
+        game = self.lobby_game(game_id, settings, code, host_user_id, now_ms)
+        game.add_player(host_user_id, username)
+        return self._add(
+            Room(
+                self,
+                game,
+                "custom",
+                created_at_ms=now_ms,
+                is_private=settings.is_private,
+                allow_spectators=settings.allow_spectators,
+                game_code=code,
+            )
+        )
+
+    def lobby_game(
+        self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int | None, created_at_ms: int
+    ) -> Game:
+        game = Game(
+            game_id,
+            type_custom(settings),
+            seed=new_seed(),
+            tick_ms=settings.tick_duration_ms,
+            server_id=self.server_id,
+            game_code=code,
+            host_user_id=host_user_id,
+        )
+        # Until the start sets it, a lobby's start_ms is its creation time, as the original
+        # server's: clients that predict from start_ms walk every tick since it, and from
+        # 0 that is every tick since 1970.
+        game.start_ms = created_at_ms
+        return game
+
+    def open_match(self, game_id: int, game_type: GameType, tickets: Sequence[MatchTicket], start_ms: int) -> Room:
+        """A matched room, rated from its tickets, started with tick 0 at `start_ms`."""
+        game = Game(game_id, game_type, seed=new_seed(), server_id=self.server_id)
+        for ticket in tickets:
+            game.add_player(ticket.user_id, ticket.username)
+        room = self._add(Room(self, game, "matchmaking", created_at_ms=self._clock_ms(), rated=RatedSeats.of(tickets)))
+        room.start(start_ms)
+        return room
+
+    def _add(self, room: Room) -> Room:
+        self.games[room.game_id] = room
+        self._running[room.game_id] = room
+        self._all_finished.clear()
+        self.persistence.game_created(room)
+        return room
+
+    def get(self, game_id: int) -> Room | None:
         return self.games.get(game_id)
 
-    def start(self, hosted: HostedGame, start_ms: int | None = None) -> None:
-        """Start the clock of a game: tick 0 covers [start_ms, start_ms + tick_ms)."""
-        hosted.game.start(self._clock_ms() if start_ms is None else start_ms)
-        self.run(hosted)
-
-    def run(self, hosted: HostedGame) -> None:
-        """Tick a game whose engine has been started: members get a Snapshot with the
-        Started status (the StatusUpdated event says nothing the Snapshot does not)."""
-        self.persistence.game_started(hosted)
-        self.broadcast_snapshot(hosted)
-        self._schedule(hosted)
-
-    def _schedule(self, hosted: HostedGame, now_ms: int | None = None) -> None:
-        game = hosted.game
+    # --- what rooms ask of their host ------------------------------------------------------
+    def schedule(self, room: Room, now_ms: int | None = None) -> None:
+        game = room.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        self._tick_slots.add(hosted, deadline, self._clock_ms() if now_ms is None else now_ms)
+        self._tick_slots.add(room, deadline, self._clock_ms() if now_ms is None else now_ms)
 
-    def _on_tick_due(self, hosted: HostedGame) -> None:
-        if hosted.finished:
-            return  # ended meanwhile (its wake-up stays in its slot until that fires)
-        game = hosted.game
-        started = time.perf_counter_ns()
-        now = self._clock_ms()
-        lateness = now - tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        if lateness > hosted.max_lateness_ms:
-            hosted.max_lateness_ms = lateness
-        if lateness > self.stats.max_lateness_ms:
-            self.stats.max_lateness_ms = lateness
-        if lateness > game.tick_ms:
-            self.stats.late_ticks += 1
-        before = game.tick
-        try:
-            events = game.advance_to(committed_tick(now, game.start_ms, game.tick_ms))
-        except Exception:  # a bug in the rules must not take the whole host down
-            log.exception("game crashed; abandoning it", game_id=hosted.game_id)
-            self.abandon(hosted)
-            return
-        self.stats.ticks += game.tick - before
-        self.broadcast_events(hosted, events)
-        if game.is_complete:
-            self.finish(hosted)
-        else:
-            self._schedule(hosted, now)  # the tick took microseconds: its start is now enough
-        if self.tick_timings is not None:
-            self.tick_timings.record(lateness, time.perf_counter_ns() - started)
-
-    def finish(self, hosted: HostedGame) -> None:
-        if hosted.finished:
-            return
-        hosted.finished = True
-        hosted.ended_at_ms = self._clock_ms()
+    def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1
-        self._running.pop(hosted.game_id, None)
-        # Callbacks first: matchmaking sets the players' new ratings (mmr_after) on the
-        # game, and the finished record written next carries them.
-        for callback in hosted.on_finish:
-            try:
-                callback(hosted)
-            except Exception:
-                log.exception("on_finish callback failed", game_id=hosted.game_id)
-        self.persistence.game_finished(hosted)
-        asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, self._forget, hosted)
+        self._running.pop(room.game_id, None)
+        # Late joiners get the final state while the room lingers.
+        asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, room.dispose)
         if not self._running:
             self._all_finished.set()
 
-    def _forget(self, hosted: HostedGame) -> None:
-        if self.games.get(hosted.game_id) is hosted:
-            del self.games[hosted.game_id]
-        for callback in hosted.on_forget:
-            callback(hosted)
-
-    def discard(self, hosted: HostedGame) -> None:
-        """Drop a game that never started (an abandoned lobby)."""
-        hosted.finished = True
-        self.games.pop(hosted.game_id, None)
-        self._running.pop(hosted.game_id, None)
+    def room_disposed(self, room: Room) -> None:
+        if self.games.get(room.game_id) is room:
+            del self.games[room.game_id]
+        self._running.pop(room.game_id, None)
         if not self._running:
             self._all_finished.set()
 
-    # --- members ------------------------------------------------------------------
-    def attach(self, hosted: HostedGame, member: Member, role: Role) -> None:
-        """Start sending a game's events to a member: a fresh Snapshot first."""
-        hosted.members[member] = role
-        if role == "spectator" and member.user_id not in hosted.spectator_ids:
-            hosted.spectator_ids.add(member.user_id)
-            self.persistence.spectator_added(hosted, member.user_id)
-        member.outbox.send(protocol.encode_game_event(hosted.game.snapshot_event()))
-
-    def detach(self, hosted: HostedGame, member: Member) -> None:
-        hosted.members.pop(member, None)
-
-    # --- fan-out --------------------------------------------------------------------
-    def broadcast_events(self, hosted: HostedGame, events: Sequence[protocol.GameEventMessage]) -> None:
-        """Encode each event once and push the same bytes to every member, all of them in
-        one write per member."""
-        if not events:
-            return  # most ticks of a running game change nothing a member is told
-        frames = [protocol.encode_game_event(event) for event in events]
-        stats = self.stats
-        stats.events += len(frames)
-        if hosted.members:
-            sent_to = send_to_all(hosted.outboxes(), *frames)
-            stats.frames_sent += sent_to * len(frames)
-            stats.bytes_sent += sent_to * sum(map(len, frames))
-            stats.writes += sent_to
-
-    def broadcast_frame(self, hosted: HostedGame, frame: bytes) -> None:
-        send_to_all(hosted.outboxes(), frame)
-
-    def broadcast_snapshot(self, hosted: HostedGame) -> None:
-        self.broadcast_events(hosted, [hosted.game.snapshot_event()])
+    async def wait_result(self, game_id: int, timeout_s: float) -> None:
+        """Wait until a finished room's result (and ratings) are written and announced."""
+        room = self.games.get(game_id)
+        if room is not None:
+            await room.wait_result(timeout_s)
 
     # --- load and shutdown ------------------------------------------------------------
-    def running_games(self) -> list[HostedGame]:
+    def running_games(self) -> list[Room]:
         return list(self._running.values())
 
     def running_game_count(self) -> int:
         return len(self._running)
 
     def player_count(self) -> int:
-        return sum(h.game.player_count for h in self._running.values())
+        return sum(r.game.player_count for r in self._running.values())
 
     async def wait_all_finished(self, timeout_s: float) -> bool:
         """Wait (up to `timeout_s`) until no hosted game is running. True when none is."""
@@ -275,18 +225,9 @@ class GameHost:
             return False
         return True
 
-    def abandon(self, hosted: HostedGame) -> None:
-        """End a game that cannot go on (its host is going away): members are told the
-        game is complete with no winner, and it is recorded as abandoned."""
-        if hosted.finished:
-            return
-        hosted.abandoned = True
-        self.broadcast_events(hosted, hosted.game.abandon())
-        self.finish(hosted)
-
-    def abandon_all(self) -> list[HostedGame]:
-        """Stop every running game now (drain deadline passed, or stopping)."""
+    def abandon_all(self) -> list[Room]:
+        """Stop every running room now (drain deadline passed, or stopping)."""
         stopped = self.running_games()
-        for hosted in stopped:
-            self.abandon(hosted)
+        for room in stopped:
+            room.abandon()
         return stopped

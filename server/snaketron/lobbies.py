@@ -22,17 +22,10 @@ from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import LobbyRecord
-from snaketron.engine import (
-    AlreadyStarted,
-    CustomGameSettings,
-    Game,
-    GameFull,
-    GameTypeObject,
-    NotEnoughPlayers,
-    type_custom,
-)
-from snaketron.games import GameHost, HostedGame, new_seed
+from snaketron.engine import AlreadyStarted, CustomGameSettings, Game, GameFull, GameTypeObject, NotEnoughPlayers
+from snaketron.games import GameHost
 from snaketron.logs import get_logger
+from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)
@@ -70,7 +63,10 @@ class LobbyWrites:
     durable_until_ms: int
 
 
-class LobbyService:
+class LobbyService(RoomListener):
+    """Codes, seats and starts of custom lobbies; a room listener (a disposed room's
+    code is forgotten)."""
+
     def __init__(
         self,
         host: GameHost,
@@ -85,15 +81,16 @@ class LobbyService:
         self._settings = settings
         self._tasks = tasks
         self._clock_ms = clock_ms
-        self.by_code: dict[str, HostedGame] = {}
+        self.by_code: dict[str, Room] = {}
         # Open lobbies by code: a seat change that moves neither host nor expiry needs no
         # write while the expiry is far off (`_touch_seats`), and the start needs no
         # transaction while the code is surely ours (`_record_start`). A lobby whose
         # write failed is dropped from here: its writes are conditional from then on.
         self._written: dict[str, LobbyWrites] = {}
+        host.subscribe(self)
 
     # --- create and find -----------------------------------------------------------
-    async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> HostedGame:
+    async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> Room:
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)
@@ -117,147 +114,89 @@ class LobbyService:
                 log.info("game code collision; drawing another", code=code)
         else:
             raise LobbyRefused("could not allocate a game code; try again")
-        game = self._new_game(game_id, settings, code, host_user_id, now)
-        game.add_player(host_user_id, username)
-        hosted = HostedGame(
-            game=game,
-            kind="custom",
-            is_private=settings.is_private,
-            allow_spectators=settings.allow_spectators,
-            game_code=code,
-            created_at_ms=now,
-        )
-        hosted.joined_at_ms[host_user_id] = now
-        self._host.add(hosted)
+        hosted = self._host.open_lobby(game_id, settings, code, host_user_id, username, now)
         self.by_code[code] = hosted
         self._written[code] = LobbyWrites(host_user_id, lobby.expires_at_ms, durable_until_ms=lobby.expires_at_ms)
         return hosted
 
-    def _new_game(
-        self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int, created_at_ms: int
-    ) -> Game:
-        game = Game(
-            game_id,
-            type_custom(settings),
-            seed=new_seed(),
-            tick_ms=settings.tick_duration_ms,
-            server_id=self._host.server_id,
-            game_code=code,
-            host_user_id=host_user_id,
-        )
-        # Until the start sets it, a lobby's start_ms is its creation time, as the original
-        # server's: clients that predict from start_ms walk every tick since it, and from
-        # 0 that is every tick since 1970.
-        game.start_ms = created_at_ms
-        return game
-
-    def find(self, code: str) -> HostedGame | None:
+    def find(self, code: str) -> Room | None:
         hosted = self.by_code.get(normalise_code(code))
         if hosted is None or (hosted.finished and not hosted.game.is_started):
             return None
         return hosted
 
     # --- seats -------------------------------------------------------------------------
-    def join(self, hosted: HostedGame, user_id: int, username: str) -> None:
+    def join(self, hosted: Room, user_id: int, username: str) -> None:
         """Seat a player (no await between the checks and the change)."""
-        game = hosted.game
-        if game.snake_of(user_id) is not None:
+        if hosted.is_player(user_id):
             return  # already seated: rejoining the lobby
-        if game.is_started or hosted.finished:
+        if hosted.game.is_started or hosted.finished:
             raise LobbyRefused("the game has already started")
         try:
-            game.add_player(user_id, username)
+            hosted.seat(user_id, username)
         except GameFull:
             raise LobbyRefused("the lobby is full") from None
         except AlreadyStarted:
             raise LobbyRefused("the game has already started") from None
-        hosted.joined_at_ms[user_id] = self._clock_ms()
-        self._host.persistence.players_changed(hosted)
         self._touch_seats(hosted)
-        self._host.broadcast_snapshot(hosted)
 
-    def leave(self, hosted: HostedGame, user_id: int) -> None:
+    def leave(self, hosted: Room, user_id: int) -> None:
         """A player leaves before the start: free the seat, pass the host on, or close."""
-        game = hosted.game
-        if game.is_started or game.snake_of(user_id) is None:
+        if hosted.game.is_started or not hosted.is_player(user_id):
             return
-        game.remove_player(user_id)
-        hosted.joined_at_ms.pop(user_id, None)
-        if game.player_count == 0:
+        if hosted.unseat(user_id):
             self.close(hosted)
             return
-        if game.host_user_id == user_id:
-            game.host_user_id = next(iter(game.players))
-            log.info("lobby host passed on", game_id=hosted.game_id, host=game.host_user_id)
-        self._host.persistence.players_changed(hosted)
         self._touch_seats(hosted)
-        self._host.broadcast_snapshot(hosted)
 
-    def close(self, hosted: HostedGame) -> None:
+    def close(self, hosted: Room) -> None:
         code = hosted.game_code
         if code is not None and self.by_code.get(code) is hosted:
             del self.by_code[code]
             self._written.pop(code, None)
             self._tasks.spawn(self._db.delete_lobby(code), "delete lobby")
-        self._host.discard(hosted)
+        hosted.dispose()
 
     # --- host only -----------------------------------------------------------------------
-    def _require_host(self, hosted: HostedGame, user_id: int, action: str) -> None:
+    def _require_host(self, hosted: Room, user_id: int, action: str) -> None:
         if hosted.game.host_user_id != user_id:
             raise LobbyRefused(f"only the host may {action}")
         if hosted.game.is_started or hosted.finished:
             raise LobbyRefused("the game has already started")
 
-    def update_settings(self, hosted: HostedGame, user_id: int, patch: protocol.CustomGameSettingsPatch) -> None:
+    def update_settings(self, hosted: Room, user_id: int, patch: protocol.CustomGameSettingsPatch) -> None:
         self._require_host(hosted, user_id, "change the settings")
         settings = patch.apply_to(_settings_of(hosted.game))
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)
-        old = hosted.game
-        if old.player_count > settings.max_players:
-            raise LobbyRefused(f"{old.player_count} players are already in the lobby")
-        # The arena, start positions and food all follow from the settings: lay the
-        # game out afresh with the same id, code, host and seats.
-        game = self._new_game(
-            old.game_id, settings, hosted.game_code or "", old.host_user_id or user_id, hosted.created_at_ms
-        )
-        for seated, name in old.usernames.items():
-            game.add_player(seated, name)
-        hosted.game = game
-        hosted.is_private = settings.is_private
-        hosted.allow_spectators = settings.allow_spectators
-        self._host.persistence.players_changed(hosted)
+        seated = hosted.game.player_count
+        if seated > settings.max_players:
+            raise LobbyRefused(f"{seated} players are already in the lobby")
+        hosted.relayout(settings)
         self._touch(hosted, settings=settings)
-        self._host.broadcast_frame(
-            hosted, protocol.encode_server_message(protocol.CustomGameSettingsUpdated(settings=settings))
-        )
-        self._host.broadcast_snapshot(hosted)
 
-    def start(self, hosted: HostedGame, user_id: int) -> None:
+    def start(self, hosted: Room, user_id: int) -> None:
         self._require_host(hosted, user_id, "start the game")
         try:
-            hosted.game.start(self._clock_ms())
+            hosted.start(self._clock_ms(), announce=_STARTING)
         except NotEnoughPlayers as exc:
             raise LobbyRefused(exc.reason) from None
-        self._host.broadcast_frame(hosted, protocol.encode_server_message(protocol.CustomGameStarting()))
-        self._host.run(hosted)
         self._record_start(hosted)
-        # The code finds the finished game while the host keeps it (late joiners get its
-        # final state), and nothing after: codes of past games must not pile up here.
-        hosted.on_forget.append(self._forget_code)
 
-    def _forget_code(self, hosted: HostedGame) -> None:
-        code = hosted.game_code
-        if code is not None and self.by_code.get(code) is hosted:
-            del self.by_code[code]
+    def room_disposed(self, room_id: int, game_code: str | None) -> None:
+        """The code finds the finished game while the host keeps it (late joiners get its
+        final state), and nothing after: codes of past games must not pile up here."""
+        hosted = self.by_code.get(game_code) if game_code is not None else None
+        if game_code is not None and hosted is not None and hosted.game_id == room_id:
+            del self.by_code[game_code]
 
     # --- persistence -----------------------------------------------------------------------
     def _far_off(self, expires_at_ms: int) -> bool:
         """More than half a TTL away: no write is needed yet to keep the lobby alive."""
         return expires_at_ms - self._clock_ms() > self._settings.lobby_ttl_seconds * 500
 
-    def _touch_seats(self, hosted: HostedGame) -> None:
+    def _touch_seats(self, hosted: Room) -> None:
         """After a join or a leave. The lobby item holds no seats, so it is written only
         when the host changed or its expiry is less than half a TTL away: a duel lobby
         then costs its creation and its start, not a write per player as well."""
@@ -270,7 +209,7 @@ class LobbyService:
             return
         self._touch(hosted)
 
-    def _record_start(self, hosted: HostedGame) -> None:
+    def _record_start(self, hosted: Room) -> None:
         """Write the lobby as started, with its code claim: as two whole-item puts on the
         batch writer when the code is surely ours, else as `update_lobby`'s conditional
         transaction. The puts ride in a BatchWriteItem with whatever else is queued and
@@ -316,7 +255,7 @@ class LobbyService:
             return
         durable.add_done_callback(lambda future: _warn_if_failed(future, code))
 
-    def _touch(self, hosted: HostedGame, **fields: object) -> None:
+    def _touch(self, hosted: Room, **fields: object) -> None:
         """Push the lobby's expiry out (and record what changed), off the request path."""
         code = hosted.game_code
         if code is None:
@@ -359,6 +298,9 @@ class LobbyService:
         """After a failed write the stored host and expiry are unknown: write conditionally."""
         if written is not None and self._written.get(code) is written:
             del self._written[code]
+
+
+_STARTING = protocol.encode_server_message(protocol.CustomGameStarting())
 
 
 def _warn_if_failed(future: asyncio.Future[object], code: str) -> None:

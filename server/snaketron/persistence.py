@@ -1,30 +1,33 @@
-"""What a hosted game writes to the database, and when.
+"""What a room writes to the database, and when.
 
-`GameRecorder` turns the host's lifecycle hooks (created, players changed,
-spectator added, started, finished) into full-item puts queued on the data
-layer's batch writer. Full items rather than partial updates: the host holds the
+`GameRecorder` turns a room's lifecycle (created, players changed, spectator
+added, started) into full-item puts queued on the data layer's batch writer, and
+writes a finished game's result together with its ratings in one call
+(`Database.record_result`). Full items rather than partial updates: the host holds the
 whole record in memory, the batch writer keeps the writes of one key in order,
 and a put is idempotent, so a retried or duplicated write can never leave a game
-half-updated. No hook awaits anything: the tick path stays free of I/O.
+half-updated. No hook but the result's awaits anything, and the result's runs as its own task:
+the tick path stays free of I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
-from snaketron.db.models import GamePlayerRecord, GameRecord, GameStatusName, SpectatorRecord
-from snaketron.games import HostedGame, wall_clock_ms
+from snaketron.db.models import GamePlayerRecord, GameRecord, GameStatusName, RatingUpdate, SpectatorRecord
+from snaketron.games import wall_clock_ms
 from snaketron.logs import get_logger
+from snaketron.rooms.room import Room
 
 log = get_logger(__name__)
 
 
-def game_status_name(hosted: HostedGame) -> GameStatusName:
+def game_status_name(hosted: Room) -> GameStatusName:
     if hosted.abandoned or (hosted.finished and not hosted.game.is_complete):
         return "abandoned"
     if hosted.game.is_complete:
@@ -32,11 +35,9 @@ def game_status_name(hosted: HostedGame) -> GameStatusName:
     return "started" if hosted.game.is_started else "waiting"
 
 
-def game_record(hosted: HostedGame, server_id: int, now_ms: int) -> GameRecord:
+def game_record(hosted: Room, server_id: int, now_ms: int) -> GameRecord:
     game = hosted.game
-    winner_user = None
-    if game.winning_snake_id is not None:
-        winner_user = next((u for u, s in game.players.items() if s == game.winning_snake_id), None)
+    winner_user = hosted.winner_user_id()
     finished = hosted.finished
     return GameRecord(
         game_id=game.game_id,
@@ -58,10 +59,13 @@ def game_record(hosted: HostedGame, server_id: int, now_ms: int) -> GameRecord:
     )
 
 
-def player_records(hosted: HostedGame, *, with_results: bool) -> list[GamePlayerRecord]:
+def player_records(
+    hosted: Room, *, with_results: bool, mmr_after: dict[int, int] | None = None
+) -> list[GamePlayerRecord]:
     game = hosted.game
     snakes = game.state.arena.snakes if with_results else None
-    placement = {user_id: i + 1 for i, user_id in enumerate(game.placements())} if with_results else {}
+    placement = hosted.places() if with_results else {}
+    mmr_after = mmr_after or {}
     records = []
     for user_id, snake_id in game.players.items():
         records.append(
@@ -73,8 +77,8 @@ def player_records(hosted: HostedGame, *, with_results: bool) -> list[GamePlayer
                 snake_id=snake_id,
                 joined_at_ms=hosted.joined_at_ms.get(user_id, hosted.created_at_ms),
                 placement=placement.get(user_id),
-                mmr_before=hosted.mmr_before.get(user_id),
-                mmr_after=hosted.mmr_after.get(user_id),
+                mmr_before=hosted.mmr_before(user_id),
+                mmr_after=mmr_after.get(user_id),
             )
         )
     return records
@@ -88,9 +92,9 @@ class GameRecorder:
         self._clock_ms = clock_ms
         self.server_id = server_id
 
-    def _save(self, hosted: HostedGame, *, players: bool = False, results: bool = False) -> None:
+    def _save(self, hosted: Room, *, players: bool = False) -> None:
         record = game_record(hosted, self.server_id, self._clock_ms())
-        rows = player_records(hosted, with_results=results) if (players or results) else []
+        rows = player_records(hosted, with_results=False) if players else []
         try:
             future = self._db.save_game_nowait(record, rows)
         except DatabaseError as exc:  # the writer is closed: shutdown went wrong, say so loudly
@@ -98,24 +102,34 @@ class GameRecorder:
             return
         future.add_done_callback(_log_failure)
 
-    def game_created(self, hosted: HostedGame) -> None:
+    def game_created(self, hosted: Room) -> None:
         self._save(hosted, players=True)
 
-    def players_changed(self, hosted: HostedGame) -> None:
+    def players_changed(self, hosted: Room) -> None:
         self._save(hosted, players=True)
 
-    def spectator_added(self, hosted: HostedGame, user_id: int) -> None:
+    def spectator_added(self, hosted: Room, user_id: int) -> None:
         spectator = SpectatorRecord(game_id=hosted.game_id, user_id=user_id, joined_at_ms=self._clock_ms())
         try:
             self._db.add_spectator_nowait(spectator).add_done_callback(_log_failure)
         except DatabaseError as exc:
             log.error("spectator write refused", game_id=hosted.game_id, error=str(exc))
 
-    def game_started(self, hosted: HostedGame) -> None:
+    def game_started(self, hosted: Room) -> None:
         self._save(hosted)
 
-    def game_finished(self, hosted: HostedGame) -> None:
-        self._save(hosted, results=True)
+    async def record_result(self, hosted: Room, ratings: Sequence[RatingUpdate]) -> bool:
+        """The finished game, its players' places and new ratings, and (matchmade) the
+        users' ratings: one call, so no listener's order decides what is written. False
+        (logged) when it did not land."""
+        record = game_record(hosted, self.server_id, self._clock_ms())
+        rows = player_records(hosted, with_results=True, mmr_after={u.user_id: u.mmr for u in ratings})
+        try:
+            await self._db.record_result(record, rows, ratings)
+        except DatabaseError as exc:
+            log.error("game result not saved", game_id=hosted.game_id, error=str(exc))
+            return False
+        return True
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -13,7 +13,7 @@ from snaketron.fanout import Outbox
 from snaketron.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
-    from snaketron.games import HostedGame, Role
+    from snaketron.rooms.room import Role, Room
 
 
 class ConnectionState(enum.Enum):
@@ -53,7 +53,7 @@ class ClientSession:
         self.busy = False
         self.user_id = 0
         self.username = ""
-        self.game: HostedGame | None = None
+        self.game: Room | None = None
         self.role: Role | None = None
 
     @property

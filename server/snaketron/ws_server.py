@@ -22,9 +22,9 @@ from snaketron.auth import InvalidToken, TokenIssuer, check_generation
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
-from snaketron.engine import SOLO_GAME_TYPE, CommandRejected, Game, GameCommandMessage, is_solo
+from snaketron.engine import CommandRejected, GameCommandMessage, is_solo
 from snaketron.fanout import Outbox, send_to_all
-from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
+from snaketron.games import GameHost, Role, Room, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
 from snaketron.ratelimit import KeyedRateLimiter, TokenBucket, address_key
@@ -308,20 +308,18 @@ class WsServer:
             self._leave_game(session)
 
     # --- membership ------------------------------------------------------------------------
-    def _enter(self, session: ClientSession, hosted: HostedGame, role: Role) -> None:
+    def _enter(self, session: ClientSession, hosted: Room, role: Role) -> None:
         if session.game is not None and session.game is not hosted:
             self._leave_game(session)
         session.game = hosted
         session.role = role
-        self.host.attach(hosted, session, role)
+        hosted.join(session, role)
 
     def _leave_game(self, session: ClientSession) -> None:
         hosted = session.game
         if hosted is None:
             return
-        self.host.detach(hosted, session)
-        if self.matchmaking is not None:
-            self.matchmaking.left_game(session, hosted)  # a matchmade game ranks leavers last
+        hosted.leave(session)  # a matched room ranks a player still gone at its end last
         session.game = None
         session.role = None
         # A lobby seat is freed on leave and on disconnect alike: a lobby must not wait
@@ -396,14 +394,7 @@ class WsServer:
         except DatabaseUnavailable:
             session.deny("the game store is unavailable; try again")
             return None
-        # A Custom game of mode Solo, private and closed to spectators, as the original
-        # server made it: clients recognise a solo game only in that form.
-        game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.host.server_id)
-        game.add_player(session.user_id, session.username)
-        hosted = self.host.add(HostedGame(game=game, kind="solo", is_private=True, allow_spectators=False))
-        hosted.joined_at_ms[session.user_id] = hosted.created_at_ms
-        # Solo games start at once; the client's JoinGame gets a Snapshot of where it is.
-        self.host.start(hosted)
+        self.host.open_solo(game_id, session.user_id, session.username)
         return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
@@ -425,7 +416,7 @@ class WsServer:
             return
         self._enter(session, hosted, role)
 
-    def _admissible_role(self, session: ClientSession, hosted: HostedGame) -> Role | None:
+    def _admissible_role(self, session: ClientSession, hosted: Room) -> Role | None:
         if hosted.is_player(session.user_id):
             return "player"
         if hosted.allow_spectators and (not hosted.is_private or session.user_id in hosted.spectator_ids):
@@ -508,21 +499,19 @@ class WsServer:
         assert hosted is not None
         self._game_command(session, hosted, msg)
 
-    def _game_command(self, session: ClientSession, hosted: HostedGame, msg: GameCommandMessage) -> None:
+    def _game_command(self, session: ClientSession, hosted: Room, msg: GameCommandMessage) -> None:
         self.stats.commands += 1
         if session.role != "player":
             self.stats.commands_rejected += 1
             session.error("not_a_player", "spectators cannot send commands")
             return
         try:
-            event = hosted.game.schedule_command(session.user_id, msg)
+            hosted.command(session.user_id, msg)
         except CommandRejected as exc:
             self.stats.commands_rejected += 1
             session.error("command_rejected", exc.reason)
-            return
-        self.host.broadcast_events(hosted, (event,))
 
-    def _custom_game_of(self, session: ClientSession) -> HostedGame | None:
+    def _custom_game_of(self, session: ClientSession) -> Room | None:
         hosted = session.game
         if hosted is None or hosted.kind != "custom":
             session.deny("not in a custom game")
@@ -553,7 +542,7 @@ class WsServer:
         relay = protocol.ChatMessage(
             game_id=hosted.game_id, user_id=session.user_id, username=session.username, text=msg.text
         )
-        self.host.broadcast_frame(hosted, protocol.encode_server_message(relay))
+        hosted.broadcast_frame(protocol.encode_server_message(relay))
 
 
 # How every GameCommand frame begins (the encoding has no whitespace to allow for:

@@ -37,7 +37,7 @@ async def play_to_the_end(server, clients, game_id, steer):
             await client.send(turn(client, direction, snapshots[0].tick))
     finals = [await events_until_complete(c, timeout=15) for c in clients]
     winner = finals[0][-1].event.StatusUpdated.status.Complete.winning_snake_id
-    await server.matchmaking.ratings.wait_saved(game_id, timeout_s=5)
+    await server.host.wait_result(game_id, timeout_s=5)
     return state, snake_of, winner
 
 
@@ -116,4 +116,4 @@ async def test_solo_games_never_change_ratings(server, players, db):
     await db.flush()
     user = await db.get_user(client.user_id)
     assert (user.mmr, user.games_played, user.rating_mu) == (1000, 0, None)
-    assert server.matchmaking.ratings.games == {}
+    assert server.matchmaking.seats.seat_of == {}

@@ -10,7 +10,7 @@ from snaketron.db.models import MatchTicket
 from snaketron.engine import type_free_for_all, type_team_match
 from snaketron.matchmaking import RULES, WindowSchedule, form_matches, rule_for
 from snaketron.matchmaking.forming import estimate_wait_s, split_teams
-from snaketron.matchmaking.results import PlayerOutcome, finishing_order
+from snaketron.rooms.ratings import PlayerOutcome, finishing_order
 
 WINDOWS = WindowSchedule.parse("0:100,5000:250,10000:500,20000:1000")
 

@@ -19,7 +19,7 @@ from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
 from snaketron.engine import CustomGameSettings, GameEventMessage, type_free_for_all
 from snaketron.game_server import GameServer
-from snaketron.games import HostedGame
+from snaketron.games import Room
 from support.gameplay import create_lobby, snapshot
 
 JOINERS = 20
@@ -75,7 +75,7 @@ async def test_twenty_joins_into_a_four_seat_lobby_seat_exactly_three(start_serv
         await client.close()
 
 
-def _games_seating(server: GameServer, user_id: int) -> list[HostedGame]:
+def _games_seating(server: GameServer, user_id: int) -> list[Room]:
     """Every game of the host that seats the user (a matched duel may be over already)."""
     return [h for h in server.host.games.values() if h.is_player(user_id)]
 

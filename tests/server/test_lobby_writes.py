@@ -15,7 +15,7 @@ from snaketron.config import Settings
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.errors import NotFound
 from snaketron.engine import CustomGameSettings
-from snaketron.games import GameHost, HostedGame, wall_clock_ms
+from snaketron.games import GameHost, Room, wall_clock_ms
 from snaketron.lobbies import LobbyService
 from snaketron.persistence import GameRecorder
 from snaketron.tasks import BackgroundTasks
@@ -48,12 +48,12 @@ class Lobbies:
 @pytest.fixture
 async def lobbies(db: DynamoDatabase, settings: Settings) -> AsyncIterator[Lobbies]:
     clock = MovableClock()
-    host = GameHost(GameRecorder(db, server_id=SERVER_ID, clock_ms=clock), server_id=SERVER_ID, clock_ms=clock)
     tasks = BackgroundTasks()
+    host = GameHost(GameRecorder(db, server_id=SERVER_ID, clock_ms=clock), tasks, server_id=SERVER_ID, clock_ms=clock)
     service = LobbyService(host, db, settings, tasks, clock_ms=clock)
     yield Lobbies(service, host, tasks, clock, db, settings.lobby_ttl_seconds * 1000)
     for hosted in host.running_games():
-        host.discard(hosted)  # stop ticking; nothing here needs the game to play
+        hosted.dispose()  # stop ticking; nothing here needs the game to play
     await tasks.wait(5)
 
 
@@ -63,7 +63,7 @@ async def settled(lobbies: Lobbies) -> None:
     await lobbies.db.flush()
 
 
-async def duel(lobbies: Lobbies) -> HostedGame:
+async def duel(lobbies: Lobbies) -> Room:
     hosted = await lobbies.service.create(11, "ann", DUEL)
     lobbies.service.join(hosted, 12, "bob")
     return hosted

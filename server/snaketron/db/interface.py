@@ -112,9 +112,9 @@ class Database(Protocol):
     async def record_result(
         self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate] = ()
     ) -> None:
-        """The finished game item, its players' results and (matchmade) new ratings.
-        Nothing calls it yet: it is kept for the game's owner to write a result and its
-        ratings in one call (issue 19's rooms), instead of two writes ordered by callbacks."""
+        """The finished game item, its players' results and (matchmade) new ratings, in
+        one call: a finished room's only write (`GameRecorder.record_result`), so what a
+        result and its ratings say never depends on the order of callbacks."""
 
     # --- custom lobbies --------------------------------------------------------
     async def create_lobby(self, lobby: LobbyRecord, *, is_private: bool) -> None:

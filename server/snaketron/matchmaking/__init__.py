@@ -5,7 +5,7 @@
   team splits) and wait estimates.
 - `matcher`: the lease-holding matcher of a region and its claiming rounds.
 - `placement`: where a claimed match is hosted (this server, for now).
-- `results`: finishing order and rating updates of finished matchmade games.
+- `results`: which running matched room seats whom (one seat at a time).
 - `service`: this server's players: tickets, notifications, QueueUpdate.
 """
 
@@ -13,7 +13,7 @@ from snaketron.matchmaking.forming import FormedMatch, WindowSchedule, form_matc
 from snaketron.matchmaking.matcher import Matcher
 from snaketron.matchmaking.placement import LocalPlacement, MatchPlacement
 from snaketron.matchmaking.queues import RULES, QueueRule, rule_for
-from snaketron.matchmaking.results import MatchRatings
+from snaketron.matchmaking.results import MatchSeatIndex
 from snaketron.matchmaking.service import MatchmakingService
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "FormedMatch",
     "LocalPlacement",
     "MatchPlacement",
-    "MatchRatings",
+    "MatchSeatIndex",
     "Matcher",
     "MatchmakingService",
     "QueueRule",

@@ -10,14 +10,12 @@ server needs to find it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from snaketron.db.models import MatchTicket
-from snaketron.engine import Game
-from snaketron.games import GameHost, HostedGame, new_seed, wall_clock_ms
+from snaketron.games import GameHost, wall_clock_ms
 from snaketron.matchmaking.forming import FormedMatch
-from snaketron.matchmaking.results import MatchRatings
 
 
 class PlayersGone(Exception):
@@ -40,13 +38,19 @@ Deliver = Callable[[MatchTicket, int], None]
 IsWaiting = Callable[[MatchTicket], bool]
 
 
+class MatchSeats(Protocol):
+    """Who sits in which matched room here (one seat at a time, see MatchmakingService)."""
+
+    def seated(self, game_id: int, tickets: Sequence[MatchTicket]) -> None: ...
+
+
 class LocalPlacement:
     """Host matched games on this server."""
 
     def __init__(
         self,
         host: GameHost,
-        ratings: MatchRatings,
+        seats: MatchSeats,
         deliver: Deliver,
         is_waiting: IsWaiting,
         *,
@@ -54,7 +58,7 @@ class LocalPlacement:
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self._host = host
-        self._ratings = ratings
+        self._seats = seats
         self._deliver = deliver
         self._is_waiting = is_waiting
         self._start_delay_ms = start_delay_ms
@@ -68,15 +72,8 @@ class LocalPlacement:
         gone = {t.user_id for t in match.tickets if t.server_id == host.server_id and not self._is_waiting(t)}
         if gone:
             raise PlayersGone(gone)
-        game = Game(game_id, match.rule.game_type, seed=new_seed(), server_id=host.server_id)
-        for ticket in match.tickets:
-            game.add_player(ticket.user_id, ticket.username)
-        now = self._clock_ms()
-        hosted = HostedGame(game=game, kind="matchmaking", created_at_ms=now)
-        hosted.joined_at_ms = {t.user_id: now for t in match.tickets}
-        self._ratings.track(hosted, match.tickets)
-        host.add(hosted)
-        host.start(hosted, start_ms=now + self._start_delay_ms)
+        self._seats.seated(game_id, match.tickets)
+        host.open_match(game_id, match.rule.game_type, match.tickets, self._clock_ms() + self._start_delay_ms)
         for ticket in match.tickets:
             if ticket.server_id == host.server_id:
                 self._deliver(ticket, game_id)

@@ -1,7 +1,7 @@
 """This server's side of matchmaking: its players' tickets and their notifications.
 
 `MatchmakingService` is what the WebSocket server calls (`enqueue`, `dequeue`,
-`connection_lost`, `connection_authenticated`, `left_game`). It writes one
+`connection_lost`, `connection_authenticated`). It writes one
 ticket per queued player (queueing again replaces it; leaving or disconnecting
 withdraws it), runs this server's `Matcher` (active only while it holds the
 region's lease), and tells its players about their matches:
@@ -32,14 +32,14 @@ from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import MatchTicket
 from snaketron.engine import GameType
-from snaketron.games import GameHost, HostedGame, wall_clock_ms
+from snaketron.games import GameHost, Room, wall_clock_ms
 from snaketron.histograms import MATCH_WAIT_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
 from snaketron.matchmaking.matcher import Matcher
 from snaketron.matchmaking.placement import LocalPlacement, MatchPlacement
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
-from snaketron.matchmaking.results import MatchRatings
+from snaketron.matchmaking.results import MatchSeatIndex
 from snaketron.sessions import ClientSession
 from snaketron.tasks import BackgroundTasks
 
@@ -92,10 +92,11 @@ class MatchmakingService:
         self.tasks = tasks
         self.clock_ms = clock_ms
         self.windows = WindowSchedule.parse(settings.match_windows)
-        self.ratings = MatchRatings(db, tasks)
+        self.seats = MatchSeatIndex()
+        host.subscribe(self.seats)
         self.placement = placement or LocalPlacement(
             host,
-            self.ratings,
+            self.seats,
             self.deliver,
             self.is_waiting,
             start_delay_ms=settings.matchmade_start_delay_ms,
@@ -209,24 +210,18 @@ class MatchmakingService:
         if hosted is not None:
             session.send(protocol.MatchFound(game_id=hosted.game_id))
 
-    def left_game(self, session: ClientSession, hosted: HostedGame) -> None:
-        """A player's connection left a game (LeaveGame or disconnect): a matchmade game
-        ranks a player who is gone at its end last."""
-        if hosted.kind == "matchmaking":
-            self.ratings.player_left(hosted, session.user_id)
-
     # --- one seat at a time ----------------------------------------------------------------
     def matched_game_of(self, user_id: int) -> int | None:
         """A running matchmade game here that seats this user and that they have not left
         (matched, JoinGame still to come, or playing it on another connection)."""
         hosted = self._matched_game(user_id)
-        if hosted is None or user_id in self.ratings.games[hosted.game_id].left_alive:
+        if hosted is None or hosted.has_left(user_id):
             return None
         return hosted.game_id
 
-    def _matched_game(self, user_id: int) -> HostedGame | None:
+    def _matched_game(self, user_id: int) -> Room | None:
         """The running matchmade game hosted here that seats this user (an index lookup)."""
-        game_id = self.ratings.game_of(user_id)
+        game_id = self.seats.game_of(user_id)
         hosted = self.host.get(game_id) if game_id is not None else None
         if hosted is None or hosted.finished or not hosted.is_player(user_id):
             return None
