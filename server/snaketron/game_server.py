@@ -55,9 +55,6 @@ class GameServer:
         self.host = GameHost(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
         self.collector = CollectorPolicy(settings, games_running=lambda: self.host.running_game_count() > 0)
         self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
-        self.ws = WsServer(settings, db, self.tokens, self.host, self.lobbies, self.tasks, clock_ms=clock_ms)
-        self.matchmaking = MatchmakingService(settings, db, self.host, self.tasks, clock_ms=clock_ms)
-        self.ws.matchmaking = self.matchmaking
         # Registry, placement and relaying to the other servers of the region.
         self.cluster = ClusterNode(
             settings,
@@ -68,11 +65,26 @@ class GameServer:
             accepting_games=lambda: self.ws.accepting_games,
             clock_ms=clock_ms,
         )
-        self.ws.cluster = self.cluster.router
+        # Matched games go to the least loaded server of the region: the cluster wraps
+        # matchmaking's own placement, once, as it is built.
+        self.matchmaking = MatchmakingService(
+            settings, db, self.host, self.tasks, clock_ms=clock_ms, placement=self.cluster.match_placement
+        )
+        self.ws = WsServer(
+            settings,
+            db,
+            self.tokens,
+            self.host,
+            self.lobbies,
+            self.tasks,
+            matchmaking=self.matchmaking,
+            cluster=self.cluster.router,
+            clock_ms=clock_ms,
+        )
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
         self.metrics = ServerMetrics.install(self, self.api_app) if settings.metrics_enabled else None
-        # GET /api/servers (before any catch-all route); matched games to the least loaded server.
-        self.cluster.add_routes(self.api_app, self.matchmaking)
+        # GET /api/servers and POST /internal/matches (before any catch-all route).
+        self.cluster.add_routes(self.api_app)
         _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port)
         self.ws_port = 0
         self.api_port = 0

@@ -73,5 +73,12 @@ class ClientSession:
     def error(self, code: str, message: str) -> None:
         self.send(protocol.Error(code=code, message=message))
 
+    # What matchmaking tells a queued player (its `QueuedPlayer`), as frames.
+    def match_found(self, game_id: int) -> None:
+        self.send(protocol.MatchFound(game_id=game_id))
+
+    def queue_update(self, position: int, estimated_wait_seconds: int) -> None:
+        self.send(protocol.QueueUpdate(position=position, estimated_wait_seconds=estimated_wait_seconds))
+
     def __repr__(self) -> str:
         return f"<ClientSession {self.id} user={self.user_id} state={self.state.value}>"

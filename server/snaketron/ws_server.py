@@ -2,8 +2,11 @@
 
 Each connection reads frames one at a time: size, budget and decoding checks
 first (a bad frame gets an `Error` and changes nothing), then the state check,
-then the handler for that message type. Handlers talk to games, lobbies and
-matchmaking; none of them knows about aiobotocore.
+then the handler for that message type. Handlers are dispatch: they call a room
+(join, leave, command, chat) or a service (lobbies, matchmaking, the cluster's
+router), and turn what it returns or raises into frames. The services come in
+the constructor, typed by the `Protocol`s below; none of them sends a frame or
+knows about aiobotocore.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -19,14 +22,16 @@ from websockets.http11 import Request, Response
 
 from snaketron import protocol
 from snaketron.auth import InvalidToken, TokenIssuer, check_generation
+from snaketron.cluster.peers import PeerIdentity
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
-from snaketron.engine import CommandRejected, GameCommandMessage, is_solo
+from snaketron.engine import CommandRejected, GameCommandMessage, GameType, is_solo
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.games import GameHost, Role, Room, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
+from snaketron.matchmaking.service import MatchmakingRefused
 from snaketron.ratelimit import KeyedRateLimiter, TokenBucket, address_key
 from snaketron.sessions import ClientSession, ConnectionState, MessageStats
 from snaketron.tasks import BackgroundTasks
@@ -49,6 +54,29 @@ GAME_LOOKUPS = (protocol.JoinGame, protocol.JoinCustomGame, protocol.SpectateGam
 RELAY_ADDRESS_PREFIX = "relay:"
 
 
+class Matchmaking(Protocol):
+    """This server's side of matchmaking (`MatchmakingService`), as dispatch uses it."""
+
+    async def enqueue(self, player: ClientSession, game_type: GameType) -> None: ...
+    async def dequeue(self, user_id: int) -> None: ...
+    def connection_lost(self, player: ClientSession) -> None: ...
+    def running_match_of(self, user_id: int) -> int | None: ...
+    def matched_game_of(self, user_id: int) -> int | None: ...
+    def seated_elsewhere(self, user_id: int) -> None: ...
+
+
+class ClusterRouting(Protocol):
+    """Relaying to the other servers of the region (`cluster.GameRouter`)."""
+
+    def check_handshake(self, connection: ServerConnection, request: Request) -> Response | None: ...
+    def peer_identity(self, connection: ServerConnection) -> PeerIdentity | None: ...
+    async def relayed(self, session: ClientSession, message: protocol.ClientMessage, frame: str | bytes) -> bool: ...
+    async def route_elsewhere(
+        self, session: ClientSession, message: protocol.ClientMessage, frame: str | bytes
+    ) -> bool: ...
+    def connection_lost(self, session: ClientSession) -> None: ...
+
+
 class WsServer:
     def __init__(
         self,
@@ -59,6 +87,8 @@ class WsServer:
         lobbies: LobbyService,
         tasks: BackgroundTasks,
         *,
+        matchmaking: Matchmaking | None = None,
+        cluster: ClusterRouting | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.settings = settings
@@ -68,9 +98,8 @@ class WsServer:
         self.lobbies = lobbies
         self.tasks = tasks
         self.clock_ms = clock_ms
-        self.matchmaking: Any = None  # set by the game server when matchmaking runs
-        # Set by the game server: snaketron.cluster's GameRouter (relaying to other servers).
-        self.cluster: Any = None
+        self.matchmaking = matchmaking
+        self.cluster = cluster  # relaying to the other servers of the region
         self.commands_in_place = 0  # game commands handled as their frame arrived (ws_connection)
         self.stats = MessageStats()
         self.sessions: set[ClientSession] = set()
@@ -357,7 +386,9 @@ class WsServer:
         session.username = user.username
         session.send(protocol.Authenticated(user_id=user.user_id, username=user.username))
         if self.matchmaking is not None:
-            self.matchmaking.connection_authenticated(session)
+            matched = self.matchmaking.running_match_of(session.user_id)
+            if matched is not None:
+                session.match_found(matched)
 
     # --- handlers: authenticated ---------------------------------------------------------------
     def _refuse_new_game(self, session: ClientSession) -> bool:
@@ -376,7 +407,7 @@ class WsServer:
         if matched is not None:
             session.deny(f"you were matched into game {matched}: join it (or leave it) first")
             return True
-        self.matchmaking.seated_elsewhere(session)
+        self.matchmaking.seated_elsewhere(session.user_id)
         return False
 
     async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
@@ -483,11 +514,14 @@ class WsServer:
             return
         if self._refuse_new_game(session):
             return
-        await self.matchmaking.enqueue(session, msg.game_type)
+        try:
+            await self.matchmaking.enqueue(session, msg.game_type)
+        except MatchmakingRefused as exc:
+            session.deny(exc.reason)
 
     async def _on_leave_queue(self, session: ClientSession, _: protocol.LeaveQueue) -> None:
         if self.matchmaking is not None:
-            await self.matchmaking.dequeue(session)
+            await self.matchmaking.dequeue(session.user_id)
         session.send(protocol.QueueLeft())
 
     # --- handlers: in a game ----------------------------------------------------------------------

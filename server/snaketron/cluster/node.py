@@ -1,7 +1,8 @@
 """This process as one member of the cluster: registry, placement and relaying, composed.
 
 The game server builds one `ClusterNode`, hands `router` to the WebSocket server
-(its `cluster` hooks), adds the server-list route to the API app, and drives the
+and `match_placement` to matchmaking (both at their construction), adds the
+cluster's routes to the API app, and drives the
 registration's lifecycle: `start` (register `active` and heartbeat), `set_status`
 (`draining`, `offline`), `stop` (end relays, stop heartbeating).
 """
@@ -26,7 +27,7 @@ from snaketron.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from snaketron.cluster.match_hosting import ClusterMatchPlacement
-    from snaketron.matchmaking import MatchmakingService
+    from snaketron.matchmaking.placement import Deliver, IsWaiting, MatchPlacement
 
 
 class ClusterNode:
@@ -48,7 +49,8 @@ class ClusterNode:
         self.placement = Placement(self.registry, load, clock_ms=clock_ms)
         self._settings = settings
         self._accepting_games = accepting_games
-        self.match_placement: ClusterMatchPlacement | None = None
+        self._cluster_placement: ClusterMatchPlacement | None = None
+        self._local_placement: MatchPlacement | None = None  # hosts matches other servers send
         self.router = GameRouter(
             settings,
             db,
@@ -61,30 +63,33 @@ class ClusterNode:
             clock_ms=clock_ms,
         )
 
-    def add_routes(self, app: web.Application, matchmaking: MatchmakingService | None = None) -> None:
-        """GET /api/servers; with matchmaking, also POST /internal/matches, and the
-        matcher's games go to the least loaded server (call before matchmaking starts)."""
-        add_server_routes(app, self.registry)
-        if matchmaking is not None:
-            self._host_matches(app, matchmaking)
+    def match_placement(self, local: MatchPlacement, deliver: Deliver, is_waiting: IsWaiting) -> MatchPlacement:
+        """Matchmaking's placement on a cluster (its `PlacementFactory`): the least loaded
+        server of the region hosts each match; `local` hosts here, also for the other
+        servers' matchers (POST /internal/matches, added by `add_routes`)."""
+        from snaketron.cluster.match_hosting import ClusterMatchPlacement
 
-    def _host_matches(self, app: web.Application, matchmaking: MatchmakingService) -> None:
-        from snaketron.cluster.match_hosting import ClusterMatchPlacement, add_match_hosting_route
-
-        local = matchmaking.placement
-        secret = self._settings.effective_cluster_secret()
-        self.match_placement = ClusterMatchPlacement(
+        self._local_placement = local
+        self._cluster_placement = ClusterMatchPlacement(
             local,
             self.placement,
             self.registry,
-            secret=secret,
-            deliver=matchmaking.deliver,
-            is_waiting=matchmaking.is_waiting,
+            secret=self._settings.effective_cluster_secret(),
+            deliver=deliver,
+            is_waiting=is_waiting,
             accepting_games=self._accepting_games,
             timeout_s=self._settings.relay_answer_seconds,
         )
-        matchmaking.placement = self.match_placement
-        add_match_hosting_route(app, secret, local, accepting_games=self._accepting_games)
+        return self._cluster_placement
+
+    def add_routes(self, app: web.Application) -> None:
+        """GET /api/servers; with matchmaking (a placement was made), POST /internal/matches."""
+        from snaketron.cluster.match_hosting import add_match_hosting_route
+
+        add_server_routes(app, self.registry)
+        if self._local_placement is not None:
+            secret = self._settings.effective_cluster_secret()
+            add_match_hosting_route(app, secret, self._local_placement, accepting_games=self._accepting_games)
 
     async def start(self, record: ServerRecord) -> None:
         await self.registry.register(record)
@@ -99,5 +104,5 @@ class ClusterNode:
     async def stop(self) -> None:
         self.router.close_all()
         await self.registry.stop()
-        if self.match_placement is not None:
-            await self.match_placement.close()
+        if self._cluster_placement is not None:
+            await self._cluster_placement.close()

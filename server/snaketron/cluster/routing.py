@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
@@ -119,7 +118,7 @@ class GameRouter:
         return identity
 
     # --- hook: a relayed session's messages ------------------------------------------------
-    async def relayed(self, session: ClientSession, message: Any, frame: str | bytes) -> bool:
+    async def relayed(self, session: ClientSession, message: protocol.ClientMessage, frame: str | bytes) -> bool:
         """True when the message was dealt with by the relay; False: handle it here."""
         link = self.links.get(session)
         if link is None or isinstance(message, CONNECTION_MESSAGES):
@@ -149,7 +148,9 @@ class GameRouter:
         return True
 
     # --- hook: messages that find or make a game ---------------------------------------------
-    async def route_elsewhere(self, session: ClientSession, message: Any, frame: str | bytes) -> bool:
+    async def route_elsewhere(
+        self, session: ClientSession, message: protocol.ClientMessage, frame: str | bytes
+    ) -> bool:
         """True when the game is on another server and the client was relayed there (or
         told why not); False: this server handles the message."""
         if session.game is not None or session in self.links:

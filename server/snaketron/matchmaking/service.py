@@ -1,7 +1,9 @@
 """This server's side of matchmaking: its players' tickets and their notifications.
 
 `MatchmakingService` is what the WebSocket server calls (`enqueue`, `dequeue`,
-`connection_lost`, `connection_authenticated`). It writes one
+`connection_lost`, `running_match_of`, ...). It knows its players as
+`QueuedPlayer`s (the network layer's sessions, which turn what they are told into
+frames) and refuses with `MatchmakingRefused`. It writes one
 ticket per queued player (queueing again replaces it; leaving or disconnecting
 withdraws it), runs this server's `Matcher` (active only while it holds the
 region's lease), and tells its players about their matches:
@@ -25,8 +27,8 @@ import contextlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from snaketron import protocol
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
@@ -37,10 +39,9 @@ from snaketron.histograms import MATCH_WAIT_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
 from snaketron.matchmaking.matcher import Matcher
-from snaketron.matchmaking.placement import LocalPlacement, MatchPlacement
+from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, MatchPlacement
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
 from snaketron.matchmaking.results import MatchSeatIndex
-from snaketron.sessions import ClientSession
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)
@@ -52,11 +53,33 @@ TYPICAL_WAIT_WEIGHT = 0.3
 DELETE_MEMORY_MS = 10_000
 
 
+class QueuedPlayer(Protocol):
+    """A queued player's connection, as matchmaking sees it: the network layer turns
+    what it is told into frames (MatchFound, QueueUpdate)."""
+
+    @property
+    def user_id(self) -> int: ...
+    def match_found(self, game_id: int) -> None: ...
+    def queue_update(self, position: int, estimated_wait_seconds: int) -> None: ...
+
+
+class MatchmakingRefused(Exception):
+    """A queue request the client is told about with AccessDenied."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# The cluster wraps this server's own placement (it may host a match elsewhere).
+PlacementFactory = Callable[[MatchPlacement, Deliver, IsWaiting], MatchPlacement]
+
+
 @dataclass(eq=False)
 class Waiting:
     """A queued player of this server."""
 
-    session: ClientSession
+    player: QueuedPlayer
     rule: QueueRule
     ticket: MatchTicket | None = None  # None until the user's rating is read
     stored: bool = False  # the ticket is durable
@@ -84,7 +107,7 @@ class MatchmakingService:
         tasks: BackgroundTasks,
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
-        placement: MatchPlacement | None = None,
+        placement: PlacementFactory | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -94,7 +117,7 @@ class MatchmakingService:
         self.windows = WindowSchedule.parse(settings.match_windows)
         self.seats = MatchSeatIndex()
         host.subscribe(self.seats)
-        self.placement = placement or LocalPlacement(
+        local = LocalPlacement(
             host,
             self.seats,
             self.deliver,
@@ -102,6 +125,7 @@ class MatchmakingService:
             start_delay_ms=settings.matchmade_start_delay_ms,
             clock_ms=clock_ms,
         )
+        self.placement: MatchPlacement = local if placement is None else placement(local, self.deliver, self.is_waiting)
         self.server_id = 0
         self.waiting: dict[int, Waiting] = {}  # user id -> their queue entry on this server
         self.matcher: Matcher | None = None
@@ -147,13 +171,14 @@ class MatchmakingService:
                 await poll
 
     # --- the WebSocket server's hooks ------------------------------------------------------
-    async def enqueue(self, session: ClientSession, game_type: GameType) -> None:
+    async def enqueue(self, player: QueuedPlayer, game_type: GameType) -> None:
+        """Queue (or queue again) a player. MatchmakingRefused when the game type is not
+        offered or the ticket could not be written (and the player is still queued)."""
         rule = rule_for(game_type)
         if rule is None:
-            session.deny(f"matchmaking offers {OFFERED}")
-            return
-        user_id = session.user_id
-        entry = Waiting(session, rule)
+            raise MatchmakingRefused(f"matchmaking offers {OFFERED}")
+        user_id = player.user_id
+        entry = Waiting(player, rule)
         previous = self.waiting.get(user_id)
         self.waiting[user_id] = entry
         if previous is not None:
@@ -184,7 +209,7 @@ class MatchmakingService:
             if self.waiting.get(user_id) is entry:
                 del self.waiting[user_id]
                 self._withdraw(entry)
-                session.deny("matchmaking is unavailable right now; try again")
+                raise MatchmakingRefused("matchmaking is unavailable right now; try again") from None
             return
         if self.waiting.get(user_id) is not entry:
             self._withdraw(entry)  # the withdrawal raced the write: delete what was written
@@ -193,22 +218,22 @@ class MatchmakingService:
         if self.matcher is not None:
             self.matcher.nudge()
 
-    async def dequeue(self, session: ClientSession) -> None:
-        entry = self.waiting.pop(session.user_id, None)
+    async def dequeue(self, user_id: int) -> None:
+        entry = self.waiting.pop(user_id, None)
         if entry is not None:
             self._withdraw(entry)
 
-    def connection_lost(self, session: ClientSession) -> None:
-        entry = self.waiting.get(session.user_id)
-        if entry is not None and entry.session is session:
-            del self.waiting[session.user_id]
+    def connection_lost(self, player: QueuedPlayer) -> None:
+        entry = self.waiting.get(player.user_id)
+        if entry is not None and entry.player is player:
+            del self.waiting[player.user_id]
             self._withdraw(entry)
 
-    def connection_authenticated(self, session: ClientSession) -> None:
-        """A player back after a disconnect learns of their running matchmade game again."""
-        hosted = self._matched_game(session.user_id)
-        if hosted is not None:
-            session.send(protocol.MatchFound(game_id=hosted.game_id))
+    def running_match_of(self, user_id: int) -> int | None:
+        """The running matchmade game here that seats this user: a player back after a
+        disconnect learns of it again."""
+        hosted = self._matched_game(user_id)
+        return hosted.game_id if hosted is not None else None
 
     # --- one seat at a time ----------------------------------------------------------------
     def matched_game_of(self, user_id: int) -> int | None:
@@ -227,10 +252,10 @@ class MatchmakingService:
             return None
         return hosted
 
-    def seated_elsewhere(self, session: ClientSession) -> None:
+    def seated_elsewhere(self, user_id: int) -> None:
         """The player takes a seat in another game (solo, lobby): out of the queue, so a
         match being placed cannot seat them a second time (placement checks `is_waiting`)."""
-        entry = self.waiting.pop(session.user_id, None)
+        entry = self.waiting.pop(user_id, None)
         if entry is not None:
             self._withdraw(entry)
 
@@ -262,7 +287,7 @@ class MatchmakingService:
             self.typical_wait_s[ticket.queue_key] = (
                 waited_s if typical is None else typical + TYPICAL_WAIT_WEIGHT * (waited_s - typical)
             )
-            entry.session.send(protocol.MatchFound(game_id=game_id))
+            entry.player.match_found(game_id)
         key = (ticket.queue_key, ticket.enqueued_at_ms, ticket.user_id)
         if key not in self._deleted:
             self._deleted[key] = self.clock_ms()
@@ -332,5 +357,5 @@ class MatchmakingService:
                 partial_after_ms=self.settings.match_partial_after_ms,
                 typical_wait_s=self.typical_wait_s.get(entry.rule.key),
             )
-            entry.session.send(protocol.QueueUpdate(position=position + 1, estimated_wait_seconds=estimate))
+            entry.player.queue_update(position + 1, estimate)
             entry.next_update_ms = now + self.settings.queue_update_ms
