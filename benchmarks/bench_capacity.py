@@ -132,7 +132,7 @@ async def serve_child() -> None:
         window_began = [time.monotonic()]
 
         def steady_state_begins() -> None:
-            server.host.stats = HostStats()
+            server.rooms.stats = HostStats()
             pauses.reset()
             stalls.reset()
             requests_before.clear()
@@ -142,9 +142,9 @@ async def serve_child() -> None:
         taken: dict = {}
 
         def steady_state_ends() -> None:
-            stats = dataclasses.asdict(server.host.stats)
+            stats = dataclasses.asdict(server.rooms.stats)
             stats["window_s"] = time.monotonic() - window_began[0]
-            stats["running_games"] = len(server.host.running_games())
+            stats["running_games"] = len(server.rooms.running_games())
             stats["gc"] = pauses.summary()
             stats["stalls"] = stalls.summary()
             # DynamoDB requests sent in the steady state, per operation (every attempt).

@@ -79,7 +79,7 @@ def main() -> None:
 
 
 def _timed_tick(timings: TickTimings):
-    """What GameHost._on_tick_due adds around a tick when metrics are on."""
+    """What Rooms._on_tick_due adds around a tick when metrics are on."""
     clock = time.perf_counter_ns
 
     def tick() -> None:

@@ -136,7 +136,7 @@ async def measure(mode: str, games: int, endpoint: str) -> Figures:
                 await client.send(protocol.QueueForMatch(game_type=game_type))
             game_ids = set(await asyncio.gather(*(play_until_complete(c) for c in clients)))
             for game_id in game_ids:
-                await server.host.wait_result(game_id, 10.0)
+                await server.rooms.wait_result(game_id, 10.0)
             await db.flush()
             window = time.monotonic() - began
             after, naive_after = counter.snapshot()

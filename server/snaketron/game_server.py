@@ -1,6 +1,6 @@
 """The server process: start everything, register, heartbeat, serve, drain.
 
-`GameServer` composes the parts (account API, WebSocket server, game host,
+`GameServer` composes the parts (account API, WebSocket server, rooms,
 lobbies) around one open database. Its lifecycle is the declared state machine
 of the server item in DynamoDB: `active` while serving, `draining` after
 SIGTERM/SIGINT (no new games; running games may finish within the grace
@@ -26,7 +26,7 @@ from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
-from snaketron.games import GameHost, wall_clock_ms
+from snaketron.games import Rooms, wall_clock_ms
 from snaketron.gc_policy import CollectorPolicy
 from snaketron.http_api import create_api_app, start_api
 from snaketron.lobbies import LobbyService
@@ -52,14 +52,14 @@ class GameServer:
         self.hasher = PasswordHasher.from_settings(settings)
         self.recorder = GameRecorder(db, clock_ms=clock_ms)
         # Every room's listeners: leaderboards and replays join here, one line each.
-        self.host = GameHost(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
-        self.collector = CollectorPolicy(settings, games_running=lambda: self.host.running_game_count() > 0)
-        self.lobbies = LobbyService(self.host, db, settings, self.tasks, clock_ms=clock_ms)
+        self.rooms = Rooms(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
+        self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
+        self.lobbies = LobbyService(self.rooms, db, settings, self.tasks, clock_ms=clock_ms)
         # Registry, placement and relaying to the other servers of the region.
         self.cluster = ClusterNode(
             settings,
             db,
-            self.host,
+            self.rooms,
             self.lobbies,
             self.tasks,
             accepting_games=lambda: self.ws.accepting_games,
@@ -68,13 +68,13 @@ class GameServer:
         # Matched games go to the least loaded server of the region: the cluster wraps
         # matchmaking's own placement, once, as it is built.
         self.matchmaking = MatchmakingService(
-            settings, db, self.host, self.tasks, clock_ms=clock_ms, placement=self.cluster.match_placement
+            settings, db, self.rooms, self.tasks, clock_ms=clock_ms, placement=self.cluster.match_placement
         )
         self.ws = WsServer(
             settings,
             db,
             self.tokens,
-            self.host,
+            self.rooms,
             self.lobbies,
             self.tasks,
             matchmaking=self.matchmaking,
@@ -108,7 +108,7 @@ class GameServer:
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.server_id = await self.db.next_id("server")
-        self.host.server_id = self.recorder.server_id = self.server_id
+        self.rooms.server_id = self.recorder.server_id = self.server_id
         self.ws_port = await self.ws.start(self.settings.host, self.settings.ws_port)
         self._api_runner, self.api_port = await start_api(self.api_app, self.settings.host, self.settings.api_port)
         # Registers SERVER#id as `active`, then heartbeats every heartbeat_seconds.
@@ -138,16 +138,16 @@ class GameServer:
         self.ws.accepting_games = False
         await self.matchmaking.stop_matching()  # hand the matcher lease to a standby now
         await self._set_status("draining")
-        log.info("draining", running_games=self.host.running_game_count(), grace_s=grace_s)
+        log.info("draining", running_games=self.rooms.running_game_count(), grace_s=grace_s)
         self.ws.broadcast(
             protocol.ServerShutdown(reason="server is shutting down", grace_period_seconds=round(grace_s))
         )
         # Games hosted here, and games of this server's clients hosted elsewhere (relayed).
         local_done, _ = await asyncio.gather(
-            self.host.wait_all_finished(grace_s), self.cluster.wait_relayed_games(grace_s)
+            self.rooms.wait_all_finished(grace_s), self.cluster.wait_relayed_games(grace_s)
         )
         if not local_done:
-            abandoned = self.host.abandon_all()
+            abandoned = self.rooms.abandon_all()
             log.warning("grace period over; games abandoned", count=len(abandoned))
         self.ws.broadcast(protocol.Shutdown())
         await self.stop()
@@ -170,7 +170,7 @@ class GameServer:
             self._api_runner = None
         # ...then abandon what still runs (drain has already waited for it), so every
         # final record reaches the batch writer before the flush below.
-        abandoned = self.host.abandon_all()
+        abandoned = self.rooms.abandon_all()
         if abandoned:
             log.warning("games abandoned at stop", count=len(abandoned))
         await self.tasks.wait(timeout_s=self.settings.db_deadline_ms / 1000)
@@ -182,7 +182,7 @@ class GameServer:
             await self._set_status("offline")
         self.hasher.close()
         await self.collector.stop()
-        log.info("server stopped", server_id=self.server_id, host_stats=dataclasses.asdict(self.host.stats))
+        log.info("server stopped", server_id=self.server_id, host_stats=dataclasses.asdict(self.rooms.stats))
 
 
 def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int]) -> None:

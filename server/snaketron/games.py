@@ -1,6 +1,6 @@
 """Hosting rooms: the factory of solo, lobby and matched rooms, tick scheduling, load.
 
-`GameHost` holds every `Room` this process hosts (see `rooms.room`: a room owns its
+`Rooms` holds every `Room` this process hosts (see `rooms.room`: a room owns its
 game's life). Each started room is woken when its next tick becomes computable
 (the committed state runs 5 ticks behind real time, see `engine.timing`); rooms
 due within the same 2 ms share one loop timer (`TickSlots`). The wake-up is
@@ -32,7 +32,7 @@ from snaketron.tick_slots import TickSlots
 log = get_logger(__name__)
 
 GameKind = RoomKind
-__all__ = ["GameHost", "GameKind", "GamePersistence", "HostStats", "Member", "Role", "Room", "RoomListener"]
+__all__ = ["GameKind", "GamePersistence", "HostStats", "Member", "Role", "Room", "RoomListener", "Rooms"]
 
 # How long a finished game stays in memory so late joiners get its final state.
 FINISHED_GAME_LINGER_S = 30.0
@@ -71,7 +71,7 @@ class HostStats:
     games_finished: int = 0  # ended by the rules or abandoned
 
 
-class GameHost:
+class Rooms:
     """Every room hosted by this process, the factory that makes them, and the timers
     that tick them."""
 
@@ -104,7 +104,7 @@ class GameHost:
         self._all_finished.set()
 
     def subscribe(self, listener: RoomListener) -> None:
-        """Follow every room (services built on the host subscribe in their constructor)."""
+        """Follow every room (services built on the rooms subscribe in their constructor)."""
         self.listeners.append(listener)
 
     def now_ms(self) -> int:

@@ -23,7 +23,7 @@ from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import LobbyRecord
 from snaketron.engine import AlreadyStarted, CustomGameSettings, Game, GameFull, GameTypeObject, NotEnoughPlayers
-from snaketron.games import GameHost
+from snaketron.games import Rooms
 from snaketron.logs import get_logger
 from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
@@ -69,14 +69,14 @@ class LobbyService(RoomListener):
 
     def __init__(
         self,
-        host: GameHost,
+        rooms: Rooms,
         db: Database,
         settings: Settings,
         tasks: BackgroundTasks,
         *,
         clock_ms: Callable[[], int],
     ) -> None:
-        self._host = host
+        self._rooms = rooms
         self._db = db
         self._settings = settings
         self._tasks = tasks
@@ -87,7 +87,7 @@ class LobbyService(RoomListener):
         # transaction while the code is surely ours (`_record_start`). A lobby whose
         # write failed is dropped from here: its writes are conditional from then on.
         self._written: dict[str, LobbyWrites] = {}
-        host.subscribe(self)
+        rooms.subscribe(self)
 
     # --- create and find -----------------------------------------------------------
     async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> Room:
@@ -103,7 +103,7 @@ class LobbyService(RoomListener):
                 game_id=game_id,
                 host_user_id=host_user_id,
                 settings=_to_wire(settings),
-                server_id=self._host.server_id,
+                server_id=self._rooms.server_id,
                 created_at_ms=now,
                 expires_at_ms=now + self._settings.lobby_ttl_seconds * 1000,
             )
@@ -114,7 +114,7 @@ class LobbyService(RoomListener):
                 log.info("game code collision; drawing another", code=code)
         else:
             raise LobbyRefused("could not allocate a game code; try again")
-        hosted = self._host.open_lobby(game_id, settings, code, host_user_id, username, now)
+        hosted = self._rooms.open_lobby(game_id, settings, code, host_user_id, username, now)
         self.by_code[code] = hosted
         self._written[code] = LobbyWrites(host_user_id, lobby.expires_at_ms, durable_until_ms=lobby.expires_at_ms)
         return hosted
@@ -244,7 +244,7 @@ class LobbyService(RoomListener):
             host_user_id=hosted.game.host_user_id,
             settings=_to_wire(_settings_of(hosted.game)),
             state="started",
-            server_id=self._host.server_id,
+            server_id=self._rooms.server_id,
             created_at_ms=hosted.created_at_ms,
             expires_at_ms=self._clock_ms() + self._settings.lobby_ttl_seconds * 1000,
         )

@@ -47,7 +47,7 @@ MESSAGE_COUNTERS = (  # WsServer.stats
         "commands_rejected",
     ),
 )
-HOST_COUNTERS = (  # GameHost.stats
+HOST_COUNTERS = (  # Rooms.stats
     ("snaketron_ticks", "Game ticks computed.", "ticks"),
     ("snaketron_late_ticks", "Game ticks computed more than one tick length after their deadline.", "late_ticks"),
     ("snaketron_games_finished", "Games ended (by the rules or abandoned).", "games_finished"),
@@ -65,7 +65,7 @@ class ServerMetrics:
         # (route, method, status) -> requests answered; the one count kept here.
         self.http_requests: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.http_rate_limited = 0
-        server.host.tick_timings = TickTimings()
+        server.rooms.tick_timings = TickTimings()
         self.registry.register(self)
         # Resident memory, CPU seconds, open files of this process (Linux /proc).
         ProcessCollector(registry=self.registry)
@@ -140,7 +140,7 @@ class ServerMetrics:
         yield limited
 
     def _games(self) -> Iterable[Metric]:
-        host = self.server.host
+        host = self.server.rooms
         by_kind = collections.Counter(hosted.kind for hosted in host.running_games())
         yield _by_label(
             GaugeMetricFamily,

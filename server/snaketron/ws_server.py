@@ -28,7 +28,7 @@ from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
 from snaketron.engine import CommandRejected, GameCommandMessage, GameType, is_solo
 from snaketron.fanout import Outbox, send_to_all
-from snaketron.games import GameHost, Role, Room, wall_clock_ms
+from snaketron.games import Role, Room, Rooms, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
 from snaketron.matchmaking.service import MatchmakingRefused
@@ -83,7 +83,7 @@ class WsServer:
         settings: Settings,
         db: Database,
         tokens: TokenIssuer,
-        host: GameHost,
+        rooms: Rooms,
         lobbies: LobbyService,
         tasks: BackgroundTasks,
         *,
@@ -94,7 +94,7 @@ class WsServer:
         self.settings = settings
         self.db = db
         self.tokens = tokens
-        self.host = host
+        self.rooms = rooms
         self.lobbies = lobbies
         self.tasks = tasks
         self.clock_ms = clock_ms
@@ -425,7 +425,7 @@ class WsServer:
         except DatabaseUnavailable:
             session.deny("the game store is unavailable; try again")
             return None
-        self.host.open_solo(game_id, session.user_id, session.username)
+        self.rooms.open_solo(game_id, session.user_id, session.username)
         return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
@@ -437,7 +437,7 @@ class WsServer:
         if current is not None and not current.finished:
             session.error("wrong_state", "leave your game before joining another")
             return
-        hosted = self.host.get(msg.game_id)
+        hosted = self.rooms.get(msg.game_id)
         if hosted is None:
             self._unknown_game(session, "game not found")
             return
@@ -484,7 +484,7 @@ class WsServer:
         self._enter(session, hosted, "player")
 
     async def _on_spectate_game(self, session: ClientSession, msg: protocol.SpectateGame) -> None:
-        hosted = self.host.get(msg.game_id)
+        hosted = self.rooms.get(msg.game_id)
         if hosted is None and msg.game_code:
             hosted = self.lobbies.find(msg.game_code)
         if hosted is None:

@@ -37,7 +37,7 @@ async def play_to_the_end(server, clients, game_id, steer):
             await client.send(turn(client, direction, snapshots[0].tick))
     finals = [await events_until_complete(c, timeout=15) for c in clients]
     winner = finals[0][-1].event.StatusUpdated.status.Complete.winning_snake_id
-    await server.host.wait_result(game_id, timeout_s=5)
+    await server.rooms.wait_result(game_id, timeout_s=5)
     return state, snake_of, winner
 
 

@@ -98,7 +98,7 @@ async def test_ten_second_outage_loses_no_accepted_write(
     await host.send(protocol.StartCustomGame())
     await host.expect(protocol.CustomGameStarting)
 
-    ticks = TickWatch(server.host)
+    ticks = TickWatch(server.rooms)
     ticks.start()
     accepted_before, failures_before = writer.metrics.accepted, writer.metrics.send_failures
     outage_over = asyncio.Event()

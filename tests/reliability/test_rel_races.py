@@ -60,7 +60,7 @@ async def test_twenty_joins_into_a_four_seat_lobby_seat_exactly_three(start_serv
 
     admitted = {c.user_id for c, r in zip(joiners, replies, strict=True) if isinstance(r, protocol.CustomGameJoined)}
     denied = [r.reason for r in replies if isinstance(r, protocol.AccessDenied)]
-    hosted = server.host.get(created.game_id)
+    hosted = server.rooms.get(created.game_id)
     seated = set(hosted.game.players)
     latest = (await snapshot(host)).event.Snapshot.game_state
     while len(latest.players) < SEATS:  # snapshots of the earlier joins come first
@@ -77,7 +77,7 @@ async def test_twenty_joins_into_a_four_seat_lobby_seat_exactly_three(start_serv
 
 def _games_seating(server: GameServer, user_id: int) -> list[Room]:
     """Every game of the host that seats the user (a matched duel may be over already)."""
-    return [h for h in server.host.games.values() if h.is_player(user_id)]
+    return [h for h in server.rooms.games.values() if h.is_player(user_id)]
 
 
 async def test_a_queued_player_joining_a_lobby_ends_up_in_exactly_one_game(start_server, accounts_of, report):

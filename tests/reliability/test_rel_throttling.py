@@ -77,7 +77,7 @@ async def test_throttling_and_partial_batches_slow_nothing_past_its_deadline(
     proxy.throttle = THROTTLED
     proxy.unprocessed = UNPROCESSED
     server = await start_server()
-    ticks = TickWatch(server.host)
+    ticks = TickWatch(server.rooms)
     ticks.start()
     accounts = accounts_of(server)
     prefix = f"thr{time.monotonic_ns() % 10**8}"

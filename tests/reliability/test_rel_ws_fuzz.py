@@ -82,12 +82,12 @@ class FuzzedGame:
     drains: list[asyncio.Task[int]] = field(default_factory=list)
 
     def still_running(self) -> bool:
-        hosted = self.server.host.get(self.game_id)
+        hosted = self.server.rooms.get(self.game_id)
         return hosted is not None and not hosted.finished
 
     def ticks_behind(self) -> int:
         """How far the engine is behind the tick real time allows (at most 1 when on time)."""
-        game = self.server.host.get(self.game_id).game
+        game = self.server.rooms.get(self.game_id).game
         return committed_tick(wall_clock_ms(), game.start_ms, game.tick_ms) - game.tick
 
     async def stop(self) -> list[int]:
@@ -190,7 +190,7 @@ async def test_every_state_answers_hostile_frames_and_games_stay_on_time(
     lifted = {"msg_rate_per_sec": 1e9, "msg_burst": 10**9, "max_errors_before_close": 10**9}
     scene = await _scene(start_server, accounts_of, **lifted)
     server, game, observer = scene.server, scene.game, scene.observer
-    ticks = TickWatch(server.host)
+    ticks = TickWatch(server.rooms)
     # The same figures without fuzzing first: what this machine's load alone costs.
     ticks.start()
     await asyncio.sleep(BASELINE_S)
@@ -290,7 +290,7 @@ async def test_abuse_in_every_state_ends_in_a_close_and_harms_nobody_else(
 ):
     scene = await _scene(start_server, accounts_of)  # default budgets: 40 msg/s (burst 80), 20 errors, 16 KB
     server, game, observer = scene.server, scene.game, scene.observer
-    ticks = TickWatch(server.host)
+    ticks = TickWatch(server.rooms)
     ticks.start()
     try:
         outcomes = await asyncio.to_thread(_abuse_campaign, server, game.game_id, scene.seat_tokens)

@@ -15,7 +15,7 @@ from snaketron.config import Settings
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.errors import NotFound
 from snaketron.engine import CustomGameSettings
-from snaketron.games import GameHost, Room, wall_clock_ms
+from snaketron.games import Room, Rooms, wall_clock_ms
 from snaketron.lobbies import LobbyService
 from snaketron.persistence import GameRecorder
 from snaketron.tasks import BackgroundTasks
@@ -35,7 +35,7 @@ class MovableClock:
 @dataclass
 class Lobbies:
     service: LobbyService
-    host: GameHost
+    rooms: Rooms
     tasks: BackgroundTasks
     clock: MovableClock
     db: DynamoDatabase
@@ -49,7 +49,7 @@ class Lobbies:
 async def lobbies(db: DynamoDatabase, settings: Settings) -> AsyncIterator[Lobbies]:
     clock = MovableClock()
     tasks = BackgroundTasks()
-    host = GameHost(GameRecorder(db, server_id=SERVER_ID, clock_ms=clock), tasks, server_id=SERVER_ID, clock_ms=clock)
+    host = Rooms(GameRecorder(db, server_id=SERVER_ID, clock_ms=clock), tasks, server_id=SERVER_ID, clock_ms=clock)
     service = LobbyService(host, db, settings, tasks, clock_ms=clock)
     yield Lobbies(service, host, tasks, clock, db, settings.lobby_ttl_seconds * 1000)
     for hosted in host.running_games():

@@ -6,7 +6,7 @@ and from the standard library (websockets' "connection handler failed", asyncio'
 "Task exception was never retrieved"). A handler that crashes shows up here even
 though the server stays up, which is exactly what a fuzz test must not let pass.
 
-`TickWatch` reads a `GameHost`'s tick statistics over a stretch of a test.
+`TickWatch` reads a `Rooms`'s tick statistics over a stretch of a test.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from snaketron.games import GameHost, HostStats
+from snaketron.games import HostStats, Rooms
 
 
 class _Collector(logging.Handler):
@@ -63,11 +63,11 @@ class ErrorWatch:
 class TickWatch:
     """Tick figures of one host from `start()` on (the host's counters are reset)."""
 
-    host: GameHost
+    rooms: Rooms
 
     def start(self) -> None:
-        self.host.stats = HostStats()
+        self.rooms.stats = HostStats()
 
     def figures(self) -> dict[str, int]:
-        s = self.host.stats
+        s = self.rooms.stats
         return {"ticks": s.ticks, "late_ticks": s.late_ticks, "max_tick_lateness_ms": s.max_lateness_ms}

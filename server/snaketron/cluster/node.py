@@ -21,7 +21,7 @@ from snaketron.cluster.servers_api import add_server_routes
 from snaketron.config import Settings
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
-from snaketron.games import GameHost
+from snaketron.games import Rooms
 from snaketron.lobbies import LobbyService
 from snaketron.tasks import BackgroundTasks
 
@@ -35,7 +35,7 @@ class ClusterNode:
         self,
         settings: Settings,
         db: Database,
-        host: GameHost,
+        rooms: Rooms,
         lobbies: LobbyService,
         tasks: BackgroundTasks,
         *,
@@ -43,7 +43,7 @@ class ClusterNode:
         clock_ms: Callable[[], int],
     ) -> None:
         def load() -> tuple[int, int]:
-            return host.running_game_count(), host.player_count()
+            return rooms.running_game_count(), rooms.player_count()
 
         self.registry = ClusterRegistry(settings, db, load, clock_ms=clock_ms)
         self.placement = Placement(self.registry, load, clock_ms=clock_ms)
@@ -56,7 +56,7 @@ class ClusterNode:
             db,
             self.registry,
             self.placement,
-            host,
+            rooms,
             lobbies,
             tasks,
             accepting_games=accepting_games,

@@ -41,7 +41,7 @@ from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord
-from snaketron.games import GameHost
+from snaketron.games import Rooms
 from snaketron.lobbies import LobbyService, normalise_code
 from snaketron.logs import get_logger
 from snaketron.ratelimit import RecentMisses
@@ -82,7 +82,7 @@ class GameRouter:
         db: Database,
         registry: ClusterRegistry,
         placement: Placement,
-        host: GameHost,
+        rooms: Rooms,
         lobbies: LobbyService,
         tasks: BackgroundTasks,
         *,
@@ -94,7 +94,7 @@ class GameRouter:
         self._db = db
         self._registry = registry
         self._placement = placement
-        self._host = host
+        self._rooms = rooms
         self._lobbies = lobbies
         self._tasks = tasks
         self._accepting_games = accepting_games
@@ -173,7 +173,7 @@ class GameRouter:
                 return False
             found = await self._lobby_host(message.game_code)
         elif isinstance(message, protocol.SpectateGame):
-            if self._host.get(message.game_id) is not None:
+            if self._rooms.get(message.game_id) is not None:
                 return False
             if message.game_code and self._lobbies.find(message.game_code) is not None:
                 return False
@@ -181,7 +181,7 @@ class GameRouter:
             if found is None and message.game_code:
                 found = await self._lobby_host(message.game_code)
         elif isinstance(message, protocol.JoinGame):
-            if self._host.get(message.game_id) is not None:
+            if self._rooms.get(message.game_id) is not None:
                 return False
             found = await self._game_host(message.game_id, retries_s=LOOKUP_RETRIES_S)
         else:
@@ -195,7 +195,7 @@ class GameRouter:
         for delay_s in (0.0, *retries_s):
             if delay_s:
                 await asyncio.sleep(delay_s)
-                if self._host.get(game_id) is not None:
+                if self._rooms.get(game_id) is not None:
                     return None  # it turned up here meanwhile
             try:
                 game = (await self._db.get_game(game_id)).game

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from snaketron.db.models import MatchTicket
-from snaketron.games import GameHost, wall_clock_ms
+from snaketron.games import Rooms, wall_clock_ms
 from snaketron.matchmaking.forming import FormedMatch
 
 
@@ -49,7 +49,7 @@ class LocalPlacement:
 
     def __init__(
         self,
-        host: GameHost,
+        rooms: Rooms,
         seats: MatchSeats,
         deliver: Deliver,
         is_waiting: IsWaiting,
@@ -57,7 +57,7 @@ class LocalPlacement:
         start_delay_ms: int,
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
-        self._host = host
+        self._rooms = rooms
         self._seats = seats
         self._deliver = deliver
         self._is_waiting = is_waiting
@@ -67,13 +67,13 @@ class LocalPlacement:
     async def place(self, match: FormedMatch, game_id: int) -> None:
         # No await in here: between the claim and MatchFound the game must already
         # exist, or a client's JoinGame could arrive before it.
-        host = self._host
+        rooms = self._rooms
         # A withdrawal can race the claim; this server knows its own players for sure.
-        gone = {t.user_id for t in match.tickets if t.server_id == host.server_id and not self._is_waiting(t)}
+        gone = {t.user_id for t in match.tickets if t.server_id == rooms.server_id and not self._is_waiting(t)}
         if gone:
             raise PlayersGone(gone)
         self._seats.seated(game_id, match.tickets)
-        host.open_match(game_id, match.rule.game_type, match.tickets, self._clock_ms() + self._start_delay_ms)
+        rooms.open_match(game_id, match.rule.game_type, match.tickets, self._clock_ms() + self._start_delay_ms)
         for ticket in match.tickets:
-            if ticket.server_id == host.server_id:
+            if ticket.server_id == rooms.server_id:
                 self._deliver(ticket, game_id)

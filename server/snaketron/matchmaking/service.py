@@ -34,7 +34,7 @@ from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import MatchTicket
 from snaketron.engine import GameType
-from snaketron.games import GameHost, Room, wall_clock_ms
+from snaketron.games import Room, Rooms, wall_clock_ms
 from snaketron.histograms import MATCH_WAIT_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
@@ -103,7 +103,7 @@ class MatchmakingService:
         self,
         settings: Settings,
         db: Database,
-        host: GameHost,
+        rooms: Rooms,
         tasks: BackgroundTasks,
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
@@ -111,14 +111,14 @@ class MatchmakingService:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.host = host
+        self.rooms = rooms
         self.tasks = tasks
         self.clock_ms = clock_ms
         self.windows = WindowSchedule.parse(settings.match_windows)
         self.seats = MatchSeatIndex()
-        host.subscribe(self.seats)
+        rooms.subscribe(self.seats)
         local = LocalPlacement(
-            host,
+            rooms,
             self.seats,
             self.deliver,
             self.is_waiting,
@@ -247,7 +247,7 @@ class MatchmakingService:
     def _matched_game(self, user_id: int) -> Room | None:
         """The running matchmade game hosted here that seats this user (an index lookup)."""
         game_id = self.seats.game_of(user_id)
-        hosted = self.host.get(game_id) if game_id is not None else None
+        hosted = self.rooms.get(game_id) if game_id is not None else None
         if hosted is None or hosted.finished or not hosted.is_player(user_id):
             return None
         return hosted

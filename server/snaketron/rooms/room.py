@@ -3,7 +3,7 @@
 A `Room` (the shape of a Colyseus room or a Nakama match handler) holds its
 `Game` and is the only code that changes it. Its life is a set of methods:
 
-    created (by the GameHost's factory: solo, lobby or matched)
+    created (by the Rooms's factory: solo, lobby or matched)
       -> join / leave (members: players and spectators receiving its events)
       -> seat / unseat / relayout (a lobby's seats and settings, before the start)
       -> start -> tick ... (command from players) -> finish (or abandon)
@@ -36,7 +36,7 @@ from snaketron.rooms.ratings import PlayerOutcome, RatedSeats, finishing_order, 
 from snaketron.rooms.result import GameResult, PlayerResult, RoomKind
 
 if TYPE_CHECKING:
-    from snaketron.games import GameHost
+    from snaketron.games import Rooms
 
 log = get_logger(__name__)
 
@@ -51,7 +51,7 @@ class Member(Protocol):
 
 
 class RoomListener(Protocol):
-    """What a room tells those who follow every room of the host (ratings are part of
+    """What a room tells those who follow every room of this process (ratings are part of
     the result; the recorder, lobbies, matchmaking, later leaderboards and replays).
     Each method receives values, never the room: subclass this Protocol to inherit the
     no-op defaults and implement only what you need."""
@@ -67,12 +67,12 @@ class RoomListener(Protocol):
 
 
 class Room:
-    """One game on this host, with who watches it and how it came to be."""
+    """One game of this process, with who watches it and how it came to be."""
 
     __slots__ = (
-        "_host",
         "_rated",
         "_result_task",
+        "_rooms",
         "abandoned",
         "allow_spectators",
         "created_at_ms",
@@ -91,7 +91,7 @@ class Room:
 
     def __init__(
         self,
-        host: GameHost,
+        rooms: Rooms,
         game: Game,
         kind: RoomKind,
         *,
@@ -101,7 +101,7 @@ class Room:
         game_code: str | None = None,
         rated: RatedSeats | None = None,
     ) -> None:
-        self._host = host
+        self._rooms = rooms
         self.game = game  # read freely; changed only by this room's methods
         self.kind: RoomKind = kind
         self.is_private = is_private
@@ -147,7 +147,7 @@ class Room:
         self.members[member] = role
         if role == "spectator" and member.user_id not in self.spectator_ids:
             self.spectator_ids.add(member.user_id)
-            self._host.persistence.spectator_added(self, member.user_id)
+            self._rooms.persistence.spectator_added(self, member.user_id)
         member.outbox.send(protocol.encode_game_event(self.game.snapshot_event()))
 
     def leave(self, member: Member) -> None:
@@ -163,8 +163,8 @@ class Room:
     def seat(self, user_id: int, username: str) -> None:
         """Seat a player (GameFull, AlreadyStarted from the engine when it cannot)."""
         self.game.add_player(user_id, username)
-        self.joined_at_ms[user_id] = self._host.now_ms()
-        self._host.persistence.players_changed(self)
+        self.joined_at_ms[user_id] = self._rooms.now_ms()
+        self._rooms.persistence.players_changed(self)
         self.broadcast_snapshot()
 
     def unseat(self, user_id: int) -> bool:
@@ -178,7 +178,7 @@ class Room:
         if game.host_user_id == user_id:
             game.host_user_id = next(iter(game.players))
             log.info("lobby host passed on", game_id=self.game_id, host=game.host_user_id)
-        self._host.persistence.players_changed(self)
+        self._rooms.persistence.players_changed(self)
         self.broadcast_snapshot()
         return False
 
@@ -186,13 +186,13 @@ class Room:
         """New lobby settings: the arena, start positions and food all follow from them,
         so the game is laid out afresh with the same id, code, host and seats."""
         old = self.game
-        game = self._host.lobby_game(old.game_id, settings, self.game_code or "", old.host_user_id, self.created_at_ms)
+        game = self._rooms.lobby_game(old.game_id, settings, self.game_code or "", old.host_user_id, self.created_at_ms)
         for seated, name in old.usernames.items():
             game.add_player(seated, name)
         self.game = game
         self.is_private = settings.is_private
         self.allow_spectators = settings.allow_spectators
-        self._host.persistence.players_changed(self)
+        self._rooms.persistence.players_changed(self)
         self.broadcast_frame(protocol.encode_server_message(protocol.CustomGameSettingsUpdated(settings=settings)))
         self.broadcast_snapshot()
 
@@ -202,14 +202,14 @@ class Room:
         refuses (NotEnoughPlayers) before anything is sent. `announce` goes to the
         members first (a lobby's CustomGameStarting); then a Snapshot with the Started
         status (the StatusUpdated event says nothing the Snapshot does not)."""
-        host = self._host
-        self.game.start(host.now_ms() if start_ms is None else start_ms)
+        rooms = self._rooms
+        self.game.start(rooms.now_ms() if start_ms is None else start_ms)
         if announce is not None:
             self.broadcast_frame(announce)
-        host.persistence.game_started(self)
+        rooms.persistence.game_started(self)
         self.broadcast_snapshot()
-        host.schedule(self)
-        for listener in host.listeners:
+        rooms.schedule(self)
+        for listener in rooms.listeners:
             _notify(listener.room_started, self.game_id, self.kind)
 
     def command(self, user_id: int, msg: GameCommandMessage) -> None:
@@ -222,11 +222,11 @@ class Room:
         Synchronous: nothing on this path awaits."""
         if self.finished:
             return  # ended meanwhile (its wake-up stays in its slot until that fires)
-        host = self._host
-        stats = host.stats
+        rooms = self._rooms
+        stats = rooms.stats
         game = self.game
         started = time.perf_counter_ns()
-        now = host.now_ms()
+        now = rooms.now_ms()
         lateness = now - tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
         if lateness > self.max_lateness_ms:
             self.max_lateness_ms = lateness
@@ -246,8 +246,8 @@ class Room:
         if game.is_complete:
             self.finish()
         else:
-            host.schedule(self, now)  # the tick took microseconds: its start is now enough
-        timings = host.tick_timings
+            rooms.schedule(self, now)  # the tick took microseconds: its start is now enough
+        timings = rooms.tick_timings
         if timings is not None:
             timings.record(lateness, time.perf_counter_ns() - started)
 
@@ -265,12 +265,12 @@ class Room:
         the `GameResult` to the listeners (`wait_result` awaits all of it)."""
         if self.finished:
             return
-        host = self._host
+        rooms = self._rooms
         self.finished = True
-        self.ended_at_ms = host.now_ms()
-        host.room_finished(self)
+        self.ended_at_ms = rooms.now_ms()
+        rooms.room_finished(self)
         ratings = self._rating_updates()
-        self._result_task = host.tasks.spawn(self._record(ratings), f"result of game {self.game_id}")
+        self._result_task = rooms.tasks.spawn(self._record(ratings), f"result of game {self.game_id}")
 
     async def wait_result(self, timeout_s: float) -> GameResult | None:
         """The result once written and announced (None: the game has not ended)."""
@@ -283,9 +283,9 @@ class Room:
         """Forget the room: its linger after the end is over, or a lobby closed before
         its start. Listeners drop what they keep of it (a lobby's code)."""
         self.finished = True
-        host = self._host
-        host.room_disposed(self)
-        for listener in host.listeners:
+        rooms = self._rooms
+        rooms.room_disposed(self)
+        for listener in rooms.listeners:
             _notify(listener.room_disposed, self.game_id, self.game_code)
 
     # --- the result ---------------------------------------------------------------------
@@ -319,12 +319,12 @@ class Room:
         return outcomes
 
     async def _record(self, ratings: list[RatingUpdate]) -> GameResult:
-        host = self._host
-        written = await host.persistence.record_result(self, ratings)
+        rooms = self._rooms
+        written = await rooms.persistence.record_result(self, ratings)
         new_mmr = {u.user_id: u.mmr for u in ratings} if written else {}
         result = self._result(new_mmr)
         self.result = result
-        for listener in host.listeners:
+        for listener in rooms.listeners:
             _notify(listener.room_finished, result)
         return result
 
@@ -354,8 +354,8 @@ class Room:
             game_type=game.game_type,
             rated=self.rated,
             is_private=self.is_private,
-            region=self._host.region,
-            server_id=self._host.server_id,
+            region=self._rooms.region,
+            server_id=self._rooms.server_id,
             start_ms=game.start_ms,
             end_ms=self.ended_at_ms,
             end_tick=game.tick,
@@ -382,7 +382,7 @@ class Room:
         if not events:
             return  # most ticks of a running game change nothing a member is told
         frames = [protocol.encode_game_event(event) for event in events]
-        stats = self._host.stats
+        stats = self._rooms.stats
         stats.events += len(frames)
         if self.members:
             sent_to = send_to_all(self.outboxes(), *frames)
