@@ -489,10 +489,10 @@ class DynamoDatabase:
     async def record_result(
         self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate] = ()
     ) -> None:
+        # The code claim's status is left as the lobby's start wrote it ("started"): nothing
+        # serving reads it, and rewriting it would cost a request per finished lobby game.
         rows = [shapes.game_item(game), *(shapes.player_item(p) for p in players)]
         await asyncio.gather(self._put_durably(self.tables.main, rows), self.update_ratings(ratings))
-        if game.game_code:
-            await self._set_code_status(game.game_code, game.game_id, game.status)
 
     # --- custom lobbies ------------------------------------------------------------------
 
