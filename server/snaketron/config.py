@@ -245,6 +245,23 @@ class Settings:
         "otherwise the socket peer address is used for rate limits and lockouts.",
     )
 
+    # --- leaderboards -------------------------------------------------------------
+    season_months: int = setting(
+        "SNAKETRON_SEASON_MONTHS",
+        1,
+        "Length of a leaderboard season in calendar months: 1, 2, 3, 4, 6 or 12 (seasons start in January).",
+    )
+    first_season: str = setting(
+        "SNAKETRON_FIRST_SEASON",
+        "2026-12",
+        "The first season (YYYY-MM) GET /api/leaderboard/seasons lists; older boards stay readable by name.",
+    )
+    read_rate_per_min: int = setting(
+        "SNAKETRON_READ_RATE_PER_MIN",
+        120,
+        "Requests per minute per address to the leaderboard and player endpoints together (0: no limit).",
+    )
+
     # --- process ----------------------------------------------------------------
     gc_freeze_seconds: float = setting(
         "SNAKETRON_GC_FREEZE_SECONDS",

@@ -448,6 +448,9 @@ def create_api_app(
     app[TOKENS_KEY] = tokens
     app[HASHER_KEY] = hasher
     AccountEndpoints(settings, db, tokens, hasher, clock=clock).add_routes(app)
+    from snaketron.leaderboard.routes import add_leaderboard_routes  # imports this module
+
+    add_leaderboard_routes(app, clock=clock)
     return app
 
 
