@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from snaketron.engine.types import GameTypeObject
+from snaketron.engine.types import GameType, GameTypeObject
 from snaketron.leaderboard import keys
 from snaketron.leaderboard.keys import GLOBAL, BoardType
 from snaketron.rooms.result import GameResult, PlayerResult
@@ -58,7 +58,10 @@ class Plan:
 
 def game_label(result: GameResult) -> str:
     """The game's type as the API names it: solo, duel, ffa, team or custom."""
-    game_type = result.game_type
+    return game_label_of(result.game_type)
+
+
+def game_label_of(game_type: GameType) -> str:
     if game_type == "Solo":
         return "solo"
     if isinstance(game_type, GameTypeObject):
