@@ -428,6 +428,37 @@ export class App {
 
   // --- screens --------------------------------------------------------------------
 
+  // --- leaderboards and player pages ------------------------------------------------
+
+  /** Boards and player pages live between games: a finished game is left for them, a
+   * queue, a lobby or a running game is not. */
+  browse(name, arg) {
+    if (!this.user) return;
+    if (this.queue || (this.session && !this.session.isOver)) {
+      this.notices.info("Not now", "Leave the queue, lobby or game first.");
+      return;
+    }
+    if (this.session) this.leaveGame();
+    this.showScreen(name, arg);
+  }
+
+  showLeaderboard() {
+    this.browse("leaderboard", this.user?.username);
+  }
+
+  showProfile(username) {
+    this.browse("profile", username);
+  }
+
+  /** One board page and, signed in, the player's exact rank on it. */
+  async loadBoard(query) {
+    const [board, mine] = await Promise.all([
+      this.api.leaderboard({ ...query, limit: 25 }),
+      this.token ? this.api.myRank(query, this.token).catch(() => null) : null,
+    ]);
+    return { board, mine };
+  }
+
   showScreen(name, arg) {
     for (const [key, screen] of Object.entries(this.screens)) if (key !== name) screen.hide();
     this.screen = name;

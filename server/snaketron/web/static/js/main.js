@@ -8,7 +8,9 @@ import { Notices } from "./notices.js";
 import { AuthScreen } from "./screens/auth.js";
 import { GameScreen } from "./screens/game.js";
 import { HomeScreen } from "./screens/home.js";
+import { LeaderboardScreen } from "./screens/leaderboard.js";
 import { LobbyScreen } from "./screens/lobby.js";
+import { ProfileScreen } from "./screens/profile.js";
 import { QueueScreen } from "./screens/queue.js";
 import { TopBar } from "./topbar.js";
 
@@ -56,6 +58,19 @@ export async function startClient() {
       playAgain: () => app.playAgain(),
       home: () => app.leaveGame(),
     }),
+    leaderboard: new LeaderboardScreen({
+      load: (query) => app.loadBoard(query),
+      seasons: () => app.api.seasons(),
+      openProfile: (name) => app.showProfile(name),
+      home: () => app.showScreen("home"),
+    }),
+    profile: new ProfileScreen({
+      profile: (name) => app.api.player(name),
+      games: (name, cursor) => app.api.playerGames(name, cursor),
+      openProfile: (name) => app.showProfile(name),
+      leaderboard: () => app.showLeaderboard(),
+      home: () => app.showScreen("home"),
+    }),
   };
   app = new App({
     api: new ApiClient(config.api_url || ""),
@@ -63,7 +78,10 @@ export async function startClient() {
     storage: globalThis.localStorage,
     screens,
     notices,
-    topbar: new TopBar(() => app.logout()),
+    topbar: new TopBar(() => app.logout(), {
+      leaderboard: () => app.showLeaderboard(),
+      profile: (name) => app.showProfile(name),
+    }),
   });
   // For debugging and the end-to-end tests: the running app.
   globalThis.snaketron = app;
