@@ -17,7 +17,7 @@ from support.game_results import duel, now_ms, player, solo
 
 
 def recorder_for(db: DynamoDatabase) -> LeaderboardRecorder:
-    return LeaderboardRecorder(db.client, db.tables.main, season_months=db.settings.season_months)
+    return LeaderboardRecorder.for_database(db)
 
 
 async def query(db: DynamoDatabase, pk: str, prefix: str = "") -> list[dict[str, Any]]:

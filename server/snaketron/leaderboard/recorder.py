@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
@@ -25,6 +25,9 @@ from snaketron.leaderboard.plan import BucketDelta, Key, Put, keys_to_read, plan
 from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
 from snaketron.rooms.result import GameResult
+
+if TYPE_CHECKING:
+    from snaketron.db.dynamo import DynamoDatabase
 
 log = get_logger(__name__)
 
@@ -42,12 +45,19 @@ class RecordConflict(DatabaseError):
 
 
 class LeaderboardRecorder:
-    """One per process. `await recorder.record(result)` once per finished game."""
+    """One per process. `await recorder.record(result)` once per finished game, with
+    the result the ratings write produced (its players' `mmr_after`): a rated player
+    without one stays off the boards. It never blocks a tick: call it from a task."""
 
     def __init__(self, client: DynamoClient, table: str, *, season_months: int) -> None:
         self._client = client
         self._table = table
         self._season_months = season_months
+
+    @classmethod
+    def for_database(cls, db: DynamoDatabase) -> LeaderboardRecorder:
+        """The recorder of a server's database, with its configured season length."""
+        return cls(db.client, db.tables.main, season_months=db.settings.season_months)
 
     async def record(self, result: GameResult) -> bool:
         """Write the game's changes; False when it had already been recorded."""
