@@ -69,6 +69,11 @@ class Settings:
     log_json: bool = setting(
         "SNAKETRON_LOG_JSON", False, "Log one JSON object per line instead of the readable console format."
     )
+    metrics_enabled: bool = setting(
+        "SNAKETRON_METRICS",
+        True,
+        "Serve Prometheus metrics at GET /metrics on the HTTP API port (and time every game tick for them).",
+    )
 
     # --- security -------------------------------------------------------------
     jwt_secret: str = setting(

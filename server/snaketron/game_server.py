@@ -32,6 +32,7 @@ from snaketron.http_api import create_api_app, start_api
 from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
 from snaketron.matchmaking import MatchmakingService
+from snaketron.metrics import ServerMetrics
 from snaketron.persistence import GameRecorder
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
@@ -68,6 +69,7 @@ class GameServer:
         )
         self.ws.cluster = self.cluster.router
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
+        self.metrics = ServerMetrics.install(self, self.api_app) if settings.metrics_enabled else None
         # GET /api/servers (before any catch-all route); matched games to the least loaded server.
         self.cluster.add_routes(self.api_app, self.matchmaking)
         _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port)

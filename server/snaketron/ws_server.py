@@ -27,7 +27,7 @@ from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
 from snaketron.ratelimit import TokenBucket
-from snaketron.sessions import ClientSession, ConnectionState
+from snaketron.sessions import ClientSession, ConnectionState, MessageStats
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_connection import GameServerConnection
 
@@ -68,6 +68,7 @@ class WsServer:
         # Set by the game server: snaketron.cluster's GameRouter (relaying to other servers).
         self.cluster: Any = None
         self.commands_in_place = 0  # game commands handled as their frame arrived (ws_connection)
+        self.stats = MessageStats()
         self.sessions: set[ClientSession] = set()
         self.accepting_games = True  # False while draining
         self._per_address: collections.Counter[str] = collections.Counter()
@@ -133,6 +134,7 @@ class WsServer:
         if peer is not None:
             address = f"relay:{address}"
         elif self._per_address[address] >= self.settings.max_connections_per_ip:
+            self.stats.connections_refused += 1
             await connection.close(1008, "too many connections from this address")
             return
         self._per_address[address] += 1
@@ -229,6 +231,7 @@ class WsServer:
         return True
 
     def _refuse(self, session: ClientSession, code: str, message: str) -> bool:
+        self.stats.refused[code] += 1
         session.errors += 1
         if session.errors > self.settings.max_errors_before_close:
             session.outbox.close(1008, "too many invalid messages")
@@ -421,12 +424,15 @@ class WsServer:
         self._game_command(session, hosted, msg)
 
     def _game_command(self, session: ClientSession, hosted: HostedGame, msg: GameCommandMessage) -> None:
+        self.stats.commands += 1
         if session.role != "player":
+            self.stats.commands_rejected += 1
             session.error("not_a_player", "spectators cannot send commands")
             return
         try:
             event = hosted.game.schedule_command(session.user_id, msg)
         except CommandRejected as exc:
+            self.stats.commands_rejected += 1
             session.error("command_rejected", exc.reason)
             return
         self.host.broadcast_events(hosted, (event,))

@@ -34,6 +34,7 @@ from snaketron.db.ids import IdAllocator
 from snaketron.db.models import (
     DatabaseHealth,
     DatabaseState,
+    EndpointKind,
     GamePlayerRecord,
     GameRecord,
     GameStatusName,
@@ -123,7 +124,7 @@ class DynamoDatabase:
             policy=RetryPolicy.from_settings(settings),
         )
         self._ids = IdAllocator(client, self.tables.main, settings.id_block_size)
-        endpoint = "embedded" if embedded else "configured" if client.endpoint_url else "aws"
+        endpoint: EndpointKind = "embedded" if embedded else "configured" if client.endpoint_url else "aws"
         self._health = DatabaseHealth(endpoint=endpoint)
 
     @property

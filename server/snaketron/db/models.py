@@ -18,12 +18,13 @@ GameKind = Literal["matchmaking", "custom", "solo"]
 
 
 DatabaseState = Literal["ok", "restarting", "unavailable"]
+EndpointKind = Literal["embedded", "configured", "aws"]
 
 
 class DatabaseHealth(msgspec.Struct, kw_only=True, rename="camel"):
     """What the server knows about its database beyond one ping (GET /api/health)."""
 
-    endpoint: Literal["embedded", "configured", "aws"]
+    endpoint: EndpointKind
     state: DatabaseState = "ok"  # "restarting": the embedded endpoint died and is being replaced
     restarts: int = 0  # of the embedded endpoint; each one lost every item it held
     data_lost_at_ms: int | None = None  # when the last restart lost the data
