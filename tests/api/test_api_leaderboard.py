@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -245,3 +246,9 @@ async def test_reads_share_one_budget_per_address(start_api_server) -> None:
         assert status == 200
     status, body, response = await api.get("/api/leaderboard")
     assert status == 429 and "Retry-After" in response.headers and "error" in body
+
+
+async def test_a_bad_season_setting_stops_the_api_from_starting(start_api_server) -> None:
+    for overrides in ({"season_months": 5}, {"first_season": "December"}):
+        with pytest.raises(ValueError, match="season"):
+            await start_api_server(**overrides)

@@ -127,7 +127,8 @@ class LeaderboardEndpoints:
         clock: Clock = time.monotonic,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
-        season_at(0, settings.season_months)  # refuse a bad season length at start-up
+        # Refuse a bad season length or first season at start-up, not on the first request.
+        seasons_until(wall_ms(), settings.first_season, settings.season_months)
         self._settings = settings
         self._reader = reader
         self._verify_token = verify_token
