@@ -25,10 +25,19 @@ class UnexpectedMessage(AssertionError):
 
 
 class AccountError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        # The server's Retry-After (429 rate limited, 503 database unavailable), in seconds.
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_s(response: aiohttp.ClientResponse) -> float | None:
+    try:
+        return max(0.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None  # absent, or an HTTP date (the server sends seconds)
 
 
 class SignedIn(msgspec.Struct):
@@ -42,7 +51,8 @@ class AccountClient:
     """The HTTP account API (PROTOCOL.md, "Tokens and the HTTP API")."""
 
     def __init__(self, api_url: str, session: aiohttp.ClientSession | None = None) -> None:
-        self.api_url = api_url.rstrip("/")
+        # The server's base URL, given with or without the `/api` that `snaketron serve` prints.
+        self.api_url = api_url.rstrip("/").removesuffix("/api")
         self._session = session
         self._owns_session = session is None
 
@@ -66,7 +76,9 @@ class AccountClient:
         async with self._http().post(self.api_url + path, json=body) as response:
             payload = await response.json(content_type=None)
             if response.status != 200:
-                raise AccountError(response.status, (payload or {}).get("error", ""))
+                raise AccountError(
+                    response.status, (payload or {}).get("error", ""), retry_after_s=_retry_after_s(response)
+                )
             return payload
 
     @staticmethod
