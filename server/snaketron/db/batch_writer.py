@@ -196,18 +196,19 @@ class BatchWriter:
         finally:
             self._urgent -= 1
 
-    async def close(self, timeout_s: float = 30.0) -> None:
+    async def close(self, timeout_s: float = 30.0) -> list[str]:
         """Stop accepting, flush everything, stop. Items still unsent after `timeout_s`
-        (the endpoint is down) fail with DatabaseUnavailable and are logged."""
+        (the endpoint is down) fail with DatabaseUnavailable, are logged (their keys at
+        debug level) and returned as `table:key` strings; no send is retried after that."""
         if self._closed and self._dispatcher is None:
-            return
+            return []
         self._closed = True
         self._room.set()
         try:
             async with asyncio.timeout(timeout_s):
                 await self.flush()
         except TimeoutError:
-            log.error("batch writer closed with unsent items", lost=self.pending, timeout_s=timeout_s)
+            log.error("batch writer dropped unflushed writes", count=self.pending, timeout_s=timeout_s)
         # Collect before cancelling: a cancelled sender forgets its in-flight items.
         leftovers = list(self._buffer.values()) + list(self._in_flight.values())
         tasks = [t for t in (self._dispatcher, *self._senders) if t is not None]
@@ -217,7 +218,12 @@ class BatchWriter:
         self._dispatcher = None
         self._buffer.clear()
         self._in_flight.clear()
+        lost = [p for p in leftovers if any(not f.done() for f in p.futures)]
         self._fail(leftovers, DatabaseUnavailable("batch writer closed before the item was written"), lost=True)
+        dropped = [f"{table}:{'/'.join(str(v) for v in values)}" for table, values in (p.key for p in lost)]
+        if dropped:
+            log.debug("batch writer dropped", keys=dropped)
+        return dropped
 
     # --- sending ------------------------------------------------------------------------
 
