@@ -128,11 +128,28 @@ async def test_tables_command_creates_describes_and_deletes(dynamo_endpoint):
 
     created = await asyncio.to_thread(tables, "create")
     assert created.returncode == 0, created.stderr
+    assert f"{dynamo_endpoint}, tables {prefix}-*" in created.stderr  # says where it works
     assert {row["status"] for row in json.loads(created.stdout)} == {"ACTIVE"}
     deleted = await asyncio.to_thread(tables, "delete")
     assert json.loads(deleted.stdout)["deleted"] == [f"{prefix}-main", f"{prefix}-usernames", f"{prefix}-game-codes"]
     described = await asyncio.to_thread(tables, "describe")
     assert {row["status"] for row in json.loads(described.stdout)} == {"MISSING"}
+
+
+def test_tables_without_an_endpoint_says_the_embedded_one_is_per_process():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "snaketron.cli", "tables", "describe"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Not AWS (where serve would not go either): the embedded endpoint lives inside serve.
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert "embedded endpoint" in done.stderr and "in memory" in done.stderr
+    assert "AWS_ENDPOINT_URL_DYNAMODB" in done.stderr and "SNAKETRON_EMBEDDED_DB=0" in done.stderr
 
 
 # --- the compose stack (not run here: no Docker engine; checked for consistency) -----------

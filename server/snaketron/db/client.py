@@ -256,7 +256,9 @@ class DynamoClient:
                 log.warning("dynamodb gave up", operation=operation, attempts=attempt, cause=outcome.detail)
                 raise DatabaseUnavailable(f"{outcome.detail} (gave up after {attempt} attempts)")
             self.metrics.retries += 1
-            log.info(
+            # Routine (throttling, a dropped connection): at info level a throttled table or
+            # an unreachable endpoint floods the log; giving up is the warning that matters.
+            log.debug(
                 "dynamodb retry",
                 operation=operation,
                 attempt=attempt,
