@@ -80,3 +80,16 @@ def test_the_aws_dependencies_resolve_without_backtracking(tmp_path):
         # Every release pip looked at shows up as a wheel (or its metadata) it fetched or reused.
         considered = set(re.findall(rf"\b{package}-(\d[\w.]*?)-py3", output))
         assert considered == {installed[package]}, f"pip considered {package} {sorted(considered)}"
+
+
+def test_readme_has_two_set_up_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    commands = [line.strip() for line in section.splitlines() if line.startswith("    ")]
+    serve, test = commands  # exactly two
+    for command in commands:
+        assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && "), command  # PEP 668
+    assert serve.endswith("python3 -m pip install -e . && snaketron serve")
+    assert test.endswith("python3 -m pytest")
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == test

@@ -208,3 +208,18 @@ def test_dev_overrides_mount_the_source_and_build_the_dev_target():
     assert f"AS {dev['build']['target']}" in dockerfile and "watchfiles" in dockerfile
     docker_env = set(re.findall(r"\b(SNAKETRON_\w+|AWS_\w+|DYNAMODB_\w+)=", dockerfile))
     assert docker_env and docker_env <= SETTING_NAMES
+
+
+# Closing connections and the API after the flush, and the offline status's last second.
+STOP_MARGIN_S = 3
+
+
+def test_docker_stop_waits_for_the_drain_and_the_flush():
+    flush_s = Settings().shutdown_flush_seconds
+    server = compose("docker-compose.yml")["services"]["server"]
+    grace_s = int(server["environment"]["SNAKETRON_DRAIN_GRACE_SECONDS"])
+    stop_s = int(re.fullmatch(r"(\d+)s", server["stop_grace_period"])[1])
+    assert stop_s >= grace_s + flush_s + STOP_MARGIN_S
+    # A plain `docker stop` of the image (10 s) covers its own grace period.
+    image_grace = int(re.search(r"SNAKETRON_DRAIN_GRACE_SECONDS=(\d+)", (ROOT / "Dockerfile").read_text())[1])
+    assert image_grace + flush_s + STOP_MARGIN_S <= 10
