@@ -285,7 +285,8 @@ class Settings:
     shutdown_flush_seconds: float = setting(
         "SNAKETRON_SHUTDOWN_FLUSH_SECONDS",
         5.0,
-        "After the drain's grace period, how long the server may take to flush accepted writes and go offline; "
+        "After the drain's grace period, how long the server may take to close connections, flush accepted "
+        "writes and go offline; "
         "writes still unflushed then are dropped, logged with their count, and the exit status is 1. "
         "Docker's stop_grace_period must cover the grace period plus this (docker-compose.yml).",
     )

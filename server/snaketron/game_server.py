@@ -39,6 +39,9 @@ from snaketron.ws_server import WsServer
 
 log = get_logger(__name__)
 
+# Each closing step of a stop may take this long even when the shutdown deadline has passed.
+CLOSE_STEP_S = 0.2
+
 
 class GameServer:
     def __init__(self, settings: Settings, db: Database, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
@@ -162,26 +165,32 @@ class GameServer:
             return
         self._stopped = True
         self.ws.accepting_games = False
-        await self.cluster.stop()  # ends relays and heartbeats
-        await self.matchmaking.stop()
+        # Closing, background work, flushing and going offline share one deadline, so a
+        # shutdown always ends: with the database hung, handlers, heartbeats and lease
+        # releases each wait out the client's deadline, one after another. What the batch
+        # writer still holds at the end is dropped (and counted) by whoever closes it (`serve`).
+        flush_s = self.settings.shutdown_flush_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_s
+        async with self._bounded("stop relays and heartbeats", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.cluster.stop()
+        async with self._bounded("stop matchmaking", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.matchmaking.stop()
         self.ws.stop_listening()
         # Close every way a game can still be made (WebSocket handlers have all
         # returned once ws.close() does; the API carries cluster match hand-overs)...
-        await self.ws.close()
-        if self._api_runner is not None:
-            await self._api_runner.cleanup()
-            self._api_runner = None
+        async with self._bounded("close the WebSocket connections", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.ws.close()
+        runner, self._api_runner = self._api_runner, None
+        if runner is not None:
+            async with self._bounded("close the HTTP API", deadline=deadline, at_least_s=CLOSE_STEP_S):
+                await runner.cleanup()
         # ...then abandon what still runs (drain has already waited for it), so every
         # final record reaches the batch writer before the flush below.
         abandoned = self.host.abandon_all()
         if abandoned:
             log.warning("games abandoned at stop", count=len(abandoned))
-        # Background work, flushing and going offline share one deadline: a shutdown always
-        # ends. What the batch writer still holds then is dropped (and counted) by whoever
-        # closes it (`serve`).
-        flush_s = self.settings.shutdown_flush_seconds
-        deadline = asyncio.get_running_loop().time() + flush_s
-        await self.tasks.wait(timeout_s=flush_s)
+        await self.tasks.wait(timeout_s=max(0.0, deadline - loop.time()))
         try:
             async with asyncio.timeout_at(deadline):
                 await self.db.flush()
