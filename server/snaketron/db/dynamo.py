@@ -158,6 +158,9 @@ class DynamoDatabase:
     async def flush(self) -> None:
         await self.writer.flush()
 
+    async def close_writer(self, timeout_s: float) -> list[str]:
+        return await self.writer.close(timeout_s=timeout_s)
+
     async def close(self) -> None:
         try:
             await self.writer.close(timeout_s=max(self.settings.db_deadline_ms / 1000.0, 1.0) * 3)
