@@ -96,6 +96,7 @@ def server_env(ws_port: int, api_port: int, endpoint: str, metrics: bool = True)
         "SNAKETRON_MATCH_START_DELAY_MS": "1000",
         "SNAKETRON_LOG_LEVEL": "warning",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "SNAKETRON_DEV_MODE": "1",  # a loopback server on a benchmark-only endpoint
     }
 
 

@@ -7,7 +7,10 @@ and imports lazily, so `snaketron config` does not pay for the server's imports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
+import traceback
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -17,16 +20,31 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(settings_table_markdown())
         return 0
     settings = Settings.from_env()
-    for name in settings.__dataclass_fields__:
-        value = getattr(settings, name)
-        if "secret" in name and value:
+    # As an operator sets them: environment variable names, values as the server took them.
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if "secret" in field.name and value:
             value = "***"
-        print(f"{name} = {value!r}")
+        print(f"{field.metadata['env']}={value}")
+    return 0
+
+
+def _cmd_secret(args: argparse.Namespace) -> int:
+    """A fresh random secret for SNAKETRON_JWT_SECRET or SNAKETRON_CLUSTER_SECRET."""
+    import secrets
+
+    # 32 random bytes (the HS256 key size), URL-safe text: 43 characters, safe in env files.
+    print(secrets.token_urlsafe(32))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snaketron", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a refusal to start (as SNAKETRON_LOG_LEVEL=debug does)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the WebSocket server, HTTP API and game hosting")
@@ -40,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("action", choices=["create", "describe", "delete"])
     tables.set_defaults(handler="snaketron.db.tables:tables_command")
 
-    config = sub.add_parser("config", help="print the effective settings")
+    config = sub.add_parser("config", help="print the effective settings as environment variables")
     config.add_argument("--markdown", action="store_true", help="print the documented settings table")
     config.set_defaults(handler=_cmd_config)
+
+    secret = sub.add_parser(
+        "secret", help="print a fresh random secret (SNAKETRON_JWT_SECRET, SNAKETRON_CLUSTER_SECRET)"
+    )
+    secret.set_defaults(handler=_cmd_secret)
 
     loadtest = sub.add_parser("loadtest", help="drive headless bots against a running server")
     loadtest.set_defaults(
@@ -65,12 +88,23 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # Subcommands with many options declare them in their own module.
-    if argv and argv[0] in ("loadtest", "migrate"):
-        sub = parser._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in ("loadtest", "migrate"):
+        sub = parser._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
         _resolve(sub.get_default("configure"))(sub)
     args = parser.parse_args(argv)
     handler = args.handler if callable(args.handler) else _resolve(args.handler)
-    return int(handler(args) or 0)
+    from snaketron.config import ConfigError
+
+    try:
+        return int(handler(args) or 0)
+    except ConfigError as exc:
+        # Something the operator changes (a setting, an option, a busy port): one line that
+        # says what and where, no traceback unless asked for.
+        if args.debug or os.environ.get("SNAKETRON_LOG_LEVEL", "").strip().lower() == "debug":
+            traceback.print_exc()
+        print(f"snaketron: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

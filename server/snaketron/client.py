@@ -25,10 +25,19 @@ class UnexpectedMessage(AssertionError):
 
 
 class AccountError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        # The server's Retry-After (429 rate limited, 503 database unavailable), in seconds.
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_s(response: aiohttp.ClientResponse) -> float | None:
+    try:
+        return max(0.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None  # absent, or an HTTP date (the server sends seconds)
 
 
 class SignedIn(msgspec.Struct):
@@ -38,11 +47,22 @@ class SignedIn(msgspec.Struct):
     mmr: int
 
 
+# A 503 whose Retry-After is at most BUSY_WAIT_MAX_S (every password-hashing slot busy:
+# 1 s) is waited out and sent again, up to BUSY_RETRIES times. A longer one (the
+# database away: 5 s) goes to the caller, who knows whether waiting is worth it.
+BUSY_RETRIES = 3
+BUSY_WAIT_MAX_S = 2.0
+
+
 class AccountClient:
-    """The HTTP account API (PROTOCOL.md, "Tokens and the HTTP API")."""
+    """The HTTP account API (PROTOCOL.md, "Tokens and the HTTP API").
+
+    A request answered 503 with a short Retry-After is sent again after that wait (up
+    to BUSY_RETRIES times), as a well-behaved client of a busy server should."""
 
     def __init__(self, api_url: str, session: aiohttp.ClientSession | None = None) -> None:
-        self.api_url = api_url.rstrip("/")
+        # The server's base URL, given with or without the `/api` that `snaketron serve` prints.
+        self.api_url = api_url.rstrip("/").removesuffix("/api")
         self._session = session
         self._owns_session = session is None
 
@@ -63,11 +83,16 @@ class AccountClient:
         return self._session
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self._http().post(self.api_url + path, json=body) as response:
-            payload = await response.json(content_type=None)
-            if response.status != 200:
-                raise AccountError(response.status, (payload or {}).get("error", ""))
-            return payload
+        for attempt in range(BUSY_RETRIES + 1):
+            async with self._http().post(self.api_url + path, json=body) as response:
+                payload = await response.json(content_type=None)
+                wait_s = _retry_after_s(response)
+                if response.status == 200:
+                    return payload
+                if response.status != 503 or wait_s is None or wait_s > BUSY_WAIT_MAX_S or attempt == BUSY_RETRIES:
+                    raise AccountError(response.status, (payload or {}).get("error", ""), retry_after_s=wait_s)
+            await asyncio.sleep(wait_s)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _signed_in(payload: dict[str, Any]) -> SignedIn:

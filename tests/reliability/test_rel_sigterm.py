@@ -16,7 +16,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ import pytest
 from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
 from snaketron.engine import CustomGameSettings
+from support.default_serve import serve_process
 from support.gameplay import create_lobby, events_until_complete, join_lobby
 from support.solo_loop import SoloLoop
 
@@ -61,6 +61,7 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
         AWS_REGION=settings.aws_region,
         DYNAMODB_TABLE_PREFIX=settings.table_prefix,
         SNAKETRON_CREATE_TABLES="0",
+        SNAKETRON_DEV_MODE="1",  # loopback, on the test endpoint
         SNAKETRON_WS_PORT="0",
         SNAKETRON_API_PORT="0",
         SNAKETRON_DRAIN_GRACE_SECONDS=str(GRACE_S),
@@ -69,18 +70,7 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
         SNAKETRON_ARGON2_MEMORY_KIB="64",
     )
     log_path = str(tmp_path / "serve.log")
-    log = await asyncio.to_thread(open, log_path, "w")
-    with log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "snaketron.cli", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=log
-        )
-    try:
-        banner = ""
-        async with asyncio.timeout(60):
-            while "Press Ctrl-C" not in banner:
-                line = await process.stdout.readline()
-                assert line, f"serve ended before it was up:\n{banner}"
-                banner += line.decode()
+    async with serve_process(env, log_path) as (process, banner):
         yield ServeProcess(
             process,
             int(re.search(r"server (\d+)", banner).group(1)),
@@ -88,10 +78,6 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
             re.search(r"HTTP API\s+(http://\S+)/api", banner).group(1),
             log_path,
         )
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def _connected(ws_url: str, token: str) -> GameClient:

@@ -158,6 +158,9 @@ class DynamoDatabase:
     async def flush(self) -> None:
         await self.writer.flush()
 
+    async def close_writer(self, timeout_s: float) -> list[str]:
+        return await self.writer.close(timeout_s=timeout_s)
+
     async def close(self) -> None:
         try:
             await self.writer.close(timeout_s=max(self.settings.db_deadline_ms / 1000.0, 1.0) * 3)
@@ -294,6 +297,9 @@ class DynamoDatabase:
             if 0 not in exc.failed():
                 raise
             if not await self._claim_is(self.tables.usernames, {"username": username.lower()}, "userId", user.user_id):
+                # Nothing was written with the id: hand it back, so that a refused
+                # registration leaves no gap (the API checks the name first, too).
+                self._ids.give_back("user", user.user_id)
                 raise UsernameTaken(f"username {username!r} is taken") from None
         return user
 
@@ -324,6 +330,27 @@ class DynamoDatabase:
             )
         except TransactionCancelled:
             raise NotFound(f"user {user_id} / {username!r}") from None
+
+    async def revoke_tokens(self, user: UserRecord, *, password_hash: str | None = None) -> int:
+        generation = user.token_generation + 1
+        update = _Update().set("tokenGen", generation)
+        if password_hash is not None:
+            update.set("passwordHash", password_hash)
+        gen = update.name("tokenGen")
+        old = update.value(user.token_generation)
+        condition = f"attribute_exists(pk) AND (attribute_not_exists({gen}) OR {gen} = {old})"
+        actions = [{"Update": update.params(self.tables.main, shapes.user_key(user.user_id), condition)}]
+        if password_hash is not None:
+            claim = _Update().set("passwordHash", password_hash)
+            claim_condition = f"{claim.name('userId')} = {claim.value(user.user_id)}"
+            actions.append(
+                {"Update": claim.params(self.tables.usernames, {"username": user.username.lower()}, claim_condition)}
+            )
+        try:
+            await self._transact(actions)
+        except TransactionCancelled:
+            raise NotFound(f"user {user.user_id} at generation {user.token_generation}") from None
+        return generation
 
     async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
         if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:

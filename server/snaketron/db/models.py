@@ -53,6 +53,8 @@ class UserRecord(msgspec.Struct, kw_only=True):
     rating_sigma: float | None = None
     games_played: int = 0
     created_at_ms: int = 0
+    # Tokens issued with an older generation are refused (password change, logout-all).
+    token_generation: int = 0
 
 
 class RatingUpdate(msgspec.Struct, kw_only=True):

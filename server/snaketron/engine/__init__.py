@@ -9,6 +9,8 @@ from snaketron.engine.game import Game
 from snaketron.engine.types import (
     DUEL,
     SOLO,
+    SOLO_GAME_TYPE,
+    SOLO_SETTINGS,
     STOPPED,
     Arena,
     CommandId,
@@ -46,6 +48,7 @@ from snaketron.engine.types import (
     TeamZoneConfig,
     Turn,
     UpdateStatus,
+    is_solo,
     mode_free_for_all,
     status_complete,
     status_started,
@@ -57,6 +60,8 @@ from snaketron.engine.types import (
 __all__ = [
     "DUEL",
     "SOLO",
+    "SOLO_GAME_TYPE",
+    "SOLO_SETTINGS",
     "STOPPED",
     "AlreadyStarted",
     "Arena",
@@ -100,6 +105,7 @@ __all__ = [
     "TeamZoneConfig",
     "Turn",
     "UpdateStatus",
+    "is_solo",
     "mode_free_for_all",
     "status_complete",
     "status_started",

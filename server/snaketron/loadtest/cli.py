@@ -24,19 +24,36 @@ from snaketron.loadtest.timeseries import SeriesOutput, TimeSeriesRecorder, add_
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Drive headless bots that play real games against a SnakeTron server on this machine."
+    parser.description = (
+        "Drive headless bots that play real games against a SnakeTron server on this machine. "
+        "Give it the URLs that `snaketron serve` prints."
+    )
+    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--ws-url", default="ws://127.0.0.1:8080/ws", help="WebSocket URL (127.0.0.1/localhost only)")
-    parser.add_argument("--api-url", default="http://127.0.0.1:3001", help="HTTP API URL (127.0.0.1/localhost only)")
+    parser.add_argument(
+        "--api-url", default="http://127.0.0.1:3001/api", help="HTTP API URL, with or without /api (this machine only)"
+    )
     parser.add_argument("--bots", type=int, default=10, help="bots to start")
     parser.add_argument("--ramp", type=float, default=10.0, help="bots started per second")
     parser.add_argument(
-        "--duration", type=float, default=60.0, help="seconds from the first bot until no new game begins"
+        "--duration",
+        type=float,
+        default=60.0,
+        help="seconds the whole run lasts from the first bot's start: ramp, play and the --finish-grace "
+        "wind-down (with --sign-in-first, the sign-in before it is not counted)",
     )
-    parser.add_argument("--scenario", choices=SCENARIOS, default="mix")
+    parser.add_argument(
+        "--bots-per-address",
+        type=int,
+        default=50,
+        help="bots per loopback source address (127.0.0.2, 127.0.0.3, ...) so that each address stays within "
+        "the server's per-address limits; 0: every bot from one address",
+    )
+    parser.add_argument("--scenario", choices=SCENARIOS, default="mix", help="what the bots play")
     parser.add_argument(
         "--mix",
         default=",".join(f"{role.value}={weight}" for role, weight in DEFAULT_MIX.items()),
-        help="bot weights of the mix scenario, ROLE=WEIGHT,... (default: %(default)s)",
+        help="bot weights of the mix scenario, ROLE=WEIGHT,...",
     )
     parser.add_argument(
         "--game-seconds", type=float, default=30.0, help="a bot steers this long per game, then crashes"
@@ -46,7 +63,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", default="loadbot-secret", help="password of the bot accounts")
     parser.add_argument("--max-error-rate", type=float, default=0.01, help="exit 1 above this errors/attempts")
     parser.add_argument(
-        "--finish-grace", type=float, default=45.0, help="seconds games under way may finish at the end"
+        "--finish-grace",
+        type=float,
+        default=10.0,
+        help="the last seconds of --duration: no new game begins, games under way may finish; "
+        "bots still playing at the end are cut off (not an error)",
     )
     parser.add_argument(
         "--sign-in-first", action="store_true", help="sign all bots in over HTTP before the ramp (a few at a time)"
@@ -78,6 +99,7 @@ def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
         password=args.password,
         max_error_rate=args.max_error_rate,
         finish_grace_s=args.finish_grace,
+        bots_per_address=args.bots_per_address,
         warmup_s=args.warmup,
         sign_in_first=args.sign_in_first,
         json_path=args.json_path,
