@@ -21,7 +21,7 @@ import pytest
 from snaketron.cli import build_parser
 from snaketron.config import Settings
 from snaketron.loadtest.cli import configure_parser, options_from_args
-from support.default_serve import default_serve
+from support.serve_process import default_serve
 
 pytestmark = pytest.mark.slow
 
