@@ -6,6 +6,7 @@ Only the ports are set (0: free ports), so that the test runs beside other serve
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -19,8 +20,8 @@ import pytest
 
 from snaketron.cli import build_parser
 from snaketron.config import Settings
-from snaketron.loadtest.cli import configure_parser
-from support.default_serve import default_serve
+from snaketron.loadtest.cli import configure_parser, options_from_args
+from support.serve_process import default_serve
 
 pytestmark = pytest.mark.slow
 
@@ -108,4 +109,35 @@ def test_loadtest_help_shows_every_default():
     configure_parser(loadtest_parser)
     options = [a for a in loadtest_parser._actions if a.dest != "help"]
     assert all(a.help for a in options), [a.dest for a in options if not a.help]
-    assert loadtest_parser.format_help().count("(default:") == len(options)
+    formatter = loadtest_parser._get_formatter()
+    for action in options:
+        shown = formatter._get_help_string(action) or ""
+        # Either the default is printed, or the help says what leaving the option out means.
+        assert "(default:" in shown or action.default is None, action.dest
+    helps = {a.dest: a.help or "" for a in options}
+    assert "when not given" in helps["ramp_per_s" if "ramp_per_s" in helps else "ramp"]
+    assert "when not given" in helps["finish_grace"]
+
+
+def loadtest_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize(("bots", "duration"), [(300, 20.0), (1000, 20.0), (10, 60.0), (1, 1.0)])
+def test_the_default_ramp_and_wind_down_fit_any_run(bots, duration):
+    """`--bots N --duration D` alone always runs (shared/tools' newcomer run gives
+    exactly that): the bots start within the first half of the play time."""
+    args = loadtest_args("--bots", str(bots), "--duration", str(duration))
+    options = options_from_args(args)
+    play_s = options.duration_s - options.finish_grace_s
+    assert options.finish_grace_s <= 10
+    assert (bots - 1) / options.ramp_per_s <= play_s / 2 + 1e-9
+    assert options.ramp_per_s >= 10
+
+
+def test_an_explicit_ramp_that_cannot_fit_is_refused():
+    args = loadtest_args("--bots", "300", "--duration", "20", "--ramp", "10")
+    with pytest.raises(ValueError, match="--ramp"):
+        options_from_args(args)

@@ -9,7 +9,6 @@ its writes wait in the batch writer)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import time
@@ -17,7 +16,7 @@ import time
 from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
 from snaketron.db.embedded import EmbeddedEndpoint
-from support.default_serve import serve_process
+from support.serve_process import default_env, serve_process_async
 
 GRACE_S = 1
 FLUSH_S = 2
@@ -26,18 +25,16 @@ FLUSH_S = 2
 async def test_sigterm_with_the_endpoint_stopped_ends_and_counts_what_it_dropped(report, tmp_path):
     endpoint = EmbeddedEndpoint()
     await asyncio.to_thread(endpoint.start)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
-    env.update(
+    env = default_env(
         AWS_ENDPOINT_URL_DYNAMODB=endpoint.url,
-        SNAKETRON_WS_PORT="0",
-        SNAKETRON_API_PORT="0",
+        SNAKETRON_DEV_MODE="1",  # an explicit endpoint is production by default
         SNAKETRON_DRAIN_GRACE_SECONDS=str(GRACE_S),
         SNAKETRON_SHUTDOWN_FLUSH_SECONDS=str(FLUSH_S),
         SNAKETRON_ARGON2_MEMORY_KIB="64",
     )
     log_path = tmp_path / "serve.log"
     try:
-        async with serve_process(env, str(log_path)) as (process, banner):
+        async with serve_process_async(env, str(log_path)) as (process, banner):
             ws_url = re.search(r"WebSocket\s+(ws://\S+)", banner)[1]
             async with AccountClient(re.search(r"HTTP API\s+(http://\S+)", banner)[1]) as accounts:
                 token = (await accounts.register("stranded", "secret1")).token

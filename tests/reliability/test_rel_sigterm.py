@@ -13,7 +13,6 @@ player and spectator rows, and the server's own item must say offline.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import time
@@ -26,8 +25,8 @@ import pytest
 from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
 from snaketron.engine import CustomGameSettings
-from support.default_serve import serve_process
 from support.gameplay import create_lobby, events_until_complete, join_lobby
+from support.serve_process import default_env, serve_process_async
 from support.solo_loop import SoloLoop
 
 GRACE_S = 1
@@ -53,8 +52,7 @@ class ServeProcess:
 @pytest.fixture
 async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProcess]:
     """`snaketron serve` on the test's tables, configured through its environment only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
-    env.update(
+    env = default_env(
         AWS_ENDPOINT_URL_DYNAMODB=dynamo_endpoint,
         AWS_ACCESS_KEY_ID="test",
         AWS_SECRET_ACCESS_KEY="test",
@@ -62,15 +60,13 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
         DYNAMODB_TABLE_PREFIX=settings.table_prefix,
         SNAKETRON_CREATE_TABLES="0",
         SNAKETRON_DEV_MODE="1",  # loopback, on the test endpoint
-        SNAKETRON_WS_PORT="0",
-        SNAKETRON_API_PORT="0",
         SNAKETRON_DRAIN_GRACE_SECONDS=str(GRACE_S),
         SNAKETRON_API_RATE_PER_MIN="0",
         SNAKETRON_ARGON2_TIME_COST="1",
         SNAKETRON_ARGON2_MEMORY_KIB="64",
     )
     log_path = str(tmp_path / "serve.log")
-    async with serve_process(env, log_path) as (process, banner):
+    async with serve_process_async(env, log_path) as (process, banner):
         yield ServeProcess(
             process,
             int(re.search(r"server (\d+)", banner).group(1)),
