@@ -1,0 +1,111 @@
+"""Compute a recorded game again: the events a spectator of it received.
+
+`replay_events(recording)` rebuilds the game from its constructor arguments and
+feeds it the recorded inputs, each at the tick the live game was at when it took
+it, so every event comes out with the tick and sequence number it had live. The
+stream begins with a Snapshot of the board as laid out just before the start
+(carrying the sequence number already used, so no live event's number is taken),
+then every event from the start on, ending with the final StatusUpdated.
+
+The final state's digest must match the recorded one; otherwise `ReplayMismatch`:
+a replay that would show something other than what was played is refused.
+"""
+
+from __future__ import annotations
+
+from snaketron.engine.errors import EngineError
+from snaketron.engine.game import Game
+from snaketron.engine.recording import (
+    RULES_VERSION,
+    Abandoned,
+    Began,
+    Commanded,
+    Joined,
+    Left,
+    Recording,
+    ReplayMismatch,
+    SnapshotTaken,
+    state_digest,
+)
+from snaketron.engine.types import (
+    CommandId,
+    GameCommand,
+    GameCommandMessage,
+    GameEvent,
+    GameEventMessage,
+    Snapshot,
+    Turn,
+)
+
+
+def replay_events(recording: Recording) -> list[GameEventMessage]:
+    if recording.rules_version != RULES_VERSION:
+        raise ReplayMismatch(
+            f"the replay was recorded under rules version {recording.rules_version}; "
+            f"this server plays version {RULES_VERSION} and cannot show it exactly"
+        )
+    game = Game(
+        recording.game_id,
+        recording.game_type,
+        seed=recording.seed,
+        tick_ms=recording.tick_ms,
+        server_id=recording.server_id,
+        game_code=recording.game_code,
+        host_user_id=recording.host_user_id,
+    )
+    events: list[GameEventMessage] = []
+    started = False
+    try:
+        for entry in recording.inputs:
+            if isinstance(entry, Joined):
+                game.add_player(entry.user_id, entry.username)
+            elif isinstance(entry, Left):
+                game.remove_player(entry.user_id)
+            elif isinstance(entry, Began):
+                events.append(_opening_snapshot(game))
+                events += game.start(entry.start_ms)
+                started = True
+            elif isinstance(entry, Commanded):
+                events += game.advance_to(entry.tick - 1)
+                events.append(game.schedule_command(entry.user_id, _client_message(entry)))
+            elif isinstance(entry, SnapshotTaken):
+                events += game.advance_to(entry.tick - 1)
+                snapshot = game.snapshot_event()
+                if started:  # a snapshot before the start only used its number
+                    events.append(snapshot)
+            else:
+                assert isinstance(entry, Abandoned)
+                events += game.advance_to(entry.tick - 1)
+                if not started:
+                    events.append(_opening_snapshot(game))
+                    started = True
+                events += game.abandon()
+        events += game.advance_to(recording.final_tick - 1)
+    except EngineError as exc:
+        raise ReplayMismatch(f"the recorded inputs do not fit this engine: {exc}") from exc
+    if game.tick != recording.final_tick or state_digest(game.state) != recording.final_digest:
+        raise ReplayMismatch(
+            f"computing the game again did not reach the recorded end (tick {game.tick} "
+            f"against {recording.final_tick}); the rules changed since it was played"
+        )
+    return events
+
+
+def _opening_snapshot(game: Game) -> GameEventMessage:
+    state = game.state
+    return GameEventMessage(
+        game_id=game.game_id,
+        tick=game.tick,
+        sequence=state.event_sequence,
+        user_id=None,
+        event=GameEvent(Snapshot=Snapshot(game_state=state)),
+    )
+
+
+def _client_message(entry: Commanded) -> GameCommandMessage:
+    return GameCommandMessage(
+        command_id_client=CommandId(
+            tick=entry.client_tick, user_id=entry.client_user_id, sequence_number=entry.client_sequence
+        ),
+        command=GameCommand(Turn=Turn(snake_id=entry.snake_id, direction=entry.direction)),
+    )
