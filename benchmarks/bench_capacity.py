@@ -8,10 +8,10 @@ tick late (the host's `stats.late_ticks`) and no bot saw an error. Duels and
 Three processes, as in production: the game server (a fresh one per step, the
 same `GameServer` that `snaketron serve` runs, configured by the same
 environment variables; it prints its host stats when it stops), a fresh DynamoDB
-endpoint per step (capacity_endpoint.py: the embedded moto endpoint with
-transactions that back up only the items they touch; stock moto copies whole
-tables per transaction and, with a thousand accounts, timed out lobby creation
-and authentication during the ramp), and the load generator (`snaketron
+endpoint per step (the embedded one that `snaketron serve` starts, whose
+transactions back up only the items they touch; stock moto copies whole tables
+per transaction and, with a thousand accounts, timed out lobby creation and
+authentication during the ramp), and the load generator (`snaketron
 loadtest` with JSON output; it signs every bot up before its ramp). Then, in the
 same run, the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured
 for the traffic the load test saw (frames per client per second, bytes per
@@ -63,6 +63,7 @@ from bench_broadcast_ceiling import (
     split_groups,
 )
 from bench_broadcast_ceiling import measure as measure_ceiling
+from snaketron.db.embedded import EmbeddedEndpoint
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
 # ramp is gentle because the embedded endpoint answers one request at a time.
@@ -92,23 +93,6 @@ def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
         "SNAKETRON_LOG_LEVEL": "warning",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
     }
-
-
-def start_endpoint(nice: int) -> tuple[subprocess.Popen, str]:
-    """A fresh endpoint; it exits when its stdin closes."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capacity_endpoint.py")
-    process = subprocess.Popen(
-        [sys.executable, script],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=(lambda: os.nice(nice)) if nice else None,
-    )
-    assert process.stdout is not None
-    words = process.stdout.readline().split()
-    if len(words) != 2 or words[0] != "PORT":
-        raise RuntimeError("the DynamoDB endpoint did not start")
-    return process, f"http://127.0.0.1:{words[1]}"
 
 
 # --- the server child ----------------------------------------------------------------------------
@@ -241,7 +225,7 @@ class CpuMeter:
 def _follow(
     loadtests: list[subprocess.Popen],
     server: subprocess.Popen,
-    endpoint: subprocess.Popen,
+    endpoint_pid: int,
     meter: CpuMeter,
     seconds: float,
     timeout_s: float,
@@ -274,7 +258,11 @@ def _follow(
         server.send_signal(signal.SIGUSR1)
         meter.start()
         profilers = _start_profilers(
-            [("server", server), ("endpoint", endpoint), *((f"loadgen{i}", p) for i, p in enumerate(loadtests))],
+            [
+                ("server", server.pid),
+                ("endpoint", endpoint_pid),
+                *((f"loadgen{i}", p.pid) for i, p in enumerate(loadtests)),
+            ],
             seconds,
         )
         time.sleep(max(1.0, seconds - 1.0))
@@ -302,7 +290,7 @@ ENDPOINT_NICE = 0
 PROFILE_DIR: str | None = None
 
 
-def _start_profilers(named: list[tuple[str, subprocess.Popen]], seconds: float) -> list:
+def _start_profilers(named: list[tuple[str, int]], seconds: float) -> list:
     """py-spy on the server, the endpoint and every load generator for the steady state's window."""
     if PROFILE_DIR is None:
         return []
@@ -314,7 +302,7 @@ def _start_profilers(named: list[tuple[str, subprocess.Popen]], seconds: float) 
                 "py-spy",
                 "record",
                 "--pid",
-                str(p.pid),
+                str(pid),
                 "--duration",
                 str(max(1, int(seconds) - 2)),
                 "--rate",
@@ -328,7 +316,7 @@ def _start_profilers(named: list[tuple[str, subprocess.Popen]], seconds: float) 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for name, p in named
+        for name, pid in named
     ]
 
 
@@ -336,7 +324,10 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
     from snaketron.loadtest.metrics import Latency
 
     ws_port, api_port = free_port(), free_port()
-    endpoint, endpoint_url = start_endpoint(ENDPOINT_NICE)
+    endpoint = EmbeddedEndpoint(niceness=ENDPOINT_NICE)  # a fresh one per step
+    endpoint_url = endpoint.start()
+    endpoint_pid = endpoint.pid
+    assert endpoint_pid is not None
     env = server_env(ws_port, api_port, endpoint_url)
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
@@ -392,8 +383,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
                 )
                 for i, (share, output) in enumerate(zip(shares, outputs, strict=True))
             ]
-            meter = CpuMeter([server.pid, endpoint.pid, *(p.pid for p in loadtests)])
-            _follow(loadtests, server, endpoint, meter, seconds, timeout_s=duration + 180)
+            meter = CpuMeter([server.pid, endpoint_pid, *(p.pid for p in loadtests)])
+            _follow(loadtests, server, endpoint_pid, meter, seconds, timeout_s=duration + 180)
             reports = []
             for output in outputs:
                 with open(output) as source:
@@ -405,9 +396,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         except subprocess.TimeoutExpired:  # its figures are out; its shutdown is not measured
             server.kill()
             stdout, _ = server.communicate()
-        assert endpoint.stdin is not None
-        endpoint.stdin.close()
-        endpoint.wait(timeout=30)
+        endpoint.stop()
     stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
     delivery = Latency.merged([r["latency_hdr"]["event_delivery"] for r in reports]).summary()
     command = Latency.merged([r["latency_hdr"]["command_to_scheduled"] for r in reports]).summary()

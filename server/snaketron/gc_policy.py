@@ -24,13 +24,13 @@ at the next reclaim.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import time
 from collections.abc import Callable
 
 from snaketron.config import Settings
 from snaketron.logs import get_logger
+from snaketron.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -61,10 +61,7 @@ class CollectorPolicy:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._thresholds is not None:
             gc.set_threshold(*self._thresholds)
             self._thresholds = None

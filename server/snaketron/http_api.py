@@ -46,7 +46,7 @@ from snaketron.auth import (
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound, UsernameTaken
 from snaketron.db.interface import Database
-from snaketron.db.models import UserRecord
+from snaketron.db.models import DatabaseHealth, UserRecord
 from snaketron.logs import get_logger
 from snaketron.ratelimit import Clock, FailureLockout, KeyedRateLimiter
 
@@ -94,6 +94,12 @@ class UsernameAvailability(msgspec.Struct):
 
 class HealthStatus(msgspec.Struct):
     status: str
+    database: DatabaseHealth
+
+
+class Unhealthy(msgspec.Struct):
+    error: str
+    database: DatabaseHealth
 
 
 class ErrorBody(msgspec.Struct):
@@ -377,12 +383,16 @@ class AccountEndpoints:
         return json_response(_user_view(user))
 
     async def health(self, request: web.Request) -> web.Response:
+        database = self._db.health()
+        if database.state != "ok":  # the embedded endpoint is being replaced: no need to ask
+            return json_response(Unhealthy("Database unavailable", database), 503)
         try:
             async with asyncio.timeout(self._settings.api_health_timeout_seconds):
                 await self._db.ping()
         except (DatabaseError, TimeoutError):
-            return json_response(ErrorBody("Database unavailable"), 503)
-        return json_response(HealthStatus("ok"))
+            unavailable = msgspec.structs.replace(database, state="unavailable")
+            return json_response(Unhealthy("Database unavailable", unavailable), 503)
+        return json_response(HealthStatus("ok", database))
 
     # --- pieces ----------------------------------------------------------------------
 

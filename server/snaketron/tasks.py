@@ -8,6 +8,7 @@ logs its failure with what it was doing, and lets shutdown wait for the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -47,3 +48,12 @@ class BackgroundTasks:
 
 # Tasks of modules that have no owner object to hold them (closing sockets).
 detached = BackgroundTasks()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a long-running task of ours and wait until it has ended (None: nothing to do)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

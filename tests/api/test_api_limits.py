@@ -144,7 +144,8 @@ async def test_unknown_api_routes_and_methods_answer_json(api):
 
 async def test_health_ok(api):
     status, body, _ = await api.get("/api/health")
-    assert (status, body) == (200, {"status": "ok"})
+    database = {"endpoint": "configured", "state": "ok", "restarts": 0, "dataLostAtMs": None}
+    assert (status, body) == (200, {"status": "ok", "database": database})
 
 
 def test_client_address_keys():

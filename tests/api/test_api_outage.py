@@ -9,6 +9,9 @@ import pytest
 from snaketron.db.client import DynamoClient
 from snaketron.db.dynamo import DynamoDatabase
 
+# What health says of a configured endpoint that does not answer.
+UNAVAILABLE = {"endpoint": "configured", "state": "unavailable", "restarts": 0, "dataLostAtMs": None}
+
 
 def closed_port() -> int:
     with socket.socket() as s:
@@ -39,7 +42,7 @@ async def test_every_endpoint_answers_503_while_the_database_is_down(start_api_s
     api = await start_api_server(database=dead_db)
     status, body, _ = await api.get("/api/health")
     assert status == 503
-    assert body == {"error": "Database unavailable"}
+    assert body == {"error": "Database unavailable", "database": UNAVAILABLE}
 
     token = api.tokens.issue(1, "someone")
     calls = [
@@ -90,6 +93,6 @@ async def test_health_answers_503_in_time_when_the_database_hangs(start_api_serv
         api = await start_api_server(database=database, api_health_timeout_seconds=0.2)
         status, body, _ = await asyncio.wait_for(api.get("/api/health"), timeout=10)
         assert status == 503
-        assert body == {"error": "Database unavailable"}
+        assert body == {"error": "Database unavailable", "database": UNAVAILABLE}
     finally:
         await database.close()

@@ -10,7 +10,9 @@ import pytest
 from snaketron.cluster.placement import Placement
 from snaketron.cluster.registry import ClusterRegistry
 from snaketron.cluster.relay import RelayLink
+from snaketron.db.codec import to_item
 from snaketron.db.errors import NotFound
+from snaketron.db.items import server_key
 from snaketron.db.models import GameRecord, LobbyRecord, ServerRecord
 from snaketron.protocol import decode_server_message
 
@@ -129,6 +131,19 @@ async def test_placement_picks_the_least_loaded_live_active_server(registry, db)
     await registry.refresh()
     registry.load.update(games=4, players=4)
     assert placement.choose().server_id == 2  # 3 games, counted once
+
+
+async def test_a_server_item_the_database_lost_is_written_again_at_the_next_heartbeat(registry, db):
+    # As after the embedded endpoint restarted empty: the item is simply gone.
+    await db.client.call("delete_item", TableName=db.tables.main, Key=to_item(server_key(1)))
+    with pytest.raises(NotFound):
+        await db.get_server(1)
+    registry.clock.now += 1_000
+    registry.load["games"] = 2
+    await registry.beat()
+    again = await db.get_server(1)
+    assert (again.status, again.current_game_count, again.last_heartbeat_ms) == ("active", 2, registry.clock.now)
+    assert 1 in {s.server_id for s in registry.live_servers()}
 
 
 def test_game_over_frame_follows_the_last_sequence_seen():

@@ -1,5 +1,5 @@
 """Queries on the embedded endpoint answer as DynamoDB does, although it no longer
-sorts the whole table for each one (embedded_server._queries_without_sorting_the_table):
+sorts the whole table for each one (embedded_moto._queries_without_sorting_the_table):
 a base-table query returns exactly its partition in sort-key order, either way and
 page by page; an index query returns exactly the items with that index key, in the
 index's sort order; a scan still pages through everything."""

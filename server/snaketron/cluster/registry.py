@@ -24,7 +24,7 @@ import msgspec
 
 from snaketron.cluster.sweep import abandon_games_of
 from snaketron.config import Settings
-from snaketron.db.errors import DatabaseError
+from snaketron.db.errors import DatabaseError, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
 from snaketron.logs import get_logger
@@ -119,9 +119,24 @@ class ClusterRegistry:
             self.record.current_game_count = games
             self.record.current_player_count = players
             self.record.last_heartbeat_ms = now
+        except NotFound:
+            # The item is gone while we run: the database lost it (the embedded endpoint
+            # restarted empty). Write it again, or the cluster would think us dead.
+            await self._register_again(now, games, players)
         except DatabaseError as exc:
             log.warning("heartbeat failed", error=str(exc))
         await self._refresh_safely()
+
+    async def _register_again(self, now: int, games: int, players: int) -> None:
+        assert self.record is not None
+        self.record.current_game_count = games
+        self.record.current_player_count = players
+        self.record.last_heartbeat_ms = now
+        try:
+            await self.db.register_server(self.record)
+            log.warning("server item was gone; registered again", server_id=self.record.server_id)
+        except DatabaseError as exc:
+            log.warning("heartbeat failed", error=str(exc))
 
     # --- the view -------------------------------------------------------------------------
     def on_refresh(self, callback: Callable[[], None]) -> None:

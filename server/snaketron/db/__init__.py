@@ -20,17 +20,19 @@ if TYPE_CHECKING:
 async def open_database(settings: Settings) -> AsyncIterator[DynamoDatabase]:
     """Connect to the configured endpoint (or start the embedded one when none is
     configured and SNAKETRON_EMBEDDED_DB is on), create the tables when
-    SNAKETRON_CREATE_TABLES is on, and yield a `DynamoDatabase`. On exit it flushes
-    the batch writer, closes the client and stops the embedded endpoint."""
+    SNAKETRON_CREATE_TABLES is on, and yield a `DynamoDatabase`. An embedded endpoint
+    whose process dies is restarted with its tables (`EmbeddedSupervisor`). On exit it
+    flushes the batch writer, closes the client and stops the embedded endpoint."""
     from snaketron.db.client import DynamoClient
     from snaketron.db.dynamo import DynamoDatabase
-    from snaketron.db.embedded import EmbeddedEndpoint
+    from snaketron.db.embedded import EmbeddedEndpoint, EmbeddedSupervisor
     from snaketron.db.tables import ensure_tables
     from snaketron.logs import get_logger
 
     log = get_logger("snaketron.db")
     async with contextlib.AsyncExitStack() as stack:
         endpoint = settings.effective_dynamodb_endpoint
+        embedded: EmbeddedEndpoint | None = None
         if not endpoint:
             if not settings.embedded_db:
                 log.info("using AWS DynamoDB", region=settings.aws_region, prefix=settings.table_prefix)
@@ -44,8 +46,12 @@ async def open_database(settings: Settings) -> AsyncIterator[DynamoDatabase]:
                 )
         client = DynamoClient(settings, endpoint_url=endpoint)
         await client.start()
-        db = DynamoDatabase(client, settings)
+        db = DynamoDatabase(client, settings, embedded=embedded is not None)
         stack.push_async_callback(db.close)  # flush first, then the client; the endpoint stops after
+        if embedded is not None:
+            supervisor = EmbeddedSupervisor(embedded, db.recreate_after_data_loss, db.set_state)
+            supervisor.start()
+            stack.push_async_callback(supervisor.stop)  # first of all: stopping is no death
         if settings.create_tables:
             await ensure_tables(client, settings.table_prefix)
         else:

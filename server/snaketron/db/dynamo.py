@@ -32,6 +32,8 @@ from snaketron.db.errors import (
 )
 from snaketron.db.ids import IdAllocator
 from snaketron.db.models import (
+    DatabaseHealth,
+    DatabaseState,
     GamePlayerRecord,
     GameRecord,
     GameStatusName,
@@ -47,7 +49,7 @@ from snaketron.db.models import (
     UserRecord,
 )
 from snaketron.db.retry import RetryPolicy
-from snaketron.db.tables import TableNames
+from snaketron.db.tables import TableNames, ensure_tables
 
 MAX_TRANSACTION_ACTIONS = 100
 TERMINAL_STATUSES = ("complete", "abandoned")
@@ -100,7 +102,14 @@ QUERY_PAGE_ITEMS = 250
 class DynamoDatabase:
     """Owns the client and the batch writer it is given; `close()` flushes, then closes both."""
 
-    def __init__(self, client: DynamoClient, settings: Settings, *, clock: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        client: DynamoClient,
+        settings: Settings,
+        *,
+        clock: Callable[[], int] = wall_clock_ms,
+        embedded: bool = False,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.tables = TableNames.for_prefix(settings.table_prefix)
@@ -114,6 +123,8 @@ class DynamoDatabase:
             policy=RetryPolicy.from_settings(settings),
         )
         self._ids = IdAllocator(client, self.tables.main, settings.id_block_size)
+        endpoint = "embedded" if embedded else "configured" if client.endpoint_url else "aws"
+        self._health = DatabaseHealth(endpoint=endpoint)
 
     @property
     def metrics(self) -> DbMetrics:
@@ -123,6 +134,25 @@ class DynamoDatabase:
 
     async def ping(self) -> None:
         await self.client.call("get_item", TableName=self.tables.main, Key=to_item({"pk": "PING", "sk": "PING"}))
+
+    def health(self) -> DatabaseHealth:
+        return self._health
+
+    def set_state(self, state: DatabaseState) -> None:
+        """The embedded endpoint's supervisor reports here: "restarting" when it died,
+        "ok" once it answers again with its tables (its data lost), "unavailable"."""
+        was_restarting = self._health.state != "ok"
+        self._health.state = state
+        if state == "ok" and was_restarting:
+            self._health.restarts += 1
+            self._health.data_lost_at_ms = self._clock()
+
+    async def recreate_after_data_loss(self) -> None:
+        """The endpoint came back empty: create the tables again, and raise the id
+        counters past every id this process handed out, so that no new user, game or
+        server takes an id that a live game or a token still carries."""
+        await ensure_tables(self.client, self.settings.table_prefix)
+        await self._ids.restore_counters()
 
     async def flush(self) -> None:
         await self.writer.flush()

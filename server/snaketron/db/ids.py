@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from snaketron.db.errors import DatabaseError
+from snaketron.db.errors import Conflict, DatabaseError
 
 MAX_ID = 2**31 - 1  # clients hold ids in i32/u32
 
@@ -35,6 +35,24 @@ class IdAllocator:
             value = self._next[entity]
             self._next[entity] = value + 1
             return value
+
+    async def restore_counters(self) -> None:
+        """After the counters were lost (the embedded endpoint restarted empty): set each
+        counter this process reserved ids from back to the end of its last block, so that
+        ids are still never reused. A counter already past it keeps its value."""
+        for entity, end in list(self._end.items()):
+            try:
+                await self._client.call(
+                    "update_item",
+                    TableName=self._table,
+                    Key={"pk": {"S": "COUNTER"}, "sk": {"S": entity}},
+                    UpdateExpression="SET #v = :end",
+                    ConditionExpression="attribute_not_exists(#v) OR #v < :end",
+                    ExpressionAttributeNames={"#v": "value"},
+                    ExpressionAttributeValues={":end": {"N": str(end)}},
+                )
+            except Conflict:
+                pass  # already at or past our block
 
     async def _reserve(self, entity: str) -> None:
         response = await self._client.call(

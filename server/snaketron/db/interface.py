@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from snaketron.db.models import (
+    DatabaseHealth,
     GamePlayerRecord,
     GameRecord,
     GameStatusName,
@@ -32,6 +33,9 @@ class Database(Protocol):
     # --- lifecycle -------------------------------------------------------------
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless the tables answer (health checks)."""
+
+    def health(self) -> DatabaseHealth:
+        """Which endpoint, and what happened to it (restarts of the embedded one)."""
 
     async def flush(self) -> None:
         """Wait until everything handed to the batch writer is durable."""

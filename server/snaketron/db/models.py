@@ -17,6 +17,18 @@ GameStatusName = Literal["waiting", "started", "complete", "abandoned"]
 GameKind = Literal["matchmaking", "custom", "solo"]
 
 
+DatabaseState = Literal["ok", "restarting", "unavailable"]
+
+
+class DatabaseHealth(msgspec.Struct, kw_only=True, rename="camel"):
+    """What the server knows about its database beyond one ping (GET /api/health)."""
+
+    endpoint: Literal["embedded", "configured", "aws"]
+    state: DatabaseState = "ok"  # "restarting": the embedded endpoint died and is being replaced
+    restarts: int = 0  # of the embedded endpoint; each one lost every item it held
+    data_lost_at_ms: int | None = None  # when the last restart lost the data
+
+
 class ServerRecord(msgspec.Struct, kw_only=True):
     server_id: int
     region: str
