@@ -93,7 +93,7 @@ def summary_of(game: GameWithMembers, replay: StoredReplay | None) -> GameSummar
     )
 
 
-def _resimulate(replay: StoredReplay) -> ReplayBody:
+def resimulate(replay: StoredReplay) -> ReplayBody:
     recording = replay.recording()
     events = replay_events(recording)
     first = events[0].event.Snapshot
@@ -124,7 +124,7 @@ class ReplayEndpoints:
             raise ApiError(404, "No replay of this game: it has not finished, or its replay expired")
         try:
             async with self._resimulating:
-                body = await asyncio.to_thread(_resimulate, replay)
+                body = await asyncio.to_thread(resimulate, replay)
         except ReplayMismatch as exc:
             raise ApiError(409, f"This replay cannot be shown: {exc}") from None
         except ReplayCorrupt as exc:
