@@ -7,7 +7,6 @@ player opens the same replay by game id from the home screen. Screenshots the vi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -16,7 +15,6 @@ import pytest
 from snaketron.db.models import GamePlayerRecord, GameRecord
 from snaketron.engine import replay_events, type_free_for_all
 from snaketron.replays.store import ReplayStore, ReplaySummary
-from support.browser import BrowserUnavailable, chromium
 from support.replay_games import Plan, play
 
 pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
@@ -27,15 +25,6 @@ from playwright.async_api import Browser, expect
 pytestmark = pytest.mark.slow
 
 _TICK = "() => window.snaketron.screens.replay.lastDrawn?.tick ?? -1"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium: {exc}")
 
 
 async def stored_game(db) -> tuple[int, int, list]:

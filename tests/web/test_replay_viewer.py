@@ -13,8 +13,6 @@ import pytest
 
 from snaketron.engine import Game, Position, Recording, replay_events, type_free_for_all, type_team_match
 from snaketron.engine.body import expand
-from snaketron.engine.recording import Began, Commanded, Joined, Left, SnapshotTaken
-from snaketron.engine.replay import _client_message
 from support.replay_games import Plan, play
 
 NODE = shutil.which("node")
@@ -24,45 +22,13 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the
 
 
 def engine_boards(recording: Recording) -> dict[int, list]:
-    """The engine's board before each tick (cells and alive per snake), computed again
-    from the recording one tick at a time."""
-    game = Game(
-        recording.game_id,
-        recording.game_type,
-        seed=recording.seed,
-        tick_ms=recording.tick_ms,
-        server_id=recording.server_id,
-        game_code=recording.game_code,
-        host_user_id=recording.host_user_id,
-    )
+    """The engine's board before each tick (cells and alive per snake)."""
     boards: dict[int, list] = {}
 
-    def keep() -> None:
+    def keep(game: Game) -> None:
         boards[game.tick] = [[expand(s.body), s.is_alive] for s in game.state.arena.snakes]
 
-    def step_to(tick: int) -> None:
-        while game.tick < tick and game.is_started and not game.is_complete:
-            game.advance_to(game.tick)
-            keep()
-
-    for entry in recording.inputs:
-        if isinstance(entry, Joined):
-            game.add_player(entry.user_id, entry.username)
-        elif isinstance(entry, Left):
-            game.remove_player(entry.user_id)
-        elif isinstance(entry, Began):
-            game.start(entry.start_ms)
-            keep()
-        elif isinstance(entry, Commanded):
-            step_to(entry.tick)
-            game.schedule_command(entry.user_id, _client_message(entry))
-        elif isinstance(entry, SnapshotTaken):
-            step_to(entry.tick)
-            game.snapshot_event()
-        else:
-            step_to(entry.tick)
-            game.abandon()
-    step_to(recording.final_tick)
+    replay_events(recording, each_tick=keep)
     return boards
 
 

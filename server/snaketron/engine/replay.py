@@ -13,6 +13,8 @@ a replay that would show something other than what was played is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from snaketron.engine.errors import EngineError
 from snaketron.engine.game import Game
 from snaketron.engine.recording import (
@@ -38,7 +40,10 @@ from snaketron.engine.types import (
 )
 
 
-def replay_events(recording: Recording) -> list[GameEventMessage]:
+def replay_events(recording: Recording, *, each_tick: Callable[[Game], None] | None = None) -> list[GameEventMessage]:
+    """The recorded game's events. `each_tick(game)`, when given, is called once the
+    game has started and after every tick, with the game about to compute `game.tick`
+    (to look at every board, as the viewer's tests do)."""
     if recording.rules_version != RULES_VERSION:
         raise ReplayMismatch(
             f"the replay was recorded under rules version {recording.rules_version}; "
@@ -55,6 +60,17 @@ def replay_events(recording: Recording) -> list[GameEventMessage]:
     )
     events: list[GameEventMessage] = []
     started = False
+
+    def advance_to(tick: int) -> list[GameEventMessage]:
+        """Compute ticks until the game is about to compute `tick` (or is over)."""
+        if each_tick is None:
+            return game.advance_to(tick - 1)
+        stepped: list[GameEventMessage] = []
+        while game.tick < tick and game.is_started and not game.is_complete:
+            stepped += game.advance_to(game.tick)
+            each_tick(game)
+        return stepped
+
     try:
         for entry in recording.inputs:
             if isinstance(entry, Joined):
@@ -65,22 +81,24 @@ def replay_events(recording: Recording) -> list[GameEventMessage]:
                 events.append(_opening_snapshot(game))
                 events += game.start(entry.start_ms)
                 started = True
+                if each_tick is not None:
+                    each_tick(game)
             elif isinstance(entry, Commanded):
-                events += game.advance_to(entry.tick - 1)
+                events += advance_to(entry.tick)
                 events.append(game.schedule_command(entry.user_id, _client_message(entry)))
             elif isinstance(entry, SnapshotTaken):
-                events += game.advance_to(entry.tick - 1)
+                events += advance_to(entry.tick)
                 snapshot = game.snapshot_event()
                 if started:  # a snapshot before the start only used its number
                     events.append(snapshot)
             else:
                 assert isinstance(entry, Abandoned)
-                events += game.advance_to(entry.tick - 1)
+                events += advance_to(entry.tick)
                 if not started:
                     events.append(_opening_snapshot(game))
                     started = True
                 events += game.abandon()
-        events += game.advance_to(recording.final_tick - 1)
+        events += advance_to(recording.final_tick)
     except EngineError as exc:
         raise ReplayMismatch(f"the recorded inputs do not fit this engine: {exc}") from exc
     if game.tick != recording.final_tick or state_digest(game.state) != recording.final_digest:
