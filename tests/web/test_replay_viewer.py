@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import msgspec
 import pytest
 
@@ -87,3 +88,15 @@ def test_the_viewer_shows_the_engines_board_at_every_tick(plan: Plan) -> None:
 def expand_js(points: list[dict]) -> list[tuple[int, int]]:
     """A compressed body as the viewer describes it (head, turn points, tail), as every cell."""
     return expand([Position(p["x"], p["y"]) for p in points])
+
+
+async def test_a_shared_replay_link_opens_the_page_on_that_replay(server) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.api_url}/replay/42", allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert resp.headers["Location"] == "/?replay=42"
+        async with http.get(f"{server.api_url}/replay/42") as resp:
+            assert resp.status == 200
+            assert 'id="screen-replay"' in await resp.text()
+        async with http.get(f"{server.api_url}/replay/not-a-game", allow_redirects=False) as resp:
+            assert resp.status == 404
