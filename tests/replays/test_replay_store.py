@@ -6,9 +6,10 @@ import msgspec
 import pytest
 
 from snaketron.db.codec import from_item, to_item
-from snaketron.engine import replay_events, type_free_for_all, type_team_match
+from snaketron.engine import SOLO, replay_events, type_free_for_all, type_team_match
 from snaketron.replays.codec import ReplayCorrupt, decode_recording, encode_recording
 from snaketron.replays.store import ReplayStore, ReplaySummary
+from snaketron.rooms.result import GameResult
 from support.replay_games import Plan, play
 
 NOW_MS = 1_800_000_000_000
@@ -96,3 +97,27 @@ def test_damaged_bytes_are_refused_clearly() -> None:
         decode_recording(b"\x09" + data[1:])
     with pytest.raises(ReplayCorrupt):
         decode_recording(data[: len(data) // 2])
+
+
+def test_a_solo_or_private_result_makes_a_private_replay() -> None:
+    def result(kind: str, is_private: bool) -> GameResult:
+        return GameResult(
+            game_id=1,
+            kind=kind,
+            game_type=SOLO,
+            rated=False,
+            is_private=is_private,
+            region="local",
+            server_id=1,
+            start_ms=0,
+            end_ms=5_000,
+            end_tick=50,
+            winner_user_id=None,
+            abandoned=False,
+            players=(),
+            spectator_ids=(),
+        )
+
+    assert ReplaySummary.of_result(result("solo", False)) == ReplaySummary(is_private=True, ended_at_ms=5_000)
+    assert ReplaySummary.of_result(result("custom", True)).is_private
+    assert not ReplaySummary.of_result(result("matchmaking", False)).is_private

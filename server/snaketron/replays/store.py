@@ -28,6 +28,7 @@ from snaketron.db.dynamo import DynamoDatabase, wall_clock_ms
 from snaketron.db.models import GameWithMembers
 from snaketron.engine.recording import Recording
 from snaketron.replays.codec import ReplayCorrupt, decode_recording, encode_recording, split
+from snaketron.rooms.result import GameResult
 
 # Bytes of compressed recording per item: the item limit is 400 KB including the
 # attribute names and keys, so this leaves ample room (a duel needs ~2 KB a minute).
@@ -39,6 +40,11 @@ class ReplaySummary(msgspec.Struct, frozen=True, kw_only=True):
 
     is_private: bool  # a private custom lobby or a solo game: only its players may watch
     ended_at_ms: int
+
+    @classmethod
+    def of_result(cls, result: GameResult) -> ReplaySummary:
+        """From the value a finished room hands its listeners (rooms/result.py)."""
+        return cls(is_private=result.is_private or result.kind == "solo", ended_at_ms=result.end_ms)
 
 
 class StoredReplay(msgspec.Struct, frozen=True, kw_only=True):
