@@ -100,6 +100,19 @@ test("a shared link opens the viewer without an account", async () => {
   assert.equal(shown().at(-1), "auth", "back, nobody signed in: the sign-in screen");
 });
 
+test("a visitor without an account is told a private replay needs its player", async () => {
+  const api = {
+    async replay() {
+      throw new ApiError(404, "Game not found");
+    },
+  };
+  const { app, notices } = appWith(api, { initialReplay: 12 });
+  await app.start();
+  assert.deepEqual(notices, [
+    ["error", "No replay", "Game 12 has no replay to show. If it was private, sign in as one of its players."],
+  ]);
+});
+
 test("no replay is told, and the game-over panel stays; a replay leaves the game", async () => {
   let available = false;
   const api = {
@@ -111,6 +124,7 @@ test("no replay is told, and the game-over panel stays; a replay leaves the game
   const { app, shown, notices } = appWith(api);
   const sent = [];
   app.send = (message) => sent.push(message);
+  app.token = "jwt-ann"; // a player who just played is signed in
   app.session = { gameId: 9 };
   await app.watchReplay();
   assert.deepEqual(notices, [["error", "No replay", "Game 9 has no replay to show."]]);

@@ -96,7 +96,12 @@ export class App {
     try {
       replay = await this.api.replay(gameId, this.token);
     } catch (err) {
-      this.notices.error("No replay", err.status === 404 ? `Game ${gameId} has no replay to show.` : err.message);
+      let text = err.message;
+      if (err.status === 404) {
+        // Private games answer 404 to anyone but their players, like unknown ones.
+        text = `Game ${gameId} has no replay to show.${this.token ? "" : " If it was private, sign in as one of its players."}`;
+      }
+      this.notices.error("No replay", text);
       return false;
     }
     let timeline;
