@@ -17,9 +17,13 @@ RUN useradd --create-home --uid 10001 snaketron
 USER snaketron
 
 # Listen on every interface inside the container; ports as in PROTOCOL.md.
+# Production mode: the server refuses to start until SNAKETRON_JWT_SECRET and
+# SNAKETRON_CLUSTER_SECRET (32+ bytes each, `snaketron secret`) and a DynamoDB
+# endpoint (or AWS) are given in the environment.
 ENV SNAKETRON_HOST=0.0.0.0 \
     SNAKETRON_WS_PORT=8080 \
-    SNAKETRON_API_PORT=3001
+    SNAKETRON_API_PORT=3001 \
+    SNAKETRON_DEV_MODE=0
 EXPOSE 8080 3001
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
@@ -34,4 +38,6 @@ FROM runtime AS dev
 USER root
 RUN pip install -e . watchfiles
 USER snaketron
+# Development mode: the published development secrets stand in for missing ones.
+ENV SNAKETRON_DEV_MODE=1
 CMD ["watchfiles", "--filter", "python", "snaketron serve", "/app/server"]

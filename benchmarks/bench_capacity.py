@@ -21,6 +21,7 @@ frame), and capacity is reported as a ratio of it.
     python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
     python benchmarks/bench_capacity.py --via matchmaking
     python benchmarks/bench_capacity.py --endpoint-nice 10 --matched-clients
+    python benchmarks/bench_capacity.py --modes duel --start 1000 --metrics-ab
 
 The machine's two cores are shared by everything here (and by whatever else
 runs): the load average is printed with each step, and the CPU of the server, the
@@ -42,11 +43,13 @@ import dataclasses
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,9 +82,10 @@ ROLES = {
 GROUP = {"duel": 2, "ffa": 6}
 
 
-def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
+def server_env(ws_port: int, api_port: int, endpoint: str, metrics: bool = True) -> dict[str, str]:
     return {
         **os.environ,
+        "SNAKETRON_METRICS": "1" if metrics else "0",
         "SNAKETRON_WS_PORT": str(ws_port),
         "SNAKETRON_API_PORT": str(api_port),
         "SNAKETRON_API_RATE_PER_MIN": "0",
@@ -92,6 +96,7 @@ def server_env(ws_port: int, api_port: int, endpoint: str) -> dict[str, str]:
         "SNAKETRON_MATCH_START_DELAY_MS": "1000",
         "SNAKETRON_LOG_LEVEL": "warning",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "SNAKETRON_DEV_MODE": "1",  # a loopback server on a benchmark-only endpoint
     }
 
 
@@ -185,6 +190,13 @@ class CapacityStep:
     db_requests_per_s: dict[str, float]  # the server's DynamoDB requests in the steady state, per operation
     stalls: list[dict]  # the server loop's longest stalls (stall_watch.py)
     load: str
+    metrics: bool = True  # SNAKETRON_METRICS, and /metrics scraped every second
+    scrape_ms: list[float] = dataclasses.field(default_factory=list)  # each scrape's answer time
+
+    @property
+    def server_us_per_frame(self) -> float:
+        """The server's CPU per game event frame it sent (what metrics must not raise)."""
+        return cpu_us_per_frame(self.server_cpu_percent, self.frames_per_client_s * self.players_live)
 
     @property
     def traffic(self) -> Traffic:
@@ -320,7 +332,36 @@ def _start_profilers(named: list[tuple[str, int]], seconds: float) -> list:
     ]
 
 
-def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> CapacityStep:
+class Scraper:
+    """GET /metrics every second, as Prometheus would (the dev stack scrapes every 5 s)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answer_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Scraper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[float]:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return self.answer_ms
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            began = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    response.read()
+            except OSError:
+                continue  # counted by its absence
+            self.answer_ms.append(round((time.perf_counter() - began) * 1000, 1))
+
+
+def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metrics: bool = True) -> CapacityStep:
     from snaketron.loadtest.metrics import Latency
 
     ws_port, api_port = free_port(), free_port()
@@ -328,7 +369,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
     endpoint_url = endpoint.start()
     endpoint_pid = endpoint.pid
     assert endpoint_pid is not None
-    env = server_env(ws_port, api_port, endpoint_url)
+    env = server_env(ws_port, api_port, endpoint_url, metrics)
+    scraper = Scraper(f"http://127.0.0.1:{api_port}/metrics")
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve-child"], env=env, stdout=subprocess.PIPE, text=True
     )
@@ -340,6 +382,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
     try:
         if server.stdout.readline().strip() != "READY":
             raise RuntimeError("the game server did not start")
+        if metrics:
+            scraper.start()
         with tempfile.TemporaryDirectory() as folder:
             outputs = [os.path.join(folder, f"report{i}.json") for i in range(len(shares))]
             loadtests = [
@@ -390,6 +434,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
                 with open(output) as source:
                     reports.append(json.load(source))
     finally:
+        scrape_ms = scraper.stop() if metrics else []
         server.send_signal(signal.SIGTERM)
         try:
             stdout, _ = server.communicate(timeout=120)
@@ -428,6 +473,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int) -> Ca
         stalls=stats["stalls"],
         db_requests_per_s={op: round(n / stats["window_s"], 1) for op, n in sorted(stats["db_requests"].items())},
         load=f"{load_before} -> {load_average()}",
+        metrics=metrics,
+        scrape_ms=scrape_ms,
     )
 
 
@@ -449,6 +496,11 @@ def search(
 
 
 def print_step(result: CapacityStep) -> None:
+    scraped = (
+        f"on ({len(result.scrape_ms)} scrapes, slowest {max(result.scrape_ms, default=0)} ms)"
+        if result.metrics
+        else "off"
+    )
     print(
         f"  {result.mode} {result.bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
         f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
@@ -458,7 +510,7 @@ def print_step(result: CapacityStep) -> None:
         f"server gc max {result.gc_max_ms} ms, load generators' {result.loadgen_gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
         f"event frames per write {result.frames_per_write}, "
         f"requests/s {result.db_requests_per_s}, "
-        f"load {result.load} "
+        f"load {result.load}, server {result.server_us_per_frame:.1f} us CPU per frame sent, metrics {scraped} "
         f"-> {'holds' if result.holds else 'fails'}",
         flush=True,
     )
@@ -499,6 +551,13 @@ def main() -> None:
         help="py-spy (pip install py-spy) the steady state of each step into DIR (raw collapsed stacks)",
     )
     parser.add_argument(
+        "--metrics-ab",
+        type=int,
+        metavar="PAIRS",
+        default=0,
+        help="measure the --start count PAIRS times with metrics off and on (scraped every second), alternating",
+    )
+    parser.add_argument(
         "--loadgens", type=int, default=2, help="load generator processes (one event loop alone queues arrivals)"
     )
     args = parser.parse_args()
@@ -514,6 +573,9 @@ def main() -> None:
     PROFILE_DIR = args.profile
     ENDPOINT_NICE = args.endpoint_nice
     for mode in args.modes.split(","):
+        if args.metrics_ab:
+            metrics_cost(mode, args.via, args.start, args.seconds, args.loadgens, args.metrics_ab)
+            continue
         if args.once:
             search(mode, args.via, args.start, 0, args.seconds, args.loadgens)
             continue
@@ -535,6 +597,23 @@ def main() -> None:
         print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
         if args.matched_clients and ceiling:
             matched_ceiling(best, ceiling_steps, args.seconds, args.loadgens)
+
+
+def metrics_cost(mode: str, via: str, bots: int, seconds: float, loadgens: int, pairs: int) -> None:
+    """The same step with metrics off and on, alternating so that drift in the machine's
+    other load falls on both alike; compares the server's CPU per frame sent."""
+    steps: dict[bool, list[CapacityStep]] = {False: [], True: []}
+    for _ in range(pairs):
+        for metrics in (False, True):
+            step = measure(mode, via, bots, seconds, loadgens, metrics)
+            print_step(step)
+            steps[metrics].append(step)
+    off, on = (statistics.fmean(s.server_us_per_frame for s in steps[m]) for m in (False, True))
+    print(
+        f"{mode}: server CPU per frame sent, metrics off {off:.1f} us, on {on:.1f} us ({(on - off) / off:+.1%}); "
+        f"delivery p99 off {[s.p99_ms for s in steps[False]]} ms, on {[s.p99_ms for s in steps[True]]} ms",
+        flush=True,
+    )
 
 
 def cpu_us_per_frame(cpu_percent: float, frames_per_s: float) -> float:

@@ -225,7 +225,11 @@ def test_out_of_range_settings_decode_but_validate_reports_why(fields: dict, wor
         (b'{"Ping": null, "LeaveQueue": null}', "invalid_message"),
         (b'"Token"', "invalid_message"),
         (b'{"Ping": 3}', "invalid_message"),
-        (b'{"JoinGame": "17"}', "invalid_message"),
+        (b'{"JoinGame": "17a"}', "invalid_message"),
+        (b'{"JoinGame": " 17"}', "invalid_message"),
+        (b'{"JoinGame": "-1"}', "invalid_message"),
+        (b'{"JoinGame": "4294967296"}', "invalid_message"),
+        (b'{"SpectateGame": {"game_id": "three"}}', "invalid_message"),
         (b'{"JoinGame": -1}', "invalid_message"),
         (b'{"JoinGame": 4294967296}', "invalid_message"),
         (b'{"ClockSyncRequest": {}}', "invalid_message"),
@@ -244,6 +248,19 @@ def test_bad_frames_raise_protocol_errors_with_machine_codes(raw: bytes, code: s
         p.decode_client_message(raw)
     assert caught.value.code == code
     assert caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b'{"JoinGame": "17"}', p.JoinGame(game_id=17)),
+        (b'{"JoinGame": "4294967295"}', p.JoinGame(game_id=4294967295)),
+        (b'{"SpectateGame": {"game_id": "3", "game_code": null}}', p.SpectateGame(game_id=3)),
+        (b'{"SpectateGame": {"game_id": "3", "game_code": "AB12CD34"}}', p.SpectateGame(3, "AB12CD34")),
+    ],
+)
+def test_ids_sent_as_decimal_strings_are_read_as_numbers(raw: bytes, expected: object) -> None:
+    assert p.decode_client_message(raw) == expected
 
 
 def test_a_unit_message_written_as_an_object_with_null_is_accepted() -> None:

@@ -6,8 +6,12 @@ are reported as needing a rehash, so a successful login upgrades them. Hashing c
 tens of milliseconds of CPU, so it runs on a small thread pool of its own, never on
 the event loop (argon2-cffi and bcrypt release the GIL while they work).
 
-Tokens: JWT HS256 with claims `sub` (user id as a string), `username`, `iat`, `exp`.
-Verification pins the algorithm, so `alg: none` and algorithm-confusion tokens fail.
+Tokens: JWT HS256 with claims `sub` (user id as a string), `username`, `gen` (the
+user's token generation when it was issued), `iat`, `exp`. Verification pins the
+algorithm, so `alg: none` and algorithm-confusion tokens fail. A token whose `gen` is
+older than the user item's (a password change, a logout everywhere) is refused where
+the user item is read anyway (WebSocket authentication, /api/auth/*), so revocation
+costs no extra read.
 """
 
 from __future__ import annotations
@@ -65,10 +69,12 @@ def validate_username(name: str) -> list[str]:
 
 
 def validate_password(password: str) -> list[str]:
-    """Everything wrong with `password` for a new account (empty when acceptable)."""
+    """Everything wrong with `password` for a new account (empty when acceptable).
+
+    Only characters that show count: six spaces or six NULs are no password at all."""
     errors = []
-    if len(password) < PASSWORD_MIN:
-        errors.append(f"Password must be at least {PASSWORD_MIN} characters")
+    if sum(1 for c in password if c.isprintable() and not c.isspace()) < PASSWORD_MIN:
+        errors.append(f"Password must be at least {PASSWORD_MIN} characters, not counting spaces")
     if not is_utf8_encodable(password):
         errors.append("Password must be valid Unicode text")
     return errors
@@ -92,8 +98,19 @@ class VerifyResult(NamedTuple):
     needs_rehash: bool  # verified, but stored with bcrypt or other argon2 costs
 
 
+class HashingBusy(Exception):
+    """Every admitted hash slot is taken: refuse now (503) instead of queueing forever."""
+
+
 class PasswordHasher:
-    """argon2id for new hashes; verifies argon2 and legacy bcrypt hashes."""
+    """argon2id for new hashes; verifies argon2 and legacy bcrypt hashes.
+
+    Admission control: at most `max_in_flight` hashes run or wait at once; beyond it
+    `HashingBusy` is raised at once, so a flood of logins gets quick refusals instead
+    of making every player's login wait behind it. Verifications for names that do
+    not exist (pure cost, no player behind them) may take only half the slots, so a
+    flood of made-up names cannot refuse real players.
+    """
 
     def __init__(
         self,
@@ -102,7 +119,13 @@ class PasswordHasher:
         memory_kib: int = 19_456,
         parallelism: int = 1,
         max_threads: int | None = None,
+        max_in_flight: int = 32,
     ) -> None:
+        if max_in_flight < 2:
+            raise ValueError("max_in_flight must be at least 2")
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self._unknown_in_flight = 0
         self._argon2 = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -122,6 +145,7 @@ class PasswordHasher:
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
+            max_in_flight=settings.hash_max_in_flight,
         )
 
     # Blocking forms, for scripts and the thread pool.
@@ -162,14 +186,26 @@ class PasswordHasher:
     async def verify_unknown_user(self, password: str) -> None:
         """Spend the time a real verification would, so a login for a name that does
         not exist takes as long as one with a wrong password (no name probing)."""
-        if self._dummy_hash is None:
-            self._dummy_hash = await self.hash("snaketron-no-such-user")
-        await self.verify(password, self._dummy_hash)
+        if self._unknown_in_flight >= self.max_in_flight // 2:
+            raise HashingBusy()
+        self._unknown_in_flight += 1
+        try:
+            if self._dummy_hash is None:
+                self._dummy_hash = await self.hash("snaketron-no-such-user")
+            await self.verify(password, self._dummy_hash)
+        finally:
+            self._unknown_in_flight -= 1
 
     async def _run(self, fn, *args):
+        if self.in_flight >= self.max_in_flight:
+            raise HashingBusy()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._max_threads, thread_name_prefix="password-hash")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        self.in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        finally:
+            self.in_flight -= 1
 
     def close(self) -> None:
         if self._executor is not None:
@@ -187,21 +223,32 @@ CLOCK_SKEW_SECONDS = 10
 MAX_TOKEN_CHARS = 4096
 _USER_ID = re.compile(r"[0-9]{1,18}")
 # RFC 7518 asks for >= 32-byte HMAC keys and PyJWT warns on every call below that.
-# TokenIssuer.from_settings warns once at start-up instead (outside development).
+# Outside development mode the server refuses to start with a shorter one
+# (Settings.check_startup); the published development secrets are short on purpose.
 warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
 
 
 class TokenClaims(msgspec.Struct, frozen=True):
     user_id: int
     username: str
+    generation: int = 0  # tokens issued before generations existed carry none: 0
 
 
 class InvalidToken(Exception):
-    """The token is malformed, forged, for another algorithm, or expired."""
+    """The token is malformed, forged, for another algorithm, expired or revoked.
+
+    `reason` is for the server's log only: clients are told "invalid token" and
+    nothing more, so they learn nothing about the decoder or which check failed."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def check_generation(claims: TokenClaims, current_generation: int) -> None:
+    """Refuse a token issued before the user's latest password change or logout-all."""
+    if claims.generation < current_generation:
+        raise InvalidToken("token revoked")
 
 
 class TokenIssuer:
@@ -215,14 +262,17 @@ class TokenIssuer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenIssuer:
-        secret = settings.effective_jwt_secret()
-        if not settings.dev_mode and len(secret.encode("utf-8")) < 32:
-            log.warning("jwt_secret_short", bytes=len(secret.encode("utf-8")), recommended=32)
-        return cls(secret, settings.jwt_ttl_seconds)
+        return cls(settings.effective_jwt_secret(), settings.jwt_ttl_seconds)
 
-    def issue(self, user_id: int, username: str, now_s: float | None = None) -> str:
+    def issue(self, user_id: int, username: str, now_s: float | None = None, *, generation: int = 0) -> str:
         iat = int(time.time() if now_s is None else now_s)
-        claims = {"sub": str(user_id), "username": username, "iat": iat, "exp": iat + self.ttl_seconds}
+        claims = {
+            "sub": str(user_id),
+            "username": username,
+            "gen": generation,
+            "iat": iat,
+            "exp": iat + self.ttl_seconds,
+        }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> TokenClaims:
@@ -245,10 +295,12 @@ class TokenIssuer:
         except jwt.InvalidAlgorithmError:
             raise InvalidToken("algorithm not allowed") from None
         except jwt.InvalidTokenError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from None
-        sub, username = claims["sub"], claims["username"]
+            raise InvalidToken(f"undecodable: {type(exc).__name__}") from None
+        sub, username, generation = claims["sub"], claims["username"], claims.get("gen", 0)
         if not isinstance(sub, str) or not _USER_ID.fullmatch(sub):
             raise InvalidToken("sub is not a user id")
         if not isinstance(username, str):
             raise InvalidToken("username is not a string")
-        return TokenClaims(user_id=int(sub), username=username)
+        if type(generation) is not int or generation < 0:
+            raise InvalidToken("gen is not a generation")
+        return TokenClaims(user_id=int(sub), username=username, generation=generation)

@@ -25,6 +25,15 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_secret(args: argparse.Namespace) -> int:
+    """A fresh random secret for SNAKETRON_JWT_SECRET or SNAKETRON_CLUSTER_SECRET."""
+    import secrets
+
+    # 32 random bytes (the HS256 key size), URL-safe text: 43 characters, safe in env files.
+    print(secrets.token_urlsafe(32))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snaketron", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="print the effective settings")
     config.add_argument("--markdown", action="store_true", help="print the documented settings table")
     config.set_defaults(handler=_cmd_config)
+
+    secret = sub.add_parser(
+        "secret", help="print a fresh random secret (SNAKETRON_JWT_SECRET, SNAKETRON_CLUSTER_SECRET)"
+    )
+    secret.set_defaults(handler=_cmd_secret)
 
     loadtest = sub.add_parser("loadtest", help="drive headless bots against a running server")
     loadtest.set_defaults(

@@ -38,8 +38,18 @@ class SignedIn(msgspec.Struct):
     mmr: int
 
 
+# A 503 whose Retry-After is at most BUSY_WAIT_MAX_S (every password-hashing slot busy:
+# 1 s) is waited out and sent again, up to BUSY_RETRIES times. A longer one (the
+# database away: 5 s) goes to the caller, who knows whether waiting is worth it.
+BUSY_RETRIES = 3
+BUSY_WAIT_MAX_S = 2.0
+
+
 class AccountClient:
-    """The HTTP account API (PROTOCOL.md, "Tokens and the HTTP API")."""
+    """The HTTP account API (PROTOCOL.md, "Tokens and the HTTP API").
+
+    A request answered 503 with a short Retry-After is sent again after that wait (up
+    to BUSY_RETRIES times), as a well-behaved client of a busy server should."""
 
     def __init__(self, api_url: str, session: aiohttp.ClientSession | None = None) -> None:
         self.api_url = api_url.rstrip("/")
@@ -63,11 +73,16 @@ class AccountClient:
         return self._session
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self._http().post(self.api_url + path, json=body) as response:
-            payload = await response.json(content_type=None)
-            if response.status != 200:
-                raise AccountError(response.status, (payload or {}).get("error", ""))
-            return payload
+        for attempt in range(BUSY_RETRIES + 1):
+            async with self._http().post(self.api_url + path, json=body) as response:
+                payload = await response.json(content_type=None)
+                wait_s = _retry_after_s(response)
+                if response.status == 200:
+                    return payload
+                if response.status != 503 or wait_s is None or wait_s > BUSY_WAIT_MAX_S or attempt == BUSY_RETRIES:
+                    raise AccountError(response.status, (payload or {}).get("error", ""))
+            await asyncio.sleep(wait_s)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _signed_in(payload: dict[str, Any]) -> SignedIn:
@@ -163,6 +178,13 @@ class GameClient:
         except ConnectionClosed:
             pass
         return self.connection.close_code, self.connection.close_reason or ""
+
+
+def _retry_after_s(response: aiohttp.ClientResponse) -> float | None:
+    try:
+        return max(0.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None
 
 
 __all__ = ["AccountClient", "AccountError", "GameClient", "SignedIn", "UnexpectedMessage"]

@@ -8,14 +8,26 @@ from these declarations (`snaketron config --markdown`), so the two cannot drift
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
 
-# The well-known development secret. The server refuses to start with it (or with
-# no secret at all) unless SNAKETRON_DEV_MODE is on.
+# The well-known development secrets: published in this repository, so anyone can
+# sign tokens and relay handshakes with them. Only development mode uses them.
 DEV_JWT_SECRET = "snaketron-development-only-secret-change-me"
 DEV_CLUSTER_SECRET = "snaketron-dev-cluster-secret"
+# RFC 7518 asks for HMAC keys at least as long as the hash (32 bytes for HS256); a
+# shorter secret is recovered offline from a single issued token.
+MIN_SECRET_BYTES = 32
+_DEV_MODE_VALUES = {"auto": "auto", "1": "on", "true": "on", "yes": "on", "on": "on"} | {
+    v: "off" for v in ("0", "false", "no", "off")
+}
+
+
+class ConfigError(ValueError):
+    """Settings the server must not start with; the message is one line that names the
+    settings to change (the CLI prints it and exits 2)."""
 
 
 def setting(env: str, default: Any, doc: str) -> Any:
@@ -57,10 +69,13 @@ class Settings:
     region: str = setting(
         "SNAKETRON_REGION", "local", "Region this server registers in; matchmaking and load balancing are per region."
     )
-    dev_mode: bool = setting(
+    # The raw setting (auto, on, off); `dev_mode` says whether development mode is on.
+    dev_mode_setting: str = setting(
         "SNAKETRON_DEV_MODE",
-        True,
-        "Development mode: allows the well-known JWT and cluster secrets. Turn off in production.",
+        "auto",
+        "Development mode (the published JWT and cluster secrets are used when none are set): 'auto' turns it on "
+        "only with the embedded endpoint and a loopback bind; 1 forces it on, 0 off. Outside it the server "
+        f"refuses to start without both secrets of at least {MIN_SECRET_BYTES} bytes (`snaketron secret`).",
     )
     use_uvloop: bool = setting("SNAKETRON_UVLOOP", True, "Run on uvloop when it is installed.")
 
@@ -68,6 +83,11 @@ class Settings:
     log_level: str = setting("SNAKETRON_LOG_LEVEL", "info", "Log level: debug, info, warning, error.")
     log_json: bool = setting(
         "SNAKETRON_LOG_JSON", False, "Log one JSON object per line instead of the readable console format."
+    )
+    metrics_enabled: bool = setting(
+        "SNAKETRON_METRICS",
+        True,
+        "Serve Prometheus metrics at GET /metrics on the HTTP API port (and time every game tick for them).",
     )
 
     # --- security -------------------------------------------------------------
@@ -229,9 +249,56 @@ class Settings:
         "SNAKETRON_MAX_CONN_PER_IP", 256, "Concurrent WebSocket connections per client address."
     )
     login_max_failures: int = setting(
-        "SNAKETRON_LOGIN_MAX_FAILURES", 5, "Failed logins before an account and address are locked (0: never lock)."
+        "SNAKETRON_LOGIN_MAX_FAILURES",
+        5,
+        "Failed logins for one account from one address before that address must wait to try it again "
+        "(the wait doubles with each further failure; other addresses are unaffected). 0: no login throttling.",
     )
-    login_lockout_seconds: int = setting("SNAKETRON_LOGIN_LOCKOUT_SECONDS", 300, "How long a lockout lasts.")
+    login_address_max_failures: int = setting(
+        "SNAKETRON_LOGIN_ADDRESS_MAX_FAILURES",
+        20,
+        "Failed logins from one address, over all accounts, before it must wait (doubling, like the above).",
+    )
+    login_account_slowdown_after: int = setting(
+        "SNAKETRON_LOGIN_ACCOUNT_SLOWDOWN_AFTER",
+        10,
+        "Failed logins for one account from all addresses together after which every login attempt on it is "
+        "delayed (0.25 s, doubling up to 2 s); a slow-down, never a refusal.",
+    )
+    login_backoff_seconds: int = setting(
+        "SNAKETRON_LOGIN_BACKOFF_SECONDS",
+        60,
+        "First wait after too many failed logins; doubles with each further failure, up to 15 minutes.",
+    )
+    hash_max_in_flight: int = setting(
+        "SNAKETRON_HASH_MAX_IN_FLIGHT",
+        32,
+        "Password hashes running or waiting at once; beyond it login, register and password changes get 503 "
+        "with Retry-After at once (names that do not exist may use half of it).",
+    )
+    game_lookup_misses_per_min: int = setting(
+        "SNAKETRON_GAME_LOOKUP_MISSES_PER_MIN",
+        30,
+        "Unknown game codes and ids one address may ask for per minute (burst as large); past it lookups are "
+        "refused without a database read and the asking connection is closed.",
+    )
+    ws_auth_deadline_seconds: float = setting(
+        "SNAKETRON_WS_AUTH_DEADLINE_SECONDS",
+        10.0,
+        "A WebSocket connection that has not authenticated (Token) this long after opening is closed (1008).",
+    )
+    http_idle_timeout_seconds: float = setting(
+        "SNAKETRON_HTTP_IDLE_TIMEOUT_SECONDS",
+        15.0,
+        "An HTTP connection that has not sent a complete request head this long after opening (or after its last "
+        "answer) is closed: slow request heads and idle keep-alive alike. A request body has as long again (408).",
+    )
+    max_http_conn_per_ip: int = setting(
+        "SNAKETRON_MAX_HTTP_CONN_PER_IP",
+        64,
+        "Concurrent HTTP connections per client address (socket peer); more are closed at once. Not applied "
+        "with SNAKETRON_TRUST_FORWARDED_FOR (every connection then comes from the proxy, which limits them).",
+    )
     api_rate_per_min: int = setting(
         "SNAKETRON_API_RATE_PER_MIN",
         60,
@@ -246,8 +313,9 @@ class Settings:
     trust_forwarded_for: bool = setting(
         "SNAKETRON_TRUST_FORWARDED_FOR",
         False,
-        "Take the HTTP client address from the last X-Forwarded-For entry (only behind one trusted proxy); "
-        "otherwise the socket peer address is used for rate limits and lockouts.",
+        "Take the HTTP client address from the last X-Forwarded-For entry, all header lines joined (only behind "
+        "one trusted proxy that appends it); otherwise the socket peer address is used for rate limits and "
+        "login throttling.",
     )
 
     # --- process ----------------------------------------------------------------
@@ -302,10 +370,44 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        mode = _DEV_MODE_VALUES.get(str(self.dev_mode_setting).strip().lower())
+        if mode is None:
+            raise ValueError(f"SNAKETRON_DEV_MODE: expected auto, 1 or 0, not {self.dev_mode_setting!r}")
+        object.__setattr__(self, "dev_mode_setting", mode)
+
     @property
     def effective_dynamodb_endpoint(self) -> str:
         """The configured endpoint, or '' when none is configured (embedded may start)."""
         return self.dynamodb_endpoint or self.aws_endpoint
+
+    @property
+    def uses_embedded_endpoint(self) -> bool:
+        return not self.effective_dynamodb_endpoint and self.embedded_db
+
+    @property
+    def binds_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def dev_mode(self) -> bool:
+        """Whether the published secrets may stand in for missing ones. 'auto' allows
+        them only where nobody else can reach the server and no real data is at stake."""
+        if self.dev_mode_setting == "auto":
+            return self.uses_embedded_endpoint and self.binds_loopback
+        return self.dev_mode_setting == "on"
+
+    def mode_description(self) -> str:
+        """For the start-up banner: which mode runs, and why."""
+        if not self.dev_mode:
+            return "production mode"
+        why = "SNAKETRON_DEV_MODE=1" if self.dev_mode_setting == "on" else "embedded endpoint, loopback bind"
+        return f"DEVELOPMENT mode ({why}): published secrets, do not expose"
 
     def effective_jwt_secret(self) -> str:
         return self.jwt_secret or (DEV_JWT_SECRET if self.dev_mode else "")
@@ -313,16 +415,36 @@ class Settings:
     def effective_cluster_secret(self) -> str:
         return self.cluster_secret or (DEV_CLUSTER_SECRET if self.dev_mode else "")
 
-    def check_production_safety(self) -> list[str]:
-        """Problems that forbid starting outside development mode."""
+    def check_startup(self) -> None:
+        """Raise ConfigError when the server must not start with these settings."""
+        if self.dev_mode_setting == "off" and self.uses_embedded_endpoint:
+            raise ConfigError(
+                "SNAKETRON_DEV_MODE=0 refuses the embedded in-memory endpoint: set AWS_ENDPOINT_URL_DYNAMODB "
+                "(or SNAKETRON_EMBEDDED_DB=0 for AWS)"
+            )
         if self.dev_mode:
-            return []
-        problems = []
-        if self.jwt_secret in ("", DEV_JWT_SECRET):
-            problems.append("SNAKETRON_JWT_SECRET is unset or the development default")
-        if self.cluster_secret in ("", DEV_CLUSTER_SECRET):
-            problems.append("SNAKETRON_CLUSTER_SECRET is unset or the development default")
-        return problems
+            return
+        weak = [
+            name
+            for name, value, dev_value in (
+                ("SNAKETRON_JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET),
+                ("SNAKETRON_CLUSTER_SECRET", self.cluster_secret, DEV_CLUSTER_SECRET),
+            )
+            if value == dev_value or len(value.encode("utf-8")) < MIN_SECRET_BYTES
+        ]
+        if weak:
+            raise ConfigError(
+                f"production mode ({self._production_reason()}) needs {' and '.join(weak)} set to a random "
+                f"secret of at least {MIN_SECRET_BYTES} bytes (`snaketron secret` prints one); "
+                "SNAKETRON_DEV_MODE=1 allows the published development secrets"
+            )
+
+    def _production_reason(self) -> str:
+        if self.dev_mode_setting == "off":
+            return "SNAKETRON_DEV_MODE=0"
+        if not self.uses_embedded_endpoint:
+            return f"DynamoDB endpoint {self.effective_dynamodb_endpoint or 'AWS'}"
+        return f"bound to {self.host}, not loopback"
 
 
 def settings_table_markdown() -> str:

@@ -32,6 +32,7 @@ from snaketron.http_api import create_api_app, start_api
 from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
 from snaketron.matchmaking import MatchmakingService
+from snaketron.metrics import ServerMetrics
 from snaketron.persistence import GameRecorder
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
@@ -68,6 +69,7 @@ class GameServer:
         )
         self.ws.cluster = self.cluster.router
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
+        self.metrics = ServerMetrics.install(self, self.api_app) if settings.metrics_enabled else None
         # GET /api/servers (before any catch-all route); matched games to the least loaded server.
         self.cluster.add_routes(self.api_app, self.matchmaking)
         _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port)
@@ -205,15 +207,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def serve_command(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
+        settings.check_startup()  # ConfigError (a ValueError): one line naming the settings
     except ValueError as exc:
         print(f"snaketron: bad setting: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_json)
-    problems = settings.check_production_safety()
-    if problems:
-        for problem in problems:
-            log.error("refusing to start", problem=problem)
-        return 2
     if settings.use_uvloop:
         with contextlib.suppress(ImportError):
             import uvloop
@@ -234,7 +232,7 @@ async def serve(settings: Settings) -> int:
         server = GameServer(settings, db)
         await server.start()
         print(
-            f"SnakeTron is up (server {server.server_id}, region {settings.region}):\n"
+            f"SnakeTron is up (server {server.server_id}, region {settings.region}, {settings.mode_description()}):\n"
             f"  WebSocket  {server.ws_url}\n"
             f"  HTTP API   {server.api_url}/api\n"
             f"  Browser    {server.api_url}/\n"

@@ -22,6 +22,7 @@ from snaketron import protocol
 from snaketron.engine import Game
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
 from snaketron.fanout import Outbox, send_to_all
+from snaketron.histograms import TickTimings
 from snaketron.logs import get_logger
 from snaketron.tick_slots import TickSlots
 
@@ -100,6 +101,7 @@ class HostStats:
     ticks: int = 0
     events: int = 0
     frames_sent: int = 0
+    bytes_sent: int = 0  # payload bytes of those frames
     writes: int = 0  # transport writes of game events: a tick's frames go out in one
     late_ticks: int = 0  # ticks computed more than one tick length after they were due
     max_lateness_ms: int = 0
@@ -124,6 +126,7 @@ class GameHost:
         # placed, every heartbeat) never walks the finished ones that linger.
         self._running: dict[int, HostedGame] = {}
         self.stats = HostStats()
+        self.tick_timings: TickTimings | None = None  # set when metrics are served
         self._tick_slots: TickSlots[HostedGame] = TickSlots(self._on_tick_due)
         self._all_finished = asyncio.Event()
         self._all_finished.set()
@@ -161,6 +164,7 @@ class GameHost:
         if hosted.finished:
             return  # ended meanwhile (its wake-up stays in its slot until that fires)
         game = hosted.game
+        started = time.perf_counter_ns()
         now = self._clock_ms()
         lateness = now - tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
         if lateness > hosted.max_lateness_ms:
@@ -182,6 +186,8 @@ class GameHost:
             self.finish(hosted)
         else:
             self._schedule(hosted, now)  # the tick took microseconds: its start is now enough
+        if self.tick_timings is not None:
+            self.tick_timings.record(lateness, time.perf_counter_ns() - started)
 
     def finish(self, hosted: HostedGame) -> None:
         if hosted.finished:
@@ -240,6 +246,7 @@ class GameHost:
         if hosted.members:
             sent_to = send_to_all(hosted.outboxes(), *frames)
             stats.frames_sent += sent_to * len(frames)
+            stats.bytes_sent += sent_to * sum(map(len, frames))
             stats.writes += sent_to
 
     def broadcast_frame(self, hosted: HostedGame, frame: bytes) -> None:

@@ -1,4 +1,5 @@
-"""The HTTP account API: register, login, check-username, me, health (PROTOCOL.md).
+"""The HTTP account API: register, login, check-username, me, password, logout-all,
+health (PROTOCOL.md).
 
 `create_api_app(...)` returns an aiohttp Application with these routes under /api/;
 the game server adds its own routes (server list, static web client) to the same app.
@@ -12,8 +13,11 @@ Abuse limits, all kept in this process's memory (so per process: N servers behin
 load balancer give an address N budgets):
 - login, register and check-username each allow `api_rate_per_min` requests per minute
   per client address;
-- `login_max_failures` failed logins lock the account (its name, any letter case) and
-  the client address for `login_lockout_seconds`.
+- failed logins are throttled per (account, address) and per address, and slow the
+  account down for everyone past a threshold, without ever locking the owner out
+  (login_throttle.py);
+- password hashes in flight are bounded (PasswordHasher): a full queue answers 503
+  with Retry-After at once.
 
 The client address is the socket peer (`request.remote`). Behind a reverse proxy every
 request would share the proxy's address; an operator then sets
@@ -25,20 +29,22 @@ or they could pick any address they like.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import collections
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
 
 from snaketron.auth import (
+    HashingBusy,
     InvalidToken,
     PasswordHasher,
     TokenIssuer,
     VerifyResult,
+    check_generation,
     is_utf8_encodable,
     validate_password,
     validate_username,
@@ -47,8 +53,9 @@ from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound, UsernameTaken
 from snaketron.db.interface import Database
 from snaketron.db.models import DatabaseHealth, UserRecord
+from snaketron.login_throttle import LoginThrottle
 from snaketron.logs import get_logger
-from snaketron.ratelimit import Clock, FailureLockout, KeyedRateLimiter
+from snaketron.ratelimit import Clock, KeyedRateLimiter, address_key, parse_ip
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -74,6 +81,11 @@ class Credentials(msgspec.Struct):
 
 class UsernameQuery(msgspec.Struct):
     username: str
+
+
+class PasswordChange(msgspec.Struct):
+    current_password: str
+    new_password: str
 
 
 class UserView(msgspec.Struct):
@@ -129,52 +141,51 @@ class ApiError(Exception):
         return json_response(ErrorBody(self.message), self.status, headers)
 
 
+# Every token problem reads the same to the client: which check failed is for the log.
+INVALID_TOKEN = "invalid token"
+# How long an early answer's unread request body is still drained.
+LINGERING_S = 2.0
+# A full hashing queue empties within a second or so (a hash takes tens of ms).
+HASHING_BUSY_RETRY_S = 1
+
 # --- request helpers ----------------------------------------------------------------
 
 
 def client_address(request: web.Request, trust_forwarded_for: bool = False) -> str:
-    """The key rate limits and lockouts count against.
-
-    IPv4-mapped IPv6 addresses count as their IPv4 address, and IPv6 addresses by their
-    /64 network: one subscriber usually holds a whole /64, so counting single addresses
-    would hand them 2**64 budgets.
-    """
-    addr = _parse_ip(request.remote)
+    """The key rate limits and login throttling count against (`address_key`)."""
+    peer = request.remote
     if trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        addr = _parse_ip(forwarded.rsplit(",", 1)[-1].strip()) or addr
-    if addr is None:
-        # Not an IP (a Unix socket, say): one shared key, never the raw text, which
-        # could be long or chosen by the client.
-        return "unknown"
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
+        # A proxy may append its own header line rather than extend the client's
+        # (HAProxy's `option forwardfor`): the lines joined are one list (RFC 9110),
+        # whose last entry is the one our proxy wrote.
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())).rsplit(",", 1)[-1].strip()
+        if parse_ip(forwarded) is not None:
+            peer = forwarded
+    return address_key(peer)
 
 
-def _parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address((text or "").split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The request body, refusing (413) more than `limit` bytes without reading them all."""
+async def read_body(request: web.Request, limit: int, timeout_s: float | None = None) -> bytes:
+    """The request body, refusing (413) more than `limit` bytes without reading them all,
+    and (408) a body that takes longer than `timeout_s` to arrive (a slow sender would
+    otherwise hold the connection and its handler for as long as it likes)."""
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"Request body larger than {limit} bytes")
+    if timeout_s is None:
+        timeout_s = request.app[SETTINGS_KEY].http_idle_timeout_seconds
     chunks: list[bytes] = []
     size = 0
-    while True:
-        chunk = await request.content.read(limit + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"Request body larger than {limit} bytes")
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                chunk = await request.content.read(limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, f"Request body larger than {limit} bytes")
+    except TimeoutError:
+        raise ApiError(408, "Request body too slow") from None
     return b"".join(chunks)
 
 
@@ -238,6 +249,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except HashingBusy:
+        log.warning("api_hashing_busy", path=request.path)
+        return ApiError(503, "Server busy, try again shortly", retry_after=HASHING_BUSY_RETRY_S).response()
     except DatabaseUnavailable:
         log.warning("api_database_unavailable", path=request.path)
         return ApiError(503, "Database unavailable, try again shortly", retry_after=5).response()
@@ -292,20 +306,26 @@ class AccountEndpoints:
             if per_minute > 0
             else None
         )
-        self._lockouts: tuple[FailureLockout, FailureLockout] | None = None
+        self._throttle: LoginThrottle | None = None
         if settings.login_max_failures > 0:
-            self._lockouts = (
-                FailureLockout(settings.login_max_failures, settings.login_lockout_seconds, clock=clock),
-                FailureLockout(settings.login_max_failures, settings.login_lockout_seconds, clock=clock),
+            self._throttle = LoginThrottle(
+                pair_free_failures=settings.login_max_failures,
+                address_free_failures=max(settings.login_max_failures, settings.login_address_max_failures),
+                account_slowdown_after=max(1, settings.login_account_slowdown_after),
+                first_backoff_s=settings.login_backoff_seconds,
+                clock=clock,
             )
         self._credentials = msgspec.json.Decoder(Credentials)
         self._username_query = msgspec.json.Decoder(UsernameQuery)
+        self._password_change = msgspec.json.Decoder(PasswordChange)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/auth/register", self.register)
         app.router.add_post("/api/auth/login", self.login)
         app.router.add_post("/api/auth/check-username", self.check_username)
         app.router.add_get("/api/auth/me", self.me)
+        app.router.add_post("/api/auth/password", self.change_password)
+        app.router.add_post("/api/auth/logout-all", self.logout_all)
         app.router.add_get("/api/health", self.health)
 
     # --- handlers ------------------------------------------------------------------
@@ -316,6 +336,9 @@ class AccountEndpoints:
         errors = validate_username(creds.username) + validate_password(creds.password)
         if errors:
             raise ApiError(400, "; ".join(errors))
+        # A taken name costs one read, not a hash (create_user checks again, atomically).
+        if await self._name_taken(creds.username):
+            raise ApiError(409, "Username already taken")
         password_hash = await self._hasher.hash(creds.password)
         try:
             user = await self._db.create_user(
@@ -332,7 +355,9 @@ class AccountEndpoints:
         creds = decode_body(await read_body(request, self._settings.api_max_body_bytes), self._credentials)
         # Bounded like every key of the lockout tables, whose memory is capped by count.
         account = creds.username[:MAX_LOGIN_NAME].lower()
-        self._refuse_if_locked(account, address)
+        self._refuse_if_throttled(account, address)
+        if self._throttle is not None and (delay := self._throttle.slowdown(account)) > 0:
+            await asyncio.sleep(delay)  # many failures on this account, from anywhere
 
         user: UserRecord | None = None
         if 0 < len(creds.username) <= MAX_LOGIN_NAME and is_utf8_encodable(creds.username):
@@ -347,14 +372,14 @@ class AccountEndpoints:
             result = await self._hasher.verify(creds.password, user.password_hash)
 
         # Attempts sent in parallel all passed the check above before any failed;
-        # asking again now refuses the rest once the lock is on, whatever their
+        # asking again now refuses the rest once a wait is on, whatever their
         # password, so a parallel burst learns nothing past the limit.
-        self._refuse_if_locked(account, address)
+        self._refuse_if_throttled(account, address)
         if user is None or not result.ok:
             self._count_failure(account, address)
             raise ApiError(401, "Invalid username or password")
-        if self._lockouts is not None:
-            self._lockouts[0].clear(account)
+        if self._throttle is not None:
+            self._throttle.succeeded(account, address)
         if result.needs_rehash:
             await self._upgrade_hash(user, creds.password)
         return self._signed_in(user)
@@ -372,15 +397,39 @@ class AccountEndpoints:
         return json_response(UsernameAvailability(available=False, errors=["Username already taken"]))
 
     async def me(self, request: web.Request) -> web.Response:
+        return json_response(_user_view(await self._authenticated_user(request)))
+
+    async def change_password(self, request: web.Request) -> web.Response:
+        """Check the current password (throttled like a login), store the new one and
+        end every earlier token; the answer carries a fresh token for this client."""
+        user = await self._authenticated_user(request)
+        change = decode_body(await read_body(request, self._settings.api_max_body_bytes), self._password_change)
+        errors = validate_password(change.new_password)
+        if errors:
+            raise ApiError(400, "; ".join(errors))
+        address, account = self._address(request), user.username.lower()
+        self._refuse_if_throttled(account, address)
+        result = await self._hasher.verify(change.current_password, user.password_hash)
+        if not result.ok:
+            self._count_failure(account, address)
+            raise ApiError(403, "Current password is wrong")
+        new_hash = await self._hasher.hash(change.new_password)
         try:
-            claims = self._tokens.verify(bearer_token(request))
-        except InvalidToken as exc:
-            raise ApiError(401, f"Invalid token: {exc.reason}") from None
-        try:
-            user = await self._db.get_user(claims.user_id)
+            generation = await self._db.revoke_tokens(user, password_hash=new_hash)
         except NotFound:
-            raise ApiError(404, "User not found") from None
-        return json_response(_user_view(user))
+            raise ApiError(409, "The account changed meanwhile; try again") from None
+        log.info("password_changed", user_id=user.user_id, token_generation=generation)
+        return self._signed_in(msgspec.structs.replace(user, password_hash=new_hash, token_generation=generation))
+
+    async def logout_all(self, request: web.Request) -> web.Response:
+        """End every token of the account, this request's included."""
+        user = await self._authenticated_user(request)
+        try:
+            generation = await self._db.revoke_tokens(user)
+        except NotFound:
+            raise ApiError(409, "The account changed meanwhile; try again") from None
+        log.info("tokens_revoked", user_id=user.user_id, token_generation=generation)
+        return web.Response(status=204)
 
     async def health(self, request: web.Request) -> web.Response:
         database = self._db.health()
@@ -406,22 +455,44 @@ class AccountEndpoints:
         if not limiter.try_take(address):
             raise ApiError(429, "Too many requests, try again later", retry_after=limiter.retry_after(address))
 
-    def _refuse_if_locked(self, account: str, address: str) -> None:
-        if self._lockouts is None:
+    async def _authenticated_user(self, request: web.Request) -> UserRecord:
+        """The user of the request's bearer token: valid, not revoked, still there. The
+        user item is read anyway, so checking the token generation costs nothing."""
+        try:
+            claims = self._tokens.verify(bearer_token(request))
+        except InvalidToken as exc:
+            log.info("api_token_refused", reason=exc.reason, path=request.path)
+            raise ApiError(401, INVALID_TOKEN) from None
+        try:
+            user = await self._db.get_user(claims.user_id)
+        except NotFound:
+            raise ApiError(404, "User not found") from None
+        try:
+            check_generation(claims, user.token_generation)
+        except InvalidToken:
+            raise ApiError(401, INVALID_TOKEN) from None
+        return user
+
+    async def _name_taken(self, username: str) -> bool:
+        try:
+            await self._db.get_user_by_username(username)
+        except NotFound:
+            return False
+        return True
+
+    def _refuse_if_throttled(self, account: str, address: str) -> None:
+        if self._throttle is None:
             return
-        accounts, addresses = self._lockouts
-        wait = max(accounts.locked_for(account), addresses.locked_for(address))
+        wait = self._throttle.wait_before(account, address)
         if wait > 0:
             raise ApiError(429, "Too many failed logins, try again later", retry_after=wait)
 
     def _count_failure(self, account: str, address: str) -> None:
-        if self._lockouts is None:
+        if self._throttle is None:
             return
-        accounts, addresses = self._lockouts
-        if accounts.record_failure(account):
-            log.warning("login_locked", scope="account", username=account, address=address)
-        if addresses.record_failure(address):
-            log.warning("login_locked", scope="address", address=address)
+        pair_wait, address_wait = self._throttle.failed(account, address)
+        if pair_wait or address_wait:
+            log.warning("login_throttled", username=account, address=address, pair_s=pair_wait, address_s=address_wait)
 
     async def _upgrade_hash(self, user: UserRecord, password: str) -> None:
         """Store a current argon2id hash. A failure only delays the upgrade to the next
@@ -429,13 +500,15 @@ class AccountEndpoints:
         try:
             new_hash = await self._hasher.hash(password)
             await self._db.update_password_hash(user.user_id, user.username, new_hash)
+        except HashingBusy:
+            return  # the next login upgrades it
         except DatabaseError as exc:
             log.warning("password_rehash_failed", user_id=user.user_id, error=repr(exc))
             return
         log.info("password_rehashed", user_id=user.user_id, previous=user.password_hash[:4])
 
     def _signed_in(self, user: UserRecord) -> web.Response:
-        token = self._tokens.issue(user.user_id, user.username)
+        token = self._tokens.issue(user.user_id, user.username, generation=user.token_generation)
         return json_response(AuthResponse(token=token, user=_user_view(user)))
 
 
@@ -464,11 +537,65 @@ def create_api_app(
     return app
 
 
-async def start_api(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+class ConnectionCap:
+    """At most `per_address` open HTTP connections per socket peer address (its
+    `address_key`: 127.0.0.2 and 127.0.0.3 are two addresses); more are closed as
+    they open.
+
+    aiohttp has no hook for this, but its Server is told of every connection opening
+    and closing (`connection_made` / `connection_lost`); those two are wrapped on the
+    runner's Server instance."""
+
+    def __init__(self, server: Any, per_address: int) -> None:
+        self.per_address = per_address
+        self.refused = 0
+        self._open: collections.Counter[str] = collections.Counter()
+        self._counted: dict[Any, str] = {}
+        self._made, self._lost = server.connection_made, server.connection_lost
+        server.connection_made, server.connection_lost = self._connection_made, self._connection_lost
+
+    def _connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
+        self._made(handler, transport)
+        peer = transport.get_extra_info("peername")
+        address = address_key(str(peer[0]) if peer else None)
+        if self._open[address] >= self.per_address:
+            self.refused += 1
+            transport.abort()
+            return
+        self._open[address] += 1
+        self._counted[handler] = address
+
+    def _connection_lost(self, handler: Any, exc: BaseException | None = None) -> None:
+        address = self._counted.pop(handler, None)
+        if address is not None:
+            self._open[address] -= 1
+            if self._open[address] <= 0:
+                del self._open[address]
+        self._lost(handler, exc)
+
+
+async def start_api(
+    app: web.Application, host: str, port: int, settings: Settings | None = None
+) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port (0 picks a free port); returns the runner (call
-    `await runner.cleanup()` to stop) and the bound port."""
-    runner = web.AppRunner(app, access_log=None)
+    `await runner.cleanup()` to stop) and the bound port.
+
+    aiohttp's keep-alive timer runs from a connection's opening and from each answer
+    until a complete request head has arrived, so `http_idle_timeout_seconds` bounds
+    both a slow request head and an idle keep-alive connection."""
+    settings = settings or app[SETTINGS_KEY]
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.http_idle_timeout_seconds,
+        # After an early answer (413, 408) aiohttp reads what is left of the body so
+        # the client sees the answer; 10 s of that by default is 10 s a slow sender holds.
+        lingering_time=LINGERING_S,
+    )
     await runner.setup()
+    # Behind a trusted proxy every connection comes from the proxy: it limits them.
+    if settings.max_http_conn_per_ip > 0 and not settings.trust_forwarded_for:
+        ConnectionCap(runner.server, settings.max_http_conn_per_ip)  # kept alive by the server it wraps
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound_port = runner.addresses[0][1]

@@ -117,7 +117,7 @@ class LobbyService:
                 log.info("game code collision; drawing another", code=code)
         else:
             raise LobbyRefused("could not allocate a game code; try again")
-        game = self._new_game(game_id, settings, code, host_user_id)
+        game = self._new_game(game_id, settings, code, host_user_id, now)
         game.add_player(host_user_id, username)
         hosted = HostedGame(
             game=game,
@@ -133,8 +133,10 @@ class LobbyService:
         self._written[code] = LobbyWrites(host_user_id, lobby.expires_at_ms, durable_until_ms=lobby.expires_at_ms)
         return hosted
 
-    def _new_game(self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int) -> Game:
-        return Game(
+    def _new_game(
+        self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int, created_at_ms: int
+    ) -> Game:
+        game = Game(
             game_id,
             type_custom(settings),
             seed=new_seed(),
@@ -143,6 +145,11 @@ class LobbyService:
             game_code=code,
             host_user_id=host_user_id,
         )
+        # Until the start sets it, a lobby's start_ms is its creation time, as the original
+        # server's: clients that predict from start_ms walk every tick since it, and from
+        # 0 that is every tick since 1970.
+        game.start_ms = created_at_ms
+        return game
 
     def find(self, code: str) -> HostedGame | None:
         hosted = self.by_code.get(normalise_code(code))
@@ -212,7 +219,9 @@ class LobbyService:
             raise LobbyRefused(f"{old.player_count} players are already in the lobby")
         # The arena, start positions and food all follow from the settings: lay the
         # game out afresh with the same id, code, host and seats.
-        game = self._new_game(old.game_id, settings, hosted.game_code or "", old.host_user_id or user_id)
+        game = self._new_game(
+            old.game_id, settings, hosted.game_code or "", old.host_user_id or user_id, hosted.created_at_ms
+        )
         for seated, name in old.usernames.items():
             game.add_player(seated, name)
         hosted.game = game

@@ -13,6 +13,7 @@ Two engine types are messages as they are: a `GameCommandMessage` is the client'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -164,6 +165,28 @@ class StartCustomGame(Struct, frozen=True):
 class SpectateGame(Struct, frozen=True):
     game_id: U32
     game_code: GameCode | None = None
+
+
+# Existing clients send an id typed into a box as a decimal string (`"3"`): such ids are
+# read as numbers; any other string is refused as an invalid message.
+DecimalId = Annotated[str, Meta(pattern=r"^[0-9]{1,10}$")]
+U32_MAX = 2**32 - 1
+
+
+def _numeric_id(value: int | str) -> int:
+    number = int(value)
+    if number > U32_MAX:
+        raise ValueError(f"an id is at most {U32_MAX}")
+    return number
+
+
+class _SpectateGameWire(Struct, frozen=True):
+    game_id: U32 | DecimalId
+    game_code: GameCode | None = None
+
+
+def _spectate_game(wire: _SpectateGameWire) -> SpectateGame:
+    return SpectateGame(game_id=_numeric_id(wire.game_id), game_code=wire.game_code)
 
 
 class CreateSoloGame(Struct, frozen=True):
@@ -318,6 +341,10 @@ class Variant:
     shape: Shape
     # newtype only: the class's one field; None when the class *is* the payload.
     field: str | None = None
+    # Decoding only: a wider type the payload is read as, and how it becomes the
+    # payload's own type (ValueError: an invalid message).
+    read_as: Any = None
+    adapt: Callable[[Any], Any] | None = None
 
 
 class TaggedUnion:
@@ -339,7 +366,9 @@ class TaggedUnion:
                 continue
             self._prefixes[v.cls] = b"{" + tag_json + b":"
             payload_type: Any = v.cls
-            if v.field is not None:
+            if v.read_as is not None:
+                payload_type = v.read_as
+            elif v.field is not None:
                 payload_type = next(f.type for f in msgspec.structs.fields(v.cls) if f.name == v.field)
             self._payload_decoders[v.tag] = msgspec.json.Decoder(payload_type)
 
@@ -388,6 +417,11 @@ class TaggedUnion:
             raise ProtocolError("invalid_message", f"{tag}: {exc}") from None
         except RecursionError:
             raise ProtocolError("invalid_json", f"{tag}: JSON nested too deeply") from None
+        if variant.adapt is not None:
+            try:
+                payload = variant.adapt(payload)
+            except ValueError as exc:
+                raise ProtocolError("invalid_message", f"{tag}: {exc}") from None
         if variant.field is None:
             return payload
         return variant.cls(payload)
@@ -412,14 +446,14 @@ CLIENT_MESSAGES = TaggedUnion(
         _struct(ClockSyncRequest),
         _struct(QueueForMatch),
         _unit(LeaveQueue),
-        _newtype(JoinGame, "game_id"),
+        Variant("JoinGame", JoinGame, "newtype", "game_id", read_as=U32 | DecimalId, adapt=_numeric_id),
         _unit(LeaveGame),
         _struct(GameCommandMessage, "GameCommand"),
         _struct(CreateCustomGame),
         _struct(JoinCustomGame),
         _struct(UpdateCustomGameSettings),
         _unit(StartCustomGame),
-        _struct(SpectateGame),
+        Variant("SpectateGame", SpectateGame, "struct", read_as=_SpectateGameWire, adapt=_spectate_game),
         _unit(CreateSoloGame),
         _newtype(Chat, "text"),
     ]

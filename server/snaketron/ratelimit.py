@@ -3,8 +3,9 @@
 - `TokenBucket`: one budget (a connection's messages, say). Small and allocation-free
   on the hot path, because the WebSocket server calls it for every client frame.
 - `KeyedRateLimiter`: one bucket per key (a client address), with bounded memory.
-- `FailureLockout`: counts failures per key (an account, an address) and locks the key
-  for a while once there were too many.
+- `FailureBackoff`: counts failures per key (an account, an address) and, past an
+  allowance, earns the key a wait that doubles with each further failure.
+- `RecentMisses`: a short negative cache (keys just looked up and not found).
 
 All of it is per process: behind a load balancer with N servers an attacker gets N
 budgets. That is the accepted trade-off for needing no shared store on the hot path.
@@ -14,6 +15,7 @@ tests drive time without sleeping.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +25,32 @@ Clock = Callable[[], float]
 # Enough distinct addresses for a busy server; beyond it the least recently seen key is
 # forgotten first, so a flood of spoofed keys costs the flooder, not our memory.
 DEFAULT_MAX_KEYS = 100_000
+
+
+def parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((text or "").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def address_key(text: str | None) -> str:
+    """The key per-address limits count a client address against.
+
+    IPv4 addresses count exactly (127.0.0.2 and 127.0.0.3 are two clients). IPv4-mapped
+    IPv6 addresses count as their IPv4 address, and other IPv6 addresses by their /64
+    network: one subscriber usually holds a whole /64, so counting single addresses
+    would hand them 2**64 budgets. Anything else (a Unix socket, say) shares one key,
+    never the raw text, which could be long or chosen by the client.
+    """
+    addr = parse_ip(text)
+    if addr is None:
+        return "unknown"
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 class TokenBucket:
@@ -124,82 +152,119 @@ class KeyedRateLimiter:
             buckets.popitem(last=False)
 
 
-class _Failures:
-    __slots__ = ("count", "last_seen", "locked_until", "window_start")
+class _Backoff:
+    __slots__ = ("count", "last_failure")
 
-    def __init__(self, now: float) -> None:
+    def __init__(self) -> None:
         self.count = 0
-        self.window_start = now
-        self.locked_until = 0.0
-        self.last_seen = now
+        self.last_failure = 0.0
 
 
-class FailureLockout:
-    """Locks a key for `lockout_seconds` after `max_failures` failures.
+class FailureBackoff:
+    """Failures per key; the `free_failures`-th failure and every one after it cost a
+    wait that doubles: `first_delay`, twice that, four times... up to `max_delay`.
 
-    Failures older than `lockout_seconds` (counted from the first failure of the
-    current run) are forgotten. A key untouched for `lockout_seconds` holds neither
-    failures that still count nor a running lock, so it is dropped; memory is further
-    capped at `max_keys`.
+    `penalty(key)` is the current wait; `blocked_for(key)` is what remains of it since
+    the last failure. Callers either refuse until `blocked_for` is over (a backoff) or
+    simply delay each attempt by `penalty` (a slow-down that never refuses anyone).
+    A key without a failure for `forget_seconds` starts afresh; memory is capped at
+    `max_keys` (least recently failed dropped first).
     """
 
     def __init__(
         self,
-        max_failures: int,
-        lockout_seconds: float,
+        free_failures: int,
+        first_delay: float,
+        max_delay: float,
+        forget_seconds: float,
         *,
         max_keys: int = DEFAULT_MAX_KEYS,
         clock: Clock = time.monotonic,
     ) -> None:
-        if max_failures < 1 or lockout_seconds <= 0:
-            raise ValueError("max_failures must be >= 1 and lockout_seconds > 0")
-        self.max_failures = max_failures
-        self.lockout_seconds = float(lockout_seconds)
+        if free_failures < 1 or first_delay <= 0 or max_delay < first_delay or forget_seconds < max_delay:
+            raise ValueError("need free_failures >= 1 and 0 < first_delay <= max_delay <= forget_seconds")
+        self.free_failures = free_failures
+        self.first_delay = float(first_delay)
+        self.max_delay = float(max_delay)
+        self.forget_seconds = float(forget_seconds)
         self.max_keys = max_keys
         self._clock = clock
-        self._keys: OrderedDict[str, _Failures] = OrderedDict()
+        self._keys: OrderedDict[str, _Backoff] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def locked_for(self, key: str, now: float | None = None) -> float:
-        """Seconds the key stays locked (0 when it is not locked)."""
-        if now is None:
-            now = self._clock()
-        entry = self._keys.get(key)
-        return max(0.0, entry.locked_until - now) if entry else 0.0
+    def penalty(self, key: str, now: float | None = None) -> float:
+        """The wait the key's failures have earned so far (0 while they are free)."""
+        entry = self._live(key, self._clock() if now is None else now)
+        if entry is None or entry.count < self.free_failures:
+            return 0.0
+        doublings = min(entry.count - self.free_failures, 32)
+        return min(self.max_delay, self.first_delay * 2.0**doublings)
 
-    def record_failure(self, key: str, now: float | None = None) -> bool:
-        """Count one failure; True when this failure locks the key."""
-        if now is None:
-            now = self._clock()
+    def blocked_for(self, key: str, now: float | None = None) -> float:
+        """Seconds until the key's current wait is over (0 when it may try now)."""
+        now = self._clock() if now is None else now
+        entry = self._live(key, now)
+        if entry is None:
+            return 0.0
+        return max(0.0, entry.last_failure + self.penalty(key, now) - now)
+
+    def record_failure(self, key: str, now: float | None = None) -> float:
+        """Count one failure; returns the wait it earned (0 while failures are free)."""
+        now = self._clock() if now is None else now
         self._expire(now)
-        entry = self._keys.pop(key, None) or _Failures(now)
-        if now - entry.window_start >= self.lockout_seconds:
-            entry.count = 0
-            entry.window_start = now
+        entry = self._keys.pop(key, None) or _Backoff()
         entry.count += 1
-        entry.last_seen = now
-        locked = entry.count >= self.max_failures
-        if locked:
-            entry.locked_until = now + self.lockout_seconds
-            entry.count = 0
-            entry.window_start = now
+        entry.last_failure = now
         self._keys[key] = entry
         if len(self._keys) > self.max_keys:
             self._keys.popitem(last=False)
-        return locked
+        return self.penalty(key, now)
 
     def clear(self, key: str) -> None:
-        """Forget the key's failures (a success); a running lock is lifted too."""
         self._keys.pop(key, None)
 
+    def _live(self, key: str, now: float) -> _Backoff | None:
+        entry = self._keys.get(key)
+        if entry is None or now - entry.last_failure >= self.forget_seconds:
+            return None
+        return entry
+
     def _expire(self, now: float) -> None:
-        # Entries are ordered by last_seen; both the failure window and a lock end at
-        # most lockout_seconds after it.
         keys = self._keys
         while keys:
             entry = next(iter(keys.values()))
-            if now - entry.last_seen < self.lockout_seconds:
+            if now - entry.last_failure < self.forget_seconds:
                 break
             keys.popitem(last=False)
+
+
+class RecentMisses:
+    """Keys recently looked up and not found, remembered for `ttl_seconds` (a negative
+    cache: a guesser repeating a code costs no read). Bounded at `max_keys`, oldest
+    dropped first."""
+
+    def __init__(self, ttl_seconds: float, *, max_keys: int = 10_000, clock: Clock = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_keys = max_keys
+        self._clock = clock
+        self._until: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, key: str) -> None:
+        self._until.pop(key, None)
+        self._until[key] = self._clock() + self.ttl_seconds
+        if len(self._until) > self.max_keys:
+            self._until.popitem(last=False)
+
+    def __contains__(self, key: str) -> bool:
+        now = self._clock()
+        while self._until:  # oldest first: drop what has run out
+            oldest, until = next(iter(self._until.items()))
+            if until > now:
+                break
+            del self._until[oldest]
+        return key in self._until
+
+    def discard(self, key: str) -> None:
+        self._until.pop(key, None)

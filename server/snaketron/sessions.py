@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import enum
 import itertools
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from snaketron import protocol
@@ -23,6 +25,16 @@ class ConnectionState(enum.Enum):
 
 
 _session_ids = itertools.count(1)
+
+
+@dataclass
+class MessageStats:
+    """What the WebSocket server received and refused; read when metrics are scraped."""
+
+    commands: int = 0  # GameCommands that reached their game
+    commands_rejected: int = 0  # ...and were refused by it (not a player, rules)
+    refused: collections.Counter[str] = field(default_factory=collections.Counter)  # frames, by error code
+    connections_refused: int = 0  # over the per-address connection cap
 
 
 class ClientSession:

@@ -20,7 +20,7 @@ from yarl import URL
 from snaketron.auth import InvalidToken
 from snaketron.config import Settings
 from snaketron.db.models import GameRecord, GameStatusName
-from snaketron.http_api import DB_KEY, TOKENS_KEY, ApiError, bearer_token, json_response
+from snaketron.http_api import DB_KEY, INVALID_TOKEN, TOKENS_KEY, ApiError, bearer_token, json_response
 
 WEB_ROOT = Path(__file__).parent / "web"
 STATIC_ROOT = WEB_ROOT / "static"
@@ -74,8 +74,8 @@ async def live_games(request: web.Request) -> web.Response:
     games of that status that allow spectators."""
     try:
         request.app[TOKENS_KEY].verify(bearer_token(request))
-    except InvalidToken as exc:
-        raise ApiError(401, f"Invalid token: {exc.reason}") from None
+    except InvalidToken:
+        raise ApiError(401, INVALID_TOKEN) from None
     status = request.query.get("status", "started")
     if status not in LISTED_STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(LISTED_STATUSES)}")

@@ -8,6 +8,7 @@ matchmaking; none of them knows about aiobotocore.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,17 +18,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from snaketron import protocol
-from snaketron.auth import InvalidToken, TokenIssuer
+from snaketron.auth import InvalidToken, TokenIssuer, check_generation
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
-from snaketron.engine import SOLO, CommandRejected, Game, GameCommandMessage
+from snaketron.engine import SOLO_GAME_TYPE, CommandRejected, Game, GameCommandMessage, is_solo
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.games import GameHost, HostedGame, Role, new_seed, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
-from snaketron.ratelimit import TokenBucket
-from snaketron.sessions import ClientSession, ConnectionState
+from snaketron.ratelimit import KeyedRateLimiter, TokenBucket, address_key
+from snaketron.sessions import ClientSession, ConnectionState, MessageStats
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_connection import GameServerConnection
 
@@ -43,6 +44,9 @@ ANY_STATE = frozenset(ConnectionState)
 HARD_FRAME_LIMIT_FACTOR = 4
 
 Handler = Callable[[ClientSession, Any], Awaitable[None]]
+# Messages that look a game up by code or id: guessing them is budgeted per address.
+GAME_LOOKUPS = (protocol.JoinGame, protocol.JoinCustomGame, protocol.SpectateGame)
+RELAY_ADDRESS_PREFIX = "relay:"
 
 
 class WsServer:
@@ -68,9 +72,15 @@ class WsServer:
         # Set by the game server: snaketron.cluster's GameRouter (relaying to other servers).
         self.cluster: Any = None
         self.commands_in_place = 0  # game commands handled as their frame arrived (ws_connection)
+        self.stats = MessageStats()
         self.sessions: set[ClientSession] = set()
         self.accepting_games = True  # False while draining
         self._per_address: collections.Counter[str] = collections.Counter()
+        self._auth_deadlines: dict[ClientSession, asyncio.TimerHandle] = {}
+        # Unknown game codes and ids answered per address: a guesser's budget, refilled
+        # slowly, so repeated guessing is refused before any lookup (no database read).
+        per_minute = settings.game_lookup_misses_per_min
+        self._lookup_misses = KeyedRateLimiter.per_minute(per_minute) if per_minute > 0 else None
         self._server: Server | None = None
         self._routes: dict[type, tuple[Handler, frozenset[ConnectionState]]] = {
             protocol.Token: (self._on_token, frozenset({UNAUTH})),
@@ -78,7 +88,8 @@ class WsServer:
             protocol.ClockSyncRequest: (self._on_clock_sync, ANY_STATE),
             protocol.QueueForMatch: (self._on_queue_for_match, frozenset({AUTH})),
             protocol.LeaveQueue: (self._on_leave_queue, frozenset({AUTH})),
-            # JoinGame in a game is accepted for that same game: a rejoin for a fresh Snapshot.
+            # JoinGame in a game: for that same game it changes nothing (as the original
+            # server, which ignored it); for another one it is refused while the game runs.
             protocol.JoinGame: (self._on_join_game, frozenset({AUTH, IN_GAME})),
             protocol.CreateCustomGame: (self._on_create_custom_game, frozenset({AUTH})),
             protocol.JoinCustomGame: (self._on_join_custom_game, frozenset({AUTH})),
@@ -131,8 +142,9 @@ class WsServer:
         # not counted against the address (all its relays share the one address).
         peer = self.cluster.peer_identity(connection) if self.cluster is not None else None
         if peer is not None:
-            address = f"relay:{address}"
+            address = f"{RELAY_ADDRESS_PREFIX}{address}"
         elif self._per_address[address] >= self.settings.max_connections_per_ip:
+            self.stats.connections_refused += 1
             await connection.close(1008, "too many connections from this address")
             return
         self._per_address[address] += 1
@@ -143,6 +155,8 @@ class WsServer:
         )
         if peer is not None:
             session.user_id, session.username = peer.user_id, peer.username
+        else:
+            self._arm_auth_deadline(session)
         self.sessions.add(session)
         if isinstance(connection, GameServerConnection):
             connection.take_now = lambda data: self._receive_now(session, data)
@@ -159,6 +173,8 @@ class WsServer:
         except ConnectionClosed:
             pass
         finally:
+            if (deadline := self._auth_deadlines.pop(session, None)) is not None:
+                deadline.cancel()
             self.sessions.discard(session)
             self._per_address[address] -= 1
             if self._per_address[address] <= 0:
@@ -187,6 +203,8 @@ class WsServer:
         if state not in states and not self._finished_game_allows(session, states):
             name = "GameCommand" if isinstance(message, GameCommandMessage) else type(message).__name__
             return self._refuse(session, "wrong_state", f"{name} is not allowed while {state.value}")
+        if isinstance(message, GAME_LOOKUPS) and self._lookups_exhausted(session):
+            return False
         # A game that lives (or is placed) on another server: relay the session there.
         if self.cluster is not None and await self.cluster.route_elsewhere(session, message, frame):
             return True
@@ -229,12 +247,57 @@ class WsServer:
         return True
 
     def _refuse(self, session: ClientSession, code: str, message: str) -> bool:
+        self.stats.refused[code] += 1
         session.errors += 1
         if session.errors > self.settings.max_errors_before_close:
             session.outbox.close(1008, "too many invalid messages")
         else:
             session.error(code, message)
         return False
+
+    def _arm_auth_deadline(self, session: ClientSession) -> None:
+        """(Re)start the session's deadline to authenticate."""
+        if (running := self._auth_deadlines.pop(session, None)) is not None:
+            running.cancel()
+        if self.settings.ws_auth_deadline_seconds > 0:
+            self._auth_deadlines[session] = asyncio.get_running_loop().call_later(
+                self.settings.ws_auth_deadline_seconds, self._auth_deadline_passed, session
+            )
+
+    def _auth_deadline_passed(self, session: ClientSession) -> None:
+        """An unauthenticated connection only costs us: it may not linger (answering
+        Pings keeps a socket open, not a seat)."""
+        self._auth_deadlines.pop(session, None)
+        if session.user_id:
+            return
+        if session.busy:
+            # A frame (a Token waiting on the account store, say) is being handled: the
+            # slowness is ours, not the client's. Look again one deadline later.
+            self._arm_auth_deadline(session)
+            return
+        session.outbox.close(1008, "authentication deadline passed")
+
+    def _lookups_exhausted(self, session: ClientSession) -> bool:
+        """True (and the connection closed) when the session's address has used up its
+        budget of unknown game codes and ids: refused without looking anything up."""
+        if self._lookup_misses is None or session.address.startswith(RELAY_ADDRESS_PREFIX):
+            return False
+        if self._lookup_misses.retry_after(address_key(session.address)) <= 0:
+            return False
+        session.deny("too many unknown games asked for from this address; try again later")
+        session.outbox.close(1008, "too many unknown game codes")
+        return True
+
+    def _unknown_game(self, session: ClientSession, reason: str) -> None:
+        """Answer a lookup of a game that does not exist. It counts as an error of the
+        connection and against the address's lookup budget: guessing codes ends in a
+        closed connection and a slowed address."""
+        session.deny(reason)
+        session.errors += 1
+        if self._lookup_misses is not None and not session.address.startswith(RELAY_ADDRESS_PREFIX):
+            self._lookup_misses.try_take(address_key(session.address))
+        if session.errors > self.settings.max_errors_before_close:
+            session.outbox.close(1008, "too many invalid messages")
 
     def _disconnected(self, session: ClientSession) -> None:
         if self.cluster is not None:
@@ -279,13 +342,18 @@ class WsServer:
         try:
             claims = self.tokens.verify(msg.token)
             user = await self.db.get_user(claims.user_id)
+            check_generation(claims, user.token_generation)  # revoked? the item is read anyway
         except (InvalidToken, NotFound) as exc:
+            # Which check failed is for the log; the client learns only that it failed.
             reason = exc.reason if isinstance(exc, InvalidToken) else "unknown user"
-            session.deny(f"invalid token: {reason}")
+            log.info("ws_token_refused", reason=reason, address=session.address)
+            session.deny("invalid token")
             session.outbox.close(1008, "invalid token")
             return
         except DatabaseError:
             session.error("unavailable", "the account store is unavailable; try again")
+            # The client did its part in time; it gets a whole deadline for its retry.
+            self._arm_auth_deadline(session)
             return
         session.user_id = user.user_id
         session.username = user.username
@@ -314,29 +382,42 @@ class WsServer:
         return False
 
     async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
+        game_id = await self._new_solo_game(session)
+        if game_id is not None:
+            session.send(protocol.SoloGameCreated(game_id=game_id))
+
+    async def _new_solo_game(self, session: ClientSession) -> int | None:
+        """Create and start a solo game for the session's user (the client then sends
+        JoinGame); None when refused (the refusal is sent)."""
         if self._refuse_new_game(session) or self._refuse_second_seat(session):
-            return
+            return None
         try:
             game_id = await self.db.next_id("game")
         except DatabaseUnavailable:
             session.deny("the game store is unavailable; try again")
-            return
-        game = Game(game_id, SOLO, seed=new_seed(), server_id=self.host.server_id)
+            return None
+        # A Custom game of mode Solo, private and closed to spectators, as the original
+        # server made it: clients recognise a solo game only in that form.
+        game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.host.server_id)
         game.add_player(session.user_id, session.username)
-        hosted = self.host.add(HostedGame(game=game, kind="solo"))
+        hosted = self.host.add(HostedGame(game=game, kind="solo", is_private=True, allow_spectators=False))
         hosted.joined_at_ms[session.user_id] = hosted.created_at_ms
         # Solo games start at once; the client's JoinGame gets a Snapshot of where it is.
         self.host.start(hosted)
-        session.send(protocol.SoloGameCreated(game_id=game_id))
+        return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
         current = session.game
-        if current is not None and current.game_id != msg.game_id and not current.finished:
+        if current is not None and current.game_id == msg.game_id:
+            # Already receiving it. The original server ignored a repeated JoinGame; a
+            # fresh Snapshot here would make clients re-base where they did not before.
+            return
+        if current is not None and not current.finished:
             session.error("wrong_state", "leave your game before joining another")
             return
         hosted = self.host.get(msg.game_id)
         if hosted is None:
-            session.deny("game not found")
+            self._unknown_game(session, "game not found")
             return
         role = self._admissible_role(session, hosted)
         if role is None:
@@ -368,7 +449,7 @@ class WsServer:
     async def _on_join_custom_game(self, session: ClientSession, msg: protocol.JoinCustomGame) -> None:
         hosted = self.lobbies.find(msg.game_code)
         if hosted is None:
-            session.deny("unknown or expired game code")
+            self._unknown_game(session, "unknown or expired game code")
             return
         if self._refuse_second_seat(session):
             return
@@ -385,7 +466,7 @@ class WsServer:
         if hosted is None and msg.game_code:
             hosted = self.lobbies.find(msg.game_code)
         if hosted is None:
-            session.deny("game not found")
+            self._unknown_game(session, "game not found")
             return
         if not hosted.allow_spectators:
             session.deny("this game does not allow spectators")
@@ -399,6 +480,13 @@ class WsServer:
         self._enter(session, hosted, "spectator")
 
     async def _on_queue_for_match(self, session: ClientSession, msg: protocol.QueueForMatch) -> None:
+        if is_solo(msg.game_type):
+            # Nobody to wait for: the solo game is made at once and announced as a match
+            # is, with {"JoinGame": id}; the client answers with its own JoinGame.
+            game_id = await self._new_solo_game(session)
+            if game_id is not None:
+                session.send(protocol.MatchFound(game_id=game_id))
+            return
         if self.matchmaking is None:
             session.deny("matchmaking is not available on this server")
             return
@@ -421,12 +509,15 @@ class WsServer:
         self._game_command(session, hosted, msg)
 
     def _game_command(self, session: ClientSession, hosted: HostedGame, msg: GameCommandMessage) -> None:
+        self.stats.commands += 1
         if session.role != "player":
+            self.stats.commands_rejected += 1
             session.error("not_a_player", "spectators cannot send commands")
             return
         try:
             event = hosted.game.schedule_command(session.user_id, msg)
         except CommandRejected as exc:
+            self.stats.commands_rejected += 1
             session.error("command_rejected", exc.reason)
             return
         self.host.broadcast_events(hosted, (event,))

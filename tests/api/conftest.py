@@ -68,16 +68,17 @@ def cheap_hasher() -> PasswordHasher:
 
 @pytest.fixture
 async def start_api_server(settings, db, cheap_hasher) -> AsyncIterator[Callable[..., Any]]:
-    """`await start_api_server(**setting_overrides, db=...)` -> RunningApi; stopped after the test."""
+    """`await start_api_server(**setting_overrides, database=..., hasher=...)` -> RunningApi;
+    stopped after the test."""
     runners = []
     sessions = []
 
-    async def start(*, database: Any = None, **overrides: Any) -> RunningApi:
+    async def start(*, database: Any = None, hasher: PasswordHasher | None = None, **overrides: Any) -> RunningApi:
         api_settings = dataclasses.replace(settings, **overrides)
         tokens = TokenIssuer(TEST_SECRET, api_settings.jwt_ttl_seconds)
         clock = FakeClock()
         target_db = db if database is None else database
-        app = create_api_app(api_settings, target_db, tokens, cheap_hasher, clock=clock)
+        app = create_api_app(api_settings, target_db, tokens, hasher or cheap_hasher, clock=clock)
         runner, port = await start_api(app, "127.0.0.1", 0)
         runners.append(runner)
         http = aiohttp.ClientSession()

@@ -105,8 +105,13 @@ def test_username_errors_say_what_is_wrong():
 
 
 def test_password_rules():
+    too_short = ["Password must be at least 6 characters, not counting spaces"]
     assert validate_password("123456") == []
-    assert validate_password("12345") == ["Password must be at least 6 characters"]
+    assert validate_password("12345") == too_short
+    # Characters that do not show are not a password: spaces, tabs, NULs.
+    for blank in (" " * 12, "\t" * 8, "\x00" * 10, "ab cd  e\u3000"):
+        assert validate_password(blank) == too_short, repr(blank)
+    assert validate_password("  a b c d e f  ") == []
 
 
 # --- tokens -----------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Token buckets and failure lockouts, driven by an injected clock (no sleeping)."""
+"""Token buckets, failure backoffs and negative caches, driven by an injected clock (no sleeping)."""
 
 import pytest
 
-from snaketron.ratelimit import FailureLockout, KeyedRateLimiter, TokenBucket
+from snaketron.ratelimit import FailureBackoff, KeyedRateLimiter, RecentMisses, TokenBucket
 
 
 class FakeClock:
@@ -69,40 +69,52 @@ def test_keyed_limiter_forgets_idle_keys_and_caps_memory():
     assert len(limiter) == 1
 
 
-def test_lockout_after_max_failures_for_its_duration():
+def test_backoff_starts_at_the_allowance_and_doubles():
     clock = FakeClock()
-    lockout = FailureLockout(max_failures=3, lockout_seconds=60, clock=clock)
-    assert not lockout.record_failure("alice")
-    assert not lockout.record_failure("alice")
-    assert lockout.locked_for("alice") == 0
-    assert lockout.record_failure("alice")
-    assert lockout.locked_for("alice") == pytest.approx(60)
-    assert lockout.locked_for("bob") == 0
+    backoff = FailureBackoff(3, first_delay=60, max_delay=900, forget_seconds=3600, clock=clock)
+    assert backoff.record_failure("alice") == 0
+    assert backoff.record_failure("alice") == 0
+    assert backoff.blocked_for("alice") == 0
+    assert backoff.record_failure("alice") == 60  # the third failure earns the first wait
+    assert backoff.blocked_for("alice") == pytest.approx(60)
+    assert backoff.blocked_for("bob") == 0
     clock.now += 59
-    assert lockout.locked_for("alice") == pytest.approx(1)
+    assert backoff.blocked_for("alice") == pytest.approx(1)
     clock.now += 1
-    assert lockout.locked_for("alice") == 0
-    # After the lock the count starts over.
-    assert not lockout.record_failure("alice")
+    assert backoff.blocked_for("alice") == 0
+    assert [backoff.record_failure("alice") for _ in range(6)] == [120, 240, 480, 900, 900, 900]
+    assert backoff.penalty("alice") == 900
 
 
-def test_lockout_forgets_old_failures_and_clears_on_success():
+def test_backoff_forgets_old_failures_and_clears_on_success():
     clock = FakeClock()
-    lockout = FailureLockout(max_failures=2, lockout_seconds=10, clock=clock)
-    lockout.record_failure("alice")
-    clock.now += 10  # the first failure is out of the window
-    assert not lockout.record_failure("alice")
-    lockout.clear("alice")
-    assert not lockout.record_failure("alice")
-    assert lockout.record_failure("alice")
+    backoff = FailureBackoff(2, first_delay=1, max_delay=10, forget_seconds=100, clock=clock)
+    backoff.record_failure("alice")
+    clock.now += 100  # the first failure no longer counts
+    assert backoff.record_failure("alice") == 0
+    backoff.clear("alice")
+    assert backoff.record_failure("alice") == 0
+    assert backoff.record_failure("alice") == 1
 
 
-def test_lockout_memory_is_bounded():
+def test_backoff_memory_is_bounded():
     clock = FakeClock()
-    lockout = FailureLockout(max_failures=5, lockout_seconds=10, max_keys=100, clock=clock)
+    backoff = FailureBackoff(5, first_delay=1, max_delay=10, forget_seconds=10, max_keys=100, clock=clock)
     for i in range(1000):
-        lockout.record_failure(f"addr{i}")
-    assert len(lockout) == 100
+        backoff.record_failure(f"addr{i}")
+    assert len(backoff) == 100
     clock.now += 10
-    lockout.record_failure("fresh")
-    assert len(lockout) == 1
+    backoff.record_failure("fresh")
+    assert len(backoff) == 1
+
+
+def test_recent_misses_expire_and_stay_bounded():
+    clock = FakeClock()
+    misses = RecentMisses(2.0, max_keys=3, clock=clock)
+    misses.add("ABCD")
+    assert "ABCD" in misses and "WXYZ" not in misses
+    clock.now += 2
+    assert "ABCD" not in misses
+    for key in "abcd":
+        misses.add(key)
+    assert "a" not in misses and "d" in misses

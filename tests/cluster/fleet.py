@@ -87,6 +87,7 @@ class ServerFleet:
                 "DYNAMODB_TABLE_PREFIX": self.prefix,
                 "SNAKETRON_CREATE_TABLES": "0",
                 "SNAKETRON_EMBEDDED_DB": "0",
+                "SNAKETRON_DEV_MODE": "1",  # loopback servers on the test endpoint
                 "SNAKETRON_HOST": "127.0.0.1",
                 "SNAKETRON_WS_PORT": "0",
                 "SNAKETRON_API_PORT": "0",

@@ -73,7 +73,7 @@ async def test_kill_9_of_the_host_abandons_its_games_and_tells_relayed_clients(c
     assert over.game_id == game_id
     assert over.sequence == max(e.sequence for e in events[:-1]) + 1
     assert over.tick >= started.tick
-    # So is the rejoined player, in its own sequence (each rejoin Snapshot takes a number).
+    # So is the rejoined player (its rejoin Snapshot repeated the last number).
     over_for_local = (await events_until_complete(local, timeout=20))[-1]
     assert over_for_local.event.StatusUpdated.status.Complete.winning_snake_id is None
 

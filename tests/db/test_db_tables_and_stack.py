@@ -191,3 +191,52 @@ def test_dev_overrides_mount_the_source_and_build_the_dev_target():
     assert f"AS {dev['build']['target']}" in dockerfile and "watchfiles" in dockerfile
     docker_env = set(re.findall(r"\b(SNAKETRON_\w+|AWS_\w+|DYNAMODB_\w+)=", dockerfile))
     assert docker_env and docker_env <= SETTING_NAMES
+
+
+def mounts_of(service: dict) -> dict[str, Path]:
+    """Container path -> the repository path mounted there."""
+    pairs = (volume.split(":")[:2] for volume in service.get("volumes", []))
+    return {target: (ROOT / source).resolve() for source, target in pairs if source.startswith(".")}
+
+
+def test_dev_stack_scrapes_the_server_and_provisions_the_dashboard():
+    from snaketron.metrics import METRICS_PATH
+
+    base = compose("docker-compose.yml")["services"]
+    dev = compose("docker-compose.dev.yml")["services"]
+    prometheus, grafana = dev["prometheus"], dev["grafana"]
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", prometheus["image"])
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", grafana["image"])
+
+    # Prometheus scrapes the server's /metrics on its API port.
+    config_file = mounts_of(prometheus)["/etc/prometheus/prometheus.yml"]
+    jobs = yaml.safe_load(config_file.read_text())["scrape_configs"]
+    job = next(j for j in jobs if j["job_name"] == "snaketron")
+    assert job["metrics_path"] == METRICS_PATH
+    api_port = str(base["server"]["environment"]["SNAKETRON_API_PORT"])
+    assert job["static_configs"][0]["targets"] == [f"server:{api_port}"]
+    assert "server" in prometheus["depends_on"]
+
+    # Grafana: its provisioning reads the data source and the dashboard kept in the repo.
+    mounts = mounts_of(grafana)
+    provisioning = mounts["/etc/grafana/provisioning"]
+    assert provisioning.is_dir() and provisioning.is_relative_to(ROOT)
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    source = next(s for s in sources if s["type"] == "prometheus")
+    prometheus_port = prometheus["ports"][0].rsplit(":", 1)[1]
+    assert source["url"] == f"http://prometheus:{prometheus_port}"
+    providers = yaml.safe_load((provisioning / "dashboards" / "snaketron.yml").read_text())["providers"]
+    dashboards_in_container = providers[0]["options"]["path"]
+    dashboards = mounts[dashboards_in_container]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(dashboards_in_container + "/")
+    dashboard = json.loads((dashboards / home.rsplit("/", 1)[1]).read_text())
+
+    # Every panel asks the provisioned data source for metrics the server exports.
+    exported = (ROOT / "server" / "snaketron" / "metrics.py").read_text()
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        for target in panel["targets"]:
+            queried |= set(re.findall(r"\b(snaketron_\w+?)(?:_total|_bucket|_count|_sum)?\b", target["expr"]))
+    assert queried and all(f'"{name}"' in exported for name in queried), queried

@@ -32,26 +32,34 @@ def test_two_players_face_each_other_on_the_middle_row() -> None:
     assert _layout(type_free_for_all(2), 2) == [((35, 20), (38, 20), L), ((4, 20), (1, 20), R)]
 
 
-def test_three_players_two_left_one_right() -> None:
+def test_three_players_fill_the_left_column_first() -> None:
+    # As the original server: seats 0 and 1 on the left, seat 2 alone on the right.
     assert _layout(type_free_for_all(3), 3) == [
         ((4, 2), (1, 2), R),
-        ((35, 20), (38, 20), L),
         ((4, 38), (1, 38), R),
+        ((35, 20), (38, 20), L),
     ]
 
 
 def test_four_players_two_columns_of_two() -> None:
     assert _layout(type_free_for_all(4), 4) == [
         ((4, 2), (1, 2), R),
-        ((35, 2), (38, 2), L),
         ((4, 38), (1, 38), R),
+        ((35, 2), (38, 2), L),
         ((35, 38), (38, 38), L),
     ]
 
 
 def test_six_players_rows_spread_by_integer_arithmetic() -> None:
     layout = _layout(type_free_for_all(6), 6)
-    assert [head for head, _, _ in layout] == [(4, 2), (35, 2), (4, 20), (35, 20), (4, 38), (35, 38)]
+    assert [head for head, _, _ in layout] == [(4, 2), (4, 20), (4, 38), (35, 2), (35, 20), (35, 38)]
+
+
+def test_sixteen_players_fit_two_columns_of_eight() -> None:
+    layout = _layout(type_free_for_all(16), 16)
+    heads = [head for head, _, _ in layout]
+    assert len(set(heads)) == 16
+    assert [x for x, _ in heads] == [4] * 8 + [35] * 8
 
 
 def test_ten_players() -> None:
@@ -97,6 +105,17 @@ def test_no_two_snakes_share_a_cell_for_any_player_count(players: int) -> None:
     cells = [c for s in game.state.arena.snakes for c in expand(s.body)]
     assert len(cells) == len(set(cells)) == 4 * players
     assert all(0 <= x < 40 and 0 <= y < 40 for x, y in cells)
+
+
+@pytest.mark.parametrize("per_team", range(1, 5))
+def test_every_team_size_matchmaking_offers_lays_out_on_distinct_cells(per_team: int) -> None:
+    game = Game(1, type_team_match(per_team), seed=1)
+    for user in range(2 * per_team):
+        game.add_player(user, f"u{user}")
+    snakes = game.state.arena.snakes
+    cells = [c for s in snakes for c in expand(s.body)]
+    assert len(cells) == len(set(cells)) == 4 * 2 * per_team
+    assert [s.team_id for s in snakes] == [0, 1] * per_team
 
 
 @pytest.mark.parametrize(("height", "width"), [(40, 9), (10, 3), (20, 5), (25, 5), (30, 7), (15, 3), (50, 11)])

@@ -160,7 +160,8 @@ def test_the_server_stamps_tick_user_and_a_per_game_receive_counter() -> None:
     assert b.command_id_server.tick == 20 and b.command_id_server.user_id == 102
     assert b.command_id_server.sequence_number == a.command_id_server.sequence_number + 1
     assert a.command_id_client == CommandId(tick=25, user_id=1, sequence_number=4)
-    assert (first.user_id, second.user_id) == (101, 102)
+    # Events name no user (as the original server's): the stamp names the sender.
+    assert (first.user_id, second.user_id) == (None, None)
 
 
 def test_an_omitted_snake_id_is_filled_with_the_senders_snake() -> None:
@@ -243,13 +244,15 @@ def test_a_snapshot_goes_out_every_10_ticks() -> None:
     assert all(e.event.value.game_state.tick == e.tick for e in events if e.event.tag == "Snapshot")
 
 
-def test_a_snapshot_for_a_joiner_takes_the_next_sequence_number() -> None:
+def test_a_snapshot_for_a_joiner_carries_the_last_sequence_and_takes_none() -> None:
+    # As the original server: the Snapshot's sequence is the state's event_sequence, so
+    # the members already in the game see no gap.
     game = board([S([(5, 5), (4, 5)]), S([(5, 15), (4, 15)])])
     events = game.advance_to(3)
     joiner = game.snapshot_event()
-    assert joiner.sequence == events[-1].sequence + 1
+    assert joiner.sequence == events[-1].sequence == joiner.event.value.game_state.event_sequence
     assert joiner.tick == 4 and joiner.event.value.game_state.tick == 4
-    assert game.advance_to(4)[0].sequence == joiner.sequence + 1
+    assert game.advance_to(4)[0].sequence == events[-1].sequence + 1
 
 
 def test_a_snapshot_is_a_copy_that_later_ticks_do_not_change() -> None:
@@ -260,18 +263,22 @@ def test_a_snapshot_is_a_copy_that_later_ticks_do_not_change() -> None:
     assert [snake.body[0] for snake in snapshot.arena.snakes] == heads
 
 
-def test_every_event_has_its_own_strictly_increasing_sequence() -> None:
+def test_every_event_but_a_snapshot_has_the_next_sequence() -> None:
     game = _ffa(4)
-    sequences = [e.sequence for e in game.start(0)]
+    events = list(game.start(0))
     for tick in range(60):
         for user in (101, 102):
-            sequences.append(turn(game, user, (U, L, D, R)[(tick + user) % 4]).sequence)
-        sequences += [e.sequence for e in game.advance_to(tick)]
+            events.append(turn(game, user, (U, L, D, R)[(tick + user) % 4]))
+        events += game.advance_to(tick)
         if game.is_complete:
             break
-    sequences.append(game.snapshot_event().sequence)
-    assert sequences == sorted(set(sequences))
-    assert len(sequences) > 20
+    events.append(game.snapshot_event())
+    last = 0
+    for event in events:
+        expected = last if event.event.tag == "Snapshot" else last + 1
+        assert event.sequence == expected, event.event.tag
+        last = event.sequence
+    assert sum(1 for e in events if e.event.tag != "Snapshot") > 20
 
 
 def test_from_state_resumes_exactly() -> None:

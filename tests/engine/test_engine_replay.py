@@ -1,8 +1,9 @@
 """A recording computed again gives the live event stream, event for event (hypothesis).
 
-The "live" stream is what the engine handed the server from the start on: every
-tick's events, every CommandScheduled and every Snapshot a member got on attaching;
-a spectator receives each of them (phase B of issue 21 checks it over the wire).
+The "live" stream is what the engine handed the server from the start on for every
+member: every tick's events (periodic snapshots included) and every CommandScheduled.
+Members attach along the way (their own snapshot is no part of it and no input);
+phase B of issue 21 checks the same over the wire.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from snaketron.engine import (
     type_free_for_all,
     type_team_match,
 )
-from snaketron.engine.recording import Began, Commanded, Joined, SnapshotTaken
+from snaketron.engine.recording import Began, Commanded, Joined, Left
 from support.replay_games import Plan, plans, play
 
 _SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,7 +51,7 @@ def test_a_recording_survives_its_encoding() -> None:
     assert [seat for seat, _ in recording.seats] == [100, 101]
     assert recording.start_ms == 1_700_000_000_000
     kinds = {type(entry) for entry in recording.inputs}
-    assert {Joined, Began, Commanded, SnapshotTaken} <= kinds
+    assert kinds == {Joined, Left, Began, Commanded}, "an attach snapshot is no input"
     decoded = msgspec.msgpack.decode(msgspec.msgpack.encode(recording), type=type(recording))
     assert decoded == recording
     assert msgspec.json.encode(replay_events(decoded)[1:]) == msgspec.json.encode(live)

@@ -134,7 +134,7 @@ def test_a_turn_is_applied_at_its_tick_and_emits_snake_turned() -> None:
     assert of_kind(first, "SnakeTurned") == []
     second = game.advance_to(2)
     assert of_kind(second, "SnakeTurned") == [SnakeTurned(snake_id=0, direction=U)]
-    assert second[kinds(second).index("SnakeTurned")].user_id == 101
+    assert second[kinds(second).index("SnakeTurned")].user_id is None  # as the original server
     assert cells_of(game, 0)[0] == (7, 4)
 
 

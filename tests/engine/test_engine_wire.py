@@ -39,6 +39,7 @@ from snaketron.engine import (
     type_free_for_all,
     type_team_match,
 )
+from support.wire_fields import GAME_EVENT_FIELDS, GAME_STATE_FIELDS
 
 
 def _json(value: object) -> object:
@@ -63,28 +64,14 @@ def test_snapshot_event_message_shape_field_by_field() -> None:
         ),
     )
     message = _snapshot_json(game)
-    assert set(message) == {"game_id", "tick", "sequence", "user_id", "event"}
+    assert set(message) == GAME_EVENT_FIELDS
     assert (message["game_id"], message["tick"], message["user_id"]) == (42, 0, None)
     assert isinstance(message["sequence"], int)
     assert list(message["event"]) == ["Snapshot"]
     assert list(message["event"]["Snapshot"]) == ["game_state"]
 
     state = message["event"]["Snapshot"]["game_state"]
-    assert set(state) == {
-        "tick",
-        "status",
-        "game_type",
-        "start_ms",
-        "event_sequence",
-        "arena",
-        "properties",
-        "command_queue",
-        "players",
-        "rng",
-        "game_code",
-        "host_user_id",
-        "usernames",
-    }
+    assert set(state) == GAME_STATE_FIELDS
     assert state["tick"] == 0
     assert state["status"] == {"Started": {"server_id": 3}}
     assert state["game_type"] == {"TeamMatch": {"per_team": 1}}

@@ -12,7 +12,7 @@ from websockets.server import ServerProtocol
 
 from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
-from snaketron.engine import GameEventMessage
+from snaketron.engine import SOLO, CustomGameSettings, GameEventMessage
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536])
@@ -35,9 +35,12 @@ async def test_plain_and_compressed_spectators_read_the_same_events(start_server
     try:
         for client, token in zip((player, plain, zipped), tokens, strict=True):
             await client.authenticate(token)
-        await player.send(protocol.CreateSoloGame())
-        created = await player.expect(protocol.SoloGameCreated)
-        await player.send(protocol.JoinGame(game_id=created.game_id))
+        # A public one-player custom game (a solo game admits no spectators).
+        public_solo = CustomGameSettings(game_mode=SOLO, max_players=1, is_private=False)
+        await player.send(protocol.CreateCustomGame(settings=public_solo))
+        created = await player.expect(protocol.CustomGameCreated)
+        await player.send(protocol.StartCustomGame())
+        await player.expect(protocol.CustomGameStarting)
         for watcher in (plain, zipped):
             await watcher.send(protocol.SpectateGame(game_id=created.game_id))
             await watcher.expect(protocol.SpectatorJoined)

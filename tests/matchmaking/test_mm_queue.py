@@ -72,18 +72,18 @@ async def test_six_players_of_free_for_all_2_make_exactly_three_games(server, pl
     assert sorted(len(members) for members in games.values()) == [2, 2, 2]
 
 
-async def test_other_game_types_are_refused(server, players):
+async def test_sizes_outside_the_bounds_are_refused_naming_the_bounds(server, players):
     client = await players.new()
     for game_type in (
-        "Solo",
-        type_free_for_all(5),
-        type_free_for_all(16),
-        type_team_match(4),
+        type_free_for_all(1),
+        type_free_for_all(17),
+        type_team_match(5),
         GameTypeObject(TeamMatch=TeamMatch(per_team=0)),
     ):
-        await expect_denied(client, protocol.QueueForMatch(game_type=game_type), "matchmaking offers")
+        denied = await expect_denied(client, protocol.QueueForMatch(game_type=game_type), "matchmaking offers")
+        assert "FreeForAll for 2 to 16 players" in denied and "TeamMatch for 1 to 4 per team" in denied
     assert server.matchmaking.waiting == {}
-    assert sorted(RULES) == ["ffa10", "ffa2", "ffa3", "ffa4", "ffa6", "team1", "team2", "team3"]
+    assert sorted(RULES) == sorted([f"ffa{n}" for n in range(2, 17)] + [f"team{k}" for k in range(1, 5)])
 
 
 async def test_a_lone_player_who_leaves_the_queue_is_never_matched(server, players, db):

@@ -101,8 +101,11 @@ def test_split_teams_is_exhaustive_for_three_a_side():
 def test_queue_rules_cover_exactly_the_offered_types():
     assert rule_for(type_free_for_all(6)).players == 6
     assert rule_for(type_team_match(3)).players == 6 and rule_for(type_team_match(3)).is_team
-    assert rule_for(type_free_for_all(5)) is None
-    assert rule_for("Solo") is None
+    assert [rule_for(type_free_for_all(n)).players for n in (2, 5, 8, 16)] == [2, 5, 8, 16]
+    assert rule_for(type_team_match(4)).players == 8
+    assert rule_for(type_free_for_all(1)) is None and rule_for(type_free_for_all(17)) is None
+    assert rule_for(type_team_match(0)) is None and rule_for(type_team_match(5)) is None
+    assert rule_for("Solo") is None  # a solo game is made at once, never queued
 
 
 def test_wait_estimates():

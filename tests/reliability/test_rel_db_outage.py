@@ -20,6 +20,7 @@ import pytest
 
 from snaketron import protocol
 from snaketron.client import AccountClient, AccountError, GameClient
+from snaketron.engine import SOLO, CustomGameSettings
 from snaketron.game_server import GameServer
 from support.server_watch import TickWatch
 from support.solo_loop import SoloLoop
@@ -27,6 +28,7 @@ from support.solo_loop import SoloLoop
 OUTAGE_S = 10.0
 SOLO_PLAYERS = 4
 API_PACE_S = 0.25  # one account request per quarter second, as a trickle of users would
+WATCHED_GAME = CustomGameSettings(game_mode=SOLO, max_players=1, is_private=False, arena_width=200, arena_height=40)
 
 
 @dataclass
@@ -76,16 +78,25 @@ def db(faulty_db):
 async def test_ten_second_outage_loses_no_accepted_write(
     faulty_db, proxy, start_server, accounts_of, direct_db, report, server_errors
 ):
-    server = await start_server()
+    # The latecomer below keeps one connection through the whole outage, unauthenticated,
+    # and signs in after it: longer than the default authentication deadline allows.
+    server = await start_server(ws_auth_deadline_seconds=120)
     writer = faulty_db.writer
     accounts = accounts_of(server)
     prefix = f"out{time.monotonic_ns() % 10**8}"
-    signed = [await accounts.register(f"{prefix}p{i}", "secret1") for i in range(SOLO_PLAYERS + 2)]
+    signed = [await accounts.register(f"{prefix}p{i}", "secret1") for i in range(SOLO_PLAYERS + 3)]
     loops = [SoloLoop(await _connected(server, s.token)).start() for s in signed[:SOLO_PLAYERS]]
     watcher = await _connected(server, signed[SOLO_PLAYERS].token)
     known = signed[SOLO_PLAYERS + 1]
     for loop in loops:  # each holds a game and a block of game ids before the lights go out
         await asyncio.wait_for(loop.playing.wait(), 10)
+    # Solo games admit no spectators: the watcher gets a public one-player custom game,
+    # on a board wide enough (200 cells, 20 s to the wall) to outlast the outage.
+    host = await _connected(server, signed[SOLO_PLAYERS + 2].token)
+    await host.send(protocol.CreateCustomGame(settings=WATCHED_GAME))
+    watched = (await host.expect(protocol.CustomGameCreated)).game_id
+    await host.send(protocol.StartCustomGame())
+    await host.expect(protocol.CustomGameStarting)
 
     ticks = TickWatch(server.host)
     ticks.start()
@@ -96,7 +107,6 @@ async def test_ten_second_outage_loses_no_accepted_write(
     traffic = asyncio.create_task(_account_traffic(accounts, known.username, prefix, outage_over))
 
     # A spectator joins a running game: its row is one more write to keep.
-    watched = loops[0].current_game
     await watcher.send(protocol.SpectateGame(game_id=watched, game_code=None))
     await watcher.expect(protocol.SpectatorJoined)
     # Signing in on the WebSocket needs the user record: refused for now, connection kept.

@@ -61,6 +61,7 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
         AWS_REGION=settings.aws_region,
         DYNAMODB_TABLE_PREFIX=settings.table_prefix,
         SNAKETRON_CREATE_TABLES="0",
+        SNAKETRON_DEV_MODE="1",  # loopback, on the test endpoint
         SNAKETRON_WS_PORT="0",
         SNAKETRON_API_PORT="0",
         SNAKETRON_DRAIN_GRACE_SECONDS=str(GRACE_S),

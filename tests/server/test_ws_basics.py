@@ -49,7 +49,7 @@ async def test_bad_expired_and_tampered_tokens_are_refused_and_closed(players, s
     unknown_user = jwt.encode({**claims, "sub": "999999"}, secret, algorithm="HS256")
     for token in ("garbage", expired, other_user, tampered, unknown_user):
         denied, code = await _refused(players, token)
-        assert "invalid token" in denied.reason
+        assert denied.reason == "invalid token"  # nothing about which check failed
         assert code == 1008
 
 

@@ -28,6 +28,9 @@ def make_settings(endpoint: str, prefix: str, **overrides: object) -> Settings:
         "db_deadline_ms": 5_000,
         "db_read_timeout": 5.0,
         "log_level": "warning",
+        # Loopback servers on a test-only endpoint: development mode, as `auto` would
+        # choose for the embedded endpoint these fixtures start themselves.
+        "dev_mode_setting": "1",
     }
     values.update(overrides)
     return Settings.from_env({}, **values)

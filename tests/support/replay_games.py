@@ -88,7 +88,7 @@ def play(plan: Plan, max_ticks: int = MAX_TICKS) -> tuple[Game, list[GameEventMe
             live += game.abandon()
             break
         if plan.attach_every and turn_number % plan.attach_every == 0:
-            live.append(game.snapshot_event())
+            game.snapshot_event()  # one member's attach snapshot: not the game's stream, and no input
         for user_id, snake_id in game.players.items():
             direction = choose_direction_on_board(game, snake_id)
             if direction is None:

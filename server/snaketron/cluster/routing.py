@@ -45,6 +45,7 @@ from snaketron.db.models import ServerRecord
 from snaketron.games import GameHost
 from snaketron.lobbies import LobbyService, normalise_code
 from snaketron.logs import get_logger
+from snaketron.ratelimit import RecentMisses
 from snaketron.sessions import ClientSession
 from snaketron.tasks import BackgroundTasks
 
@@ -69,6 +70,10 @@ GOING_AWAY = 1001
 # DynamoDB (written through the batch writer: a match just placed on another server,
 # a lobby created a moment ago): look again after these delays before "not found".
 LOOKUP_RETRIES_S = (0.1, 0.25, 0.5)
+# Codes looked up in DynamoDB and not found are answered from memory this long: a code
+# asked for again (a guesser, a client retrying) costs no read. Short, because a lobby
+# just made on another server reaches the table within a batch flush.
+UNKNOWN_CODE_TTL_S = 2.0
 
 
 class GameRouter:
@@ -100,6 +105,7 @@ class GameRouter:
         # never relayed on (a game is placed once, by the client's own server).
         self._peer_connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._relays_changed = asyncio.Event()  # a relayed game ended or a relay went away
+        self._unknown_codes = RecentMisses(UNKNOWN_CODE_TTL_S)
         registry.on_refresh(self._recheck_lost_links)
 
     # --- the host side: admitting relay connections -------------------------------------
@@ -205,9 +211,13 @@ class GameRouter:
         return self._live_host(game.server_id, game_id)
 
     async def _lobby_host(self, code: str) -> tuple[ServerRecord, int] | None:
+        code = normalise_code(code)
+        if code in self._unknown_codes:
+            return None
         try:
-            lobby = await self._db.get_lobby(normalise_code(code), now_ms=self._clock_ms())
+            lobby = await self._db.get_lobby(code, now_ms=self._clock_ms())
         except NotFound:
+            self._unknown_codes.add(code)
             return None
         except DatabaseError as exc:
             log.warning("lobby lookup failed", error=str(exc))

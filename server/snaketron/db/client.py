@@ -44,6 +44,7 @@ from snaketron.db.errors import (
     TransactionCancelled,
 )
 from snaketron.db.retry import RetryPolicy
+from snaketron.histograms import DB_LATENCY_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 
 log = get_logger("snaketron.db.client")
@@ -148,6 +149,17 @@ class DbMetrics:
     server_errors: int = 0
     connection_errors: int = 0
     gave_up: int = 0
+    # The same by operation: retries, failures by kind (throttled, server, connection,
+    # gave_up, or the domain error raised), and each attempt's latency.
+    retries_by_operation: Counter[str] = field(default_factory=Counter)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operation, kind)
+    latency: dict[str, BucketCounts] = field(default_factory=dict)
+
+    def observe_latency(self, operation: str, seconds: float) -> None:
+        buckets = self.latency.get(operation)
+        if buckets is None:
+            buckets = self.latency[operation] = BucketCounts(DB_LATENCY_BOUNDS_S)
+        buckets.observe(seconds)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -241,22 +253,28 @@ class DynamoClient:
         while True:
             attempt += 1
             self.metrics.requests[operation] += 1
-            remaining = deadline - time.monotonic()
+            sent = time.monotonic()
+            remaining = deadline - sent
             try:
                 async with asyncio.timeout(max(remaining, 0.001)):
                     response: dict[str, Any] = await method(**params)
                     return response
             except Exception as exc:  # every SDK failure is mapped below
                 outcome = map_sdk_error(exc, operation)
+            finally:
+                self.metrics.observe_latency(operation, time.monotonic() - sent)
             if not isinstance(outcome, TransientError):
+                self.metrics.failures[operation, type(outcome).__name__] += 1
                 raise outcome
-            self._count(outcome)
+            self._count(outcome, operation)
             delay = policy.delay_s(attempt)
             if attempt >= policy.attempts or time.monotonic() + delay >= deadline:
                 self.metrics.gave_up += 1
+                self.metrics.failures[operation, "gave_up"] += 1
                 log.warning("dynamodb gave up", operation=operation, attempts=attempt, cause=outcome.detail)
                 raise DatabaseUnavailable(f"{outcome.detail} (gave up after {attempt} attempts)")
             self.metrics.retries += 1
+            self.metrics.retries_by_operation[operation] += 1
             log.info(
                 "dynamodb retry",
                 operation=operation,
@@ -266,7 +284,8 @@ class DynamoClient:
             )
             await asyncio.sleep(delay)
 
-    def _count(self, outcome: TransientError) -> None:
+    def _count(self, outcome: TransientError, operation: str) -> None:
+        self.metrics.failures[operation, outcome.kind] += 1
         if outcome.kind == "throttled":
             self.metrics.throttled += 1
         elif outcome.kind == "server":

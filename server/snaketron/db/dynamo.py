@@ -34,6 +34,7 @@ from snaketron.db.ids import IdAllocator
 from snaketron.db.models import (
     DatabaseHealth,
     DatabaseState,
+    EndpointKind,
     GamePlayerRecord,
     GameRecord,
     GameStatusName,
@@ -123,7 +124,7 @@ class DynamoDatabase:
             policy=RetryPolicy.from_settings(settings),
         )
         self._ids = IdAllocator(client, self.tables.main, settings.id_block_size)
-        endpoint = "embedded" if embedded else "configured" if client.endpoint_url else "aws"
+        endpoint: EndpointKind = "embedded" if embedded else "configured" if client.endpoint_url else "aws"
         self._health = DatabaseHealth(endpoint=endpoint)
 
     @property
@@ -293,6 +294,9 @@ class DynamoDatabase:
             if 0 not in exc.failed():
                 raise
             if not await self._claim_is(self.tables.usernames, {"username": username.lower()}, "userId", user.user_id):
+                # Nothing was written with the id: hand it back, so that a refused
+                # registration leaves no gap (the API checks the name first, too).
+                self._ids.give_back("user", user.user_id)
                 raise UsernameTaken(f"username {username!r} is taken") from None
         return user
 
@@ -323,6 +327,27 @@ class DynamoDatabase:
             )
         except TransactionCancelled:
             raise NotFound(f"user {user_id} / {username!r}") from None
+
+    async def revoke_tokens(self, user: UserRecord, *, password_hash: str | None = None) -> int:
+        generation = user.token_generation + 1
+        update = _Update().set("tokenGen", generation)
+        if password_hash is not None:
+            update.set("passwordHash", password_hash)
+        gen = update.name("tokenGen")
+        old = update.value(user.token_generation)
+        condition = f"attribute_exists(pk) AND (attribute_not_exists({gen}) OR {gen} = {old})"
+        actions = [{"Update": update.params(self.tables.main, shapes.user_key(user.user_id), condition)}]
+        if password_hash is not None:
+            claim = _Update().set("passwordHash", password_hash)
+            claim_condition = f"{claim.name('userId')} = {claim.value(user.user_id)}"
+            actions.append(
+                {"Update": claim.params(self.tables.usernames, {"username": user.username.lower()}, claim_condition)}
+            )
+        try:
+            await self._transact(actions)
+        except TransactionCancelled:
+            raise NotFound(f"user {user.user_id} at generation {user.token_generation}") from None
+        return generation
 
     async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
         if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:

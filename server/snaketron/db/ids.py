@@ -25,9 +25,18 @@ class IdAllocator:
         self._next: dict[str, int] = {}
         self._end: dict[str, int] = {}  # last id of the reserved block, inclusive
         self._locks: dict[str, asyncio.Lock] = {}
+        self._returned: dict[str, list[int]] = {}
+
+    def give_back(self, entity: str, value: int) -> None:
+        """Return an id nothing was written with (a registration that lost its name to a
+        concurrent one); the next caller gets it. Lost on restart: a gap, as ever."""
+        self._returned.setdefault(entity.upper(), []).append(value)
 
     async def next_id(self, entity: str) -> int:
         entity = entity.upper()
+        returned = self._returned.get(entity)
+        if returned:
+            return returned.pop()
         lock = self._locks.setdefault(entity, asyncio.Lock())
         async with lock:  # concurrent callers share one block reservation
             if self._next.get(entity, 1) > self._end.get(entity, 0):

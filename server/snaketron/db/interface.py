@@ -78,6 +78,12 @@ class Database(Protocol):
     async def update_password_hash(self, user_id: int, username: str, password_hash: str) -> None:
         """Rehash on login (bcrypt -> argon2): user item and usernames copy together."""
 
+    async def revoke_tokens(self, user: UserRecord, *, password_hash: str | None = None) -> int:
+        """Raise the user's token generation by one (and set a new password hash, when
+        given, on the user item and the usernames copy together); returns the new
+        generation. Raise NotFound when the user is gone or its generation is no longer
+        `user.token_generation` (a concurrent change: read again and retry)."""
+
     async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
         """New ratings for the players of one game: user items and usernames copies in
         one transaction."""

@@ -138,6 +138,7 @@ def user_item(u: UserRecord) -> dict[str, Any]:
         "ratingSigma": u.rating_sigma,
         "gamesPlayed": u.games_played,
         "createdAt": u.created_at_ms,
+        "tokenGen": u.token_generation,
     }
 
 
@@ -151,6 +152,7 @@ def user_from_item(i: dict[str, Any]) -> UserRecord:
         rating_sigma=_float_or_none(i.get("ratingSigma")),
         games_played=i.get("gamesPlayed", 0),
         created_at_ms=i.get("createdAt", 0),
+        token_generation=i.get("tokenGen", 0),
     )
 
 

@@ -18,12 +18,13 @@ GameKind = Literal["matchmaking", "custom", "solo"]
 
 
 DatabaseState = Literal["ok", "restarting", "unavailable"]
+EndpointKind = Literal["embedded", "configured", "aws"]
 
 
 class DatabaseHealth(msgspec.Struct, kw_only=True, rename="camel"):
     """What the server knows about its database beyond one ping (GET /api/health)."""
 
-    endpoint: Literal["embedded", "configured", "aws"]
+    endpoint: EndpointKind
     state: DatabaseState = "ok"  # "restarting": the embedded endpoint died and is being replaced
     restarts: int = 0  # of the embedded endpoint; each one lost every item it held
     data_lost_at_ms: int | None = None  # when the last restart lost the data
@@ -52,6 +53,8 @@ class UserRecord(msgspec.Struct, kw_only=True):
     rating_sigma: float | None = None
     games_played: int = 0
     created_at_ms: int = 0
+    # Tokens issued with an older generation are refused (password change, logout-all).
+    token_generation: int = 0
 
 
 class RatingUpdate(msgspec.Struct, kw_only=True):

@@ -169,12 +169,18 @@ def start_positions(setup: GameSetup, count: int) -> list[tuple[int, int, Direct
         return [(right - length, mid, Direction.LEFT)]
     if setup.zones is None and count == 2:
         return [(right - length, mid, Direction.LEFT), (left + length, mid, Direction.RIGHT)]
-    # Two facing columns. Even seats (team 0 in team games) take the left one,
-    # so teammates share a column but each has a row of their own.
+    # Two facing columns, ceil(count/2) snakes on the left. In team games even seats
+    # (team 0) take the left one, so teammates share a column but each has a row of
+    # their own; otherwise the left column fills first, seat by seat, as the original
+    # server placed them.
     column_sizes = ((count + 1) // 2, count // 2)
     positions = []
     for seat in range(count):
-        side, row = seat % 2, seat // 2
+        if setup.per_team:
+            side, row = seat % 2, seat // 2
+        else:
+            side = 0 if seat < column_sizes[0] else 1
+            row = seat if side == 0 else seat - column_sizes[0]
         size = column_sizes[side]
         y = mid if size == 1 else 2 + row * (h - 4) // (size - 1)
         if side == 0:

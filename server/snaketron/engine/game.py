@@ -21,7 +21,6 @@ from snaketron.engine.recording import (
     Joined,
     Left,
     Recording,
-    SnapshotTaken,
     command_input,
     state_digest,
 )
@@ -298,7 +297,7 @@ class Game:
         self.status = status_started(self.server_id)
         self._record(Began(start_ms))
         events: list[GameEventMessage] = []
-        self._emit(events, None, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
+        self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
         return events
 
     def advance_to(self, target_tick: int) -> list[GameEventMessage]:
@@ -319,7 +318,7 @@ class Game:
         self.winning_snake_id = None
         self._record(Abandoned(self.tick))
         events: list[GameEventMessage] = []
-        self._emit(events, None, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
+        self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
         return events
 
     # --- commands ---------------------------------------------------------------------
@@ -355,7 +354,7 @@ class Game:
         self._commands.push(stamped)
         self._record(command_input(self.tick, user_id, msg.command_id_client, turn.snake_id, turn.direction))
         events: list[GameEventMessage] = []
-        self._emit(events, user_id, GameEvent(CommandScheduled=CommandScheduled(command_message=stamped)))
+        self._emit(events, GameEvent(CommandScheduled=CommandScheduled(command_message=stamped)))
         return events[0]
 
     # --- a client computing the game along (the load generator's bots) ------------------
@@ -391,11 +390,8 @@ class Game:
 
     def _compute_tick(self, events: list[GameEventMessage]) -> None:
         tick = self.tick
-        if tick % SNAPSHOT_EVERY_TICKS == 0:
-            if self.emits_snapshots:
-                events.append(self._snapshot())
-            else:
-                self._sequence += 1  # its number: later events keep the server's numbers
+        if tick % SNAPSHOT_EVERY_TICKS == 0 and self.emits_snapshots:
+            events.append(self.snapshot_event())
         snakes = self._snakes
         setup = self.setup
         w, h = setup.width, setup.height
@@ -411,11 +407,7 @@ class Game:
             if not snake.alive or direction is snake.direction or direction is snake.last_move.opposite:
                 continue
             snake.direction = direction
-            self._emit(
-                events,
-                snake.user_id,
-                GameEvent(SnakeTurned=SnakeTurned(snake_id=turn.snake_id, direction=direction)),
-            )
+            self._emit(events, GameEvent(SnakeTurned=SnakeTurned(snake_id=turn.snake_id, direction=direction)))
 
         # 3. Move every live snake one cell; growth keeps the tail.
         # (snake_id, snake, vacated tail or None when it grew)
@@ -462,7 +454,7 @@ class Game:
                 snake.cells.append(vacated)
             snake.alive = False
             snake.died_at = tick
-            self._emit(events, None, GameEvent(SnakeDied=SnakeDied(snake_id=snake_id)))
+            self._emit(events, GameEvent(SnakeDied=SnakeDied(snake_id=snake_id)))
 
         # 5. Food under a live head is eaten.
         food = self._food
@@ -475,17 +467,13 @@ class Game:
                     del food[head]
                     snake.food += 1
                     snake.eaten += 1
-                    self._emit(
-                        events,
-                        None,
-                        GameEvent(FoodEaten=FoodEaten(snake_id=snake_id, position=Position(*head))),
-                    )
+                    self._emit(events, GameEvent(FoodEaten=FoodEaten(snake_id=snake_id, position=Position(*head))))
 
         # 6. One spawn attempt while below the target.
         if len(food) < setup.food_target:
             spawned = self._try_spawn_food()
             if spawned is not None:
-                self._emit(events, None, GameEvent(FoodSpawned=FoodSpawned(position=Position(*spawned))))
+                self._emit(events, GameEvent(FoodSpawned=FoodSpawned(position=Position(*spawned))))
 
         # 7. Goal, then the game type's end condition.
         self._check_end(events)
@@ -526,30 +514,29 @@ class Game:
                 winner = alive[0] if alive else None
         self.winning_snake_id = winner
         self.status = status_complete(winner)
-        self._emit(events, None, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
+        self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
 
     # --- events and snapshots ---------------------------------------------------------------
 
-    def _emit(self, events: list[GameEventMessage], user_id: int | None, event: GameEvent) -> None:
+    def _emit(self, events: list[GameEventMessage], event: GameEvent) -> None:
         # Events of tick T carry T: `self.tick` only moves on once the tick is done.
+        # `user_id` is null on every event, as the original server sends it (a command's
+        # sender is in its command ids).
         self._sequence += 1
         events.append(
             GameEventMessage(
                 game_id=self.game_id,
                 tick=self.tick,
                 sequence=self._sequence,
-                user_id=user_id,
+                user_id=None,
                 event=event,
             )
         )
 
     def snapshot_event(self) -> GameEventMessage:
-        """A Snapshot of the state now (before tick `tick`), with the next sequence number."""
-        self._record(SnapshotTaken(self.tick))
-        return self._snapshot()
-
-    def _snapshot(self) -> GameEventMessage:
-        self._sequence += 1
+        """A Snapshot of the state now (before tick `tick`). It takes no sequence number of
+        its own: it carries the state's `event_sequence` (the last event it includes), as
+        the original server did, so members never see gaps in the event numbers."""
         return GameEventMessage(
             game_id=self.game_id,
             tick=self.tick,

@@ -6,8 +6,8 @@ reproduce every event, sequence numbers included. `Game` appends one small
 tuple-like record per accepted input (never per tick) and hands out an immutable
 `Recording` at the end; `replay_events` computes the game again from it.
 
-A Snapshot taken outside the tick (a member attaching) is an input too: it uses a
-sequence number, so the replay takes it again at the same tick.
+A Snapshot taken outside the tick (a member attaching) is not an input: it takes no
+sequence number and changes nothing, and the replay has its own periodic snapshots.
 
 `RULES_VERSION` names the rules that played a recording. Change it whenever the
 tick's outcome changes (docs/RULES.md): a replay of other rules is refused, and
@@ -58,15 +58,11 @@ class Commanded(msgspec.Struct, frozen=True, array_like=True, tag="c"):
     direction: Direction
 
 
-class SnapshotTaken(msgspec.Struct, frozen=True, array_like=True, tag="p"):
-    tick: int
-
-
 class Abandoned(msgspec.Struct, frozen=True, array_like=True, tag="a"):
     tick: int
 
 
-Input = Joined | Left | Began | Commanded | SnapshotTaken | Abandoned
+Input = Joined | Left | Began | Commanded | Abandoned
 
 
 class Recording(msgspec.Struct, frozen=True, kw_only=True):

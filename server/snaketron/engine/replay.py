@@ -4,8 +4,8 @@
 feeds it the recorded inputs, each at the tick the live game was at when it took
 it, so every event comes out with the tick and sequence number it had live. The
 stream begins with a Snapshot of the board as laid out just before the start
-(carrying the sequence number already used, so no live event's number is taken),
-then every event from the start on, ending with the final StatusUpdated.
+(like every snapshot, it carries the last sequence number used), then every event
+from the start on, ending with the final StatusUpdated.
 
 The final state's digest must match the recorded one; otherwise `ReplayMismatch`:
 a replay that would show something other than what was played is refused.
@@ -26,16 +26,13 @@ from snaketron.engine.recording import (
     Left,
     Recording,
     ReplayMismatch,
-    SnapshotTaken,
     state_digest,
 )
 from snaketron.engine.types import (
     CommandId,
     GameCommand,
     GameCommandMessage,
-    GameEvent,
     GameEventMessage,
-    Snapshot,
     Turn,
 )
 
@@ -78,7 +75,7 @@ def replay_events(recording: Recording, *, each_tick: Callable[[Game], None] | N
             elif isinstance(entry, Left):
                 game.remove_player(entry.user_id)
             elif isinstance(entry, Began):
-                events.append(_opening_snapshot(game))
+                events.append(game.snapshot_event())
                 events += game.start(entry.start_ms)
                 started = True
                 if each_tick is not None:
@@ -86,16 +83,11 @@ def replay_events(recording: Recording, *, each_tick: Callable[[Game], None] | N
             elif isinstance(entry, Commanded):
                 events += advance_to(entry.tick)
                 events.append(game.schedule_command(entry.user_id, _client_message(entry)))
-            elif isinstance(entry, SnapshotTaken):
-                events += advance_to(entry.tick)
-                snapshot = game.snapshot_event()
-                if started:  # a snapshot before the start only used its number
-                    events.append(snapshot)
             else:
                 assert isinstance(entry, Abandoned)
                 events += advance_to(entry.tick)
                 if not started:
-                    events.append(_opening_snapshot(game))
+                    events.append(game.snapshot_event())
                     started = True
                 events += game.abandon()
         events += advance_to(recording.final_tick)
@@ -107,17 +99,6 @@ def replay_events(recording: Recording, *, each_tick: Callable[[Game], None] | N
             f"against {recording.final_tick}); the rules changed since it was played"
         )
     return events
-
-
-def _opening_snapshot(game: Game) -> GameEventMessage:
-    state = game.state
-    return GameEventMessage(
-        game_id=game.game_id,
-        tick=game.tick,
-        sequence=state.event_sequence,
-        user_id=None,
-        event=GameEvent(Snapshot=Snapshot(game_state=state)),
-    )
 
 
 def _client_message(entry: Commanded) -> GameCommandMessage:

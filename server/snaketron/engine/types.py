@@ -207,6 +207,33 @@ def type_custom(settings: CustomGameSettings) -> GameType:
     return GameTypeObject(Custom=Custom(settings=settings))
 
 
+# What a solo game is on the wire and in storage: a Custom game of mode Solo, as the
+# original server created it. Existing clients treat a game as solo only in this form
+# (their prediction ends any other one-snake game on its first tick); `"Solo"` is still
+# read from clients and means the same.
+SOLO_SETTINGS = CustomGameSettings(
+    arena_width=40,
+    arena_height=40,
+    tick_duration_ms=100,
+    food_spawn_rate=3.0,
+    max_players=1,
+    game_mode=SOLO,
+    is_private=True,
+    allow_spectators=False,
+    snake_start_length=4,
+)
+SOLO_GAME_TYPE: GameType = type_custom(SOLO_SETTINGS)
+
+
+def is_solo(game_type: GameType) -> bool:
+    """`"Solo"`, or a Custom game of mode Solo."""
+    if game_type == SOLO:
+        return True
+    return isinstance(game_type, GameTypeObject) and (
+        game_type.Custom is not None and game_type.Custom.settings.game_mode == SOLO
+    )
+
+
 # --- commands ----------------------------------------------------------------------
 
 

@@ -329,7 +329,9 @@ class Bot:
         if scheduled is not None:
             if self.pilot is not None:
                 self.pilot.mirror.accept_command(message.sequence, scheduled.command_message)
-            if message.user_id == self.user_id:
+            # Events carry no user_id (as the original server's): the server's stamp names the sender.
+            stamp = scheduled.command_message.command_id_server
+            if stamp is not None and stamp.user_id == self.user_id:
                 sent = self.sent_commands.pop(scheduled.command_message.command_id_client.sequence_number, None)
                 if sent is not None:
                     self.ctx.metrics.latency["command_to_scheduled"].record_ms(arrival_ms - sent)

@@ -20,6 +20,7 @@ from snaketron.loadtest.metrics import Metrics
 from snaketron.loadtest.options import DEFAULT_MIX, SCENARIOS, LoadTestOptions, parse_mix
 from snaketron.loadtest.report import Report, latency_table, summary_table, write_json
 from snaketron.loadtest.runner import LoadTest
+from snaketron.loadtest.timeseries import SeriesOutput, TimeSeriesRecorder, add_series_options, series_output_from_args
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +60,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", dest="json_path", metavar="FILE", help="write the figures as JSON to FILE")
     parser.add_argument("--no-progress", action="store_true", help="no live display")
+    add_series_options(parser)
 
 
 def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
@@ -89,15 +91,16 @@ def loadtest_command(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
         options = options_from_args(args)
+        series = series_output_from_args(args)
     except ValueError as exc:
-        console.print(f"snaketron loadtest: {exc}")
+        console.print(f"snaketron loadtest: {exc}", markup=False, soft_wrap=True)  # a message, not markup
         return 2
     try:
         import uvloop
 
-        report = uvloop.run(_run(options, console))
+        report = uvloop.run(_run(options, console, series))
     except ImportError:
-        report = asyncio.run(_run(options, console))
+        report = asyncio.run(_run(options, console, series))
     out = Console()
     out.print(summary_table(report))
     out.print(latency_table(report.latency_ms))
@@ -106,7 +109,7 @@ def loadtest_command(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-async def _run(options: LoadTestOptions, console: Console) -> Report:
+async def _run(options: LoadTestOptions, console: Console, series: SeriesOutput | None = None) -> Report:
     test = LoadTest(options)
     # Announced on stderr so that a benchmark driving the server can line its own counters up.
     test.on_steady = lambda: print("loadtest: steady state from now", file=sys.stderr, flush=True)
@@ -134,7 +137,12 @@ async def _run(options: LoadTestOptions, console: Console) -> Report:
             )
 
     with live if live is not None else contextlib.nullcontext():
-        return await test.run(show)
+        if series is None or not series.wanted:
+            return await test.run(show)
+        async with TimeSeriesRecorder(test.metrics, options.api_url, series).running() as recorder:
+            report = await test.run(show)
+        recorder.finish(report)
+        return report
 
 
 def progress_table(metrics: Metrics, elapsed: float, received_per_s: float) -> Table:

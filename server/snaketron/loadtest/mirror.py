@@ -40,7 +40,10 @@ class GameMirror:
         return base is not None and base.status != "Stopped" and base.status.Complete is not None
 
     def accept_snapshot(self, sequence: int, state: GameState) -> None:
-        if sequence <= self.base_sequence:
+        # A Snapshot carries the sequence of the last event it includes (as the original
+        # server's), so a later one may repeat it: the later tick is the newer base.
+        base = self.base
+        if base is not None and (sequence, state.tick) <= (self.base_sequence, base.tick):
             return
         self.base = state
         self.base_sequence = sequence

@@ -33,7 +33,9 @@ SCENARIO_WEIGHTS: dict[str, dict[Role, int]] = {
     "solo": {Role.SOLO: 1},
     "matchmaking": {Role.MATCH_DUEL: 1, Role.MATCH_FFA: 1},
     "lobby": {Role.LOBBY_DUEL: 1, Role.LOBBY_FFA: 3},
-    "spectate": {Role.SOLO: 1, Role.SPECTATE: 2},
+    # Solo games are private and admit no spectators (as the original server's): the
+    # spectators watch public lobby duels.
+    "spectate": {Role.LOBBY_DUEL: 2, Role.SPECTATE: 2},
 }
 
 
@@ -167,7 +169,6 @@ async def _solo(bot: Bot) -> None:
     await bot.send(protocol.CreateSoloGame())
     created = await bot.reply(protocol.SoloGameCreated, "solo_created", DATABASE_REPLY_TIMEOUT_S)
     bot.enter(created.game_id, player=True)
-    bot.ctx.live_games.add(created.game_id)
     await bot.send(protocol.JoinGame(game_id=created.game_id))
     await bot.play_to_the_end(Role.SOLO.value)
 

@@ -11,9 +11,15 @@ from dataclasses import dataclass
 
 from snaketron.engine import GameType, GameTypeObject, type_free_for_all, type_team_match
 
-FREE_FOR_ALL_SIZES = (2, 3, 4, 6, 10)
-TEAM_SIZES = (1, 2, 3)
-OFFERED = "FreeForAll for 2, 3, 4, 6 or 10 players, or TeamMatch for 1, 2 or 3 per team"
+# Every size a client may ask for: existing clients offer sizes of their own (the
+# browser client's free-for-all button asks for 8), and a refused size leaves such a
+# client waiting forever.
+FREE_FOR_ALL_SIZES = range(2, 17)
+TEAM_SIZES = range(1, 5)
+OFFERED = (
+    f"FreeForAll for {FREE_FOR_ALL_SIZES[0]} to {FREE_FOR_ALL_SIZES[-1]} players, "
+    f"or TeamMatch for {TEAM_SIZES[0]} to {TEAM_SIZES[-1]} per team"
+)
 
 
 @dataclass(frozen=True, slots=True)

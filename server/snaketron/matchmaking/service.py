@@ -33,6 +33,7 @@ from snaketron.db.interface import Database
 from snaketron.db.models import MatchTicket
 from snaketron.engine import GameType
 from snaketron.games import GameHost, HostedGame, wall_clock_ms
+from snaketron.histograms import MATCH_WAIT_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
 from snaketron.matchmaking.matcher import Matcher
@@ -104,6 +105,7 @@ class MatchmakingService:
         self.waiting: dict[int, Waiting] = {}  # user id -> their queue entry on this server
         self.matcher: Matcher | None = None
         self.typical_wait_s: dict[str, float] = {}  # queue key -> recent waits, smoothed
+        self.wait_times = BucketCounts(MATCH_WAIT_BOUNDS_S)  # this server's players, queued to matched
         self._poll: asyncio.Task[None] | None = None
         self._deleted: dict[tuple[str, int, int], int] = {}  # ticket -> when its delete was sent
 
@@ -260,6 +262,7 @@ class MatchmakingService:
         if self.is_waiting(ticket):
             entry = self.waiting.pop(ticket.user_id)
             waited_s = max(0, self.clock_ms() - ticket.enqueued_at_ms) / 1000
+            self.wait_times.observe(waited_s)
             typical = self.typical_wait_s.get(ticket.queue_key)
             self.typical_wait_s[ticket.queue_key] = (
                 waited_s if typical is None else typical + TYPICAL_WAIT_WEIGHT * (waited_s - typical)

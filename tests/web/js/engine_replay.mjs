@@ -13,8 +13,8 @@
 //              events T emitted (without Snapshot and CommandScheduled).
 
 import { JS } from "./paths.mjs";
+import { gameEventOf } from "./recorded_frames.mjs";
 
-const { decodeServerMessage, variantOf } = await import(`${JS}protocol.js`);
 const { GamePredictor } = await import(`${JS}prediction.js`);
 const { computeTick, describeSim, simFromState } = await import(`${JS}rules.js`);
 
@@ -25,11 +25,8 @@ function replayScenario(scenario) {
   const replayed = [];
   for (const { tick, frames } of scenario.ticks) {
     for (const frame of frames) {
-      const message = decodeServerMessage(frame);
-      if (message.type !== "GameEvent") throw new Error(`unexpected frame ${message.type}`);
-      const event = message.value;
+      const { event, tag, payload } = gameEventOf(frame);
       predictor.onEvent(event);
-      const [tag, payload] = variantOf(event.event);
       if (tag === "Snapshot" && sim === null) sim = simFromState(payload.game_state);
       else if (tag === "CommandScheduled" && sim !== null) sim.queue.push(payload.command_message);
     }
