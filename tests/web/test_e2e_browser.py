@@ -21,8 +21,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from support.browser import BrowserUnavailable, chromium
-
 pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
 
 # Both need playwright, checked just above.
@@ -45,15 +43,6 @@ TICK_MS = 150
 
 def unique_name(role: str) -> str:
     return f"{role}{next(_names)}"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium: {exc}")
 
 
 @pytest.fixture

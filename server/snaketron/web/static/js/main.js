@@ -10,6 +10,7 @@ import { GameScreen } from "./screens/game.js";
 import { HomeScreen } from "./screens/home.js";
 import { LobbyScreen } from "./screens/lobby.js";
 import { QueueScreen } from "./screens/queue.js";
+import { ReplayScreen } from "./screens/replay.js";
 import { TopBar } from "./topbar.js";
 
 /** {ws_url, api_url} from the server; the page's own origin serves the API. */
@@ -17,6 +18,12 @@ export async function loadClientConfig(fetchImpl = globalThis.fetch) {
   const response = await fetchImpl(new URL("client-config.json", document.baseURI));
   if (!response.ok) throw new Error(`client-config.json: HTTP ${response.status}`);
   return response.json();
+}
+
+/** The game id of a shared replay link (`/?replay=<id>`; `/replay/<id>` redirects there), or null. */
+export function replayInLink(location) {
+  const id = Number(new URLSearchParams(location?.search ?? "").get("replay"));
+  return Number.isInteger(id) && id > 0 ? id : null;
 }
 
 export async function startClient() {
@@ -42,6 +49,7 @@ export async function startClient() {
       joinLobby: (code) => app.joinLobby(code),
       spectate: (gameId, code) => app.spectate(gameId, code),
       refreshGames: () => app.refreshGames(),
+      replay: (gameId) => app.openReplay(gameId),
     }),
     queue: new QueueScreen({ leaveQueue: () => app.leaveQueue() }),
     lobby: new LobbyScreen({
@@ -55,7 +63,9 @@ export async function startClient() {
       leave: () => app.leaveGame(),
       playAgain: () => app.playAgain(),
       home: () => app.leaveGame(),
+      watchReplay: () => app.watchReplay(),
     }),
+    replay: new ReplayScreen({ back: () => app.closeReplay() }),
   };
   app = new App({
     api: new ApiClient(config.api_url || ""),
@@ -64,6 +74,7 @@ export async function startClient() {
     screens,
     notices,
     topbar: new TopBar(() => app.logout()),
+    initialReplay: replayInLink(globalThis.location),
   });
   // For debugging and the end-to-end tests: the running app.
   globalThis.snaketron = app;
