@@ -4,7 +4,6 @@ option to change, exits 2 and shows no traceback (unless --debug or debug loggin
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -12,15 +11,15 @@ import sys
 import pytest
 
 from support.dynamo_settings import unique_prefix
+from support.serve_process import default_env
 
 SERVE_TIMEOUT_S = 90
 
 
 def serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
     return subprocess.run(
         [sys.executable, "-m", "snaketron.cli", *args, "serve"],
-        env={**clean, "SNAKETRON_WS_PORT": "0", "SNAKETRON_API_PORT": "0", **env},
+        env=default_env(**env),
         capture_output=True,
         text=True,
         timeout=SERVE_TIMEOUT_S,
@@ -43,6 +42,7 @@ def endpoint_env(dynamo_endpoint: str) -> dict[str, str]:
     """The test endpoint, with tables of a fresh prefix created at start-up."""
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamo_endpoint,
+        "SNAKETRON_DEV_MODE": "1",  # an explicit endpoint is production by default; secrets are not tested here
         "DYNAMODB_TABLE_PREFIX": unique_prefix(),
         "SNAKETRON_ARGON2_MEMORY_KIB": "64",
     }
@@ -66,7 +66,9 @@ async def test_an_unreachable_endpoint_names_the_endpoint_setting():
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: refused
-        done = await asyncio.to_thread(serve, {"AWS_ENDPOINT_URL_DYNAMODB": url, "SNAKETRON_DB_DEADLINE_MS": "500"})
+        done = await asyncio.to_thread(
+            serve, {"AWS_ENDPOINT_URL_DYNAMODB": url, "SNAKETRON_DEV_MODE": "1", "SNAKETRON_DB_DEADLINE_MS": "500"}
+        )
     last = assert_refused(done, "AWS_ENDPOINT_URL_DYNAMODB", url)
     assert "not reachable" in last
 

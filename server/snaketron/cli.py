@@ -1,4 +1,4 @@
-"""The `snaketron` command: serve, tables, config, loadtest, migrate.
+"""The `snaketron` command: serve, tables, config, loadtest, replay, migrate.
 
 Each subcommand lives in the module that owns it; this file only parses arguments
 and imports lazily, so `snaketron config` does not pay for the server's imports.
@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         handler="snaketron.loadtest.cli:loadtest_command", configure="snaketron.loadtest.cli:configure_parser"
     )
 
+    replay = sub.add_parser("replay", help="print a finished game's summary, or its replay's events (--json)")
+    replay.set_defaults(
+        handler="snaketron.replays.cli:replay_command", configure="snaketron.replays.cli:configure_parser"
+    )
+
     migrate = sub.add_parser("migrate", help="carry data over from an earlier deployment")
     migrate.set_defaults(handler="snaketron.migrate:migrate_command", configure="snaketron.migrate:configure_parser")
     return parser
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # Subcommands with many options declare them in their own module.
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command in ("loadtest", "migrate"):
+    if command in ("loadtest", "migrate", "replay"):
         sub = parser._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
         _resolve(sub.get_default("configure"))(sub)
     args = parser.parse_args(argv)

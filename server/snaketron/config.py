@@ -189,6 +189,11 @@ class Settings:
     lobby_ttl_seconds: int = setting(
         "SNAKETRON_LOBBY_TTL_SECONDS", 3_600, "A custom lobby expires this long after its last activity."
     )
+    replay_ttl_seconds: int = setting(
+        "SNAKETRON_REPLAY_TTL_SECONDS",
+        2_592_000,
+        "A finished game's replay can be watched for this long (30 days); then it expires.",
+    )
     send_queue_limit: int = setting(
         "SNAKETRON_SEND_QUEUE_BYTES", 1_048_576, "Bytes buffered for one client before it is disconnected as too slow."
     )

@@ -26,7 +26,7 @@ UP_LINE = "Press Ctrl-C"
 def default_env(**settings: str) -> dict[str, str]:
     """This environment without any SnakeTron, AWS or table setting, ports free, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
-    env.update(SNAKETRON_WS_PORT="0", SNAKETRON_API_PORT="0", **settings)
+    env.update({"SNAKETRON_WS_PORT": "0", "SNAKETRON_API_PORT": "0", **settings})
     return env
 
 

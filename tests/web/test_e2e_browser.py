@@ -26,7 +26,6 @@ import pytest
 
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.leaderboard.seasons import season_at
-from support.browser import BrowserUnavailable, chromium
 from support.game_results import duel, now_ms
 from support.game_results import player as seat
 
@@ -52,15 +51,6 @@ TICK_MS = 150
 
 def unique_name(role: str) -> str:
     return f"{role}{next(_names)}"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium: {exc}")
 
 
 @pytest.fixture

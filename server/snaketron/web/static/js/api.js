@@ -62,6 +62,16 @@ export class ApiClient {
     return this.request("GET", "/api/auth/me", { token });
   }
 
+  /** A finished game's summary -> {game_id, players, winner_user_id, replay_available, ...} */
+  gameSummary(gameId, token) {
+    return this.request("GET", `/api/games/${encodeURIComponent(gameId)}`, { token });
+  }
+
+  /** A finished game's replay -> {game_id, rules_version, tick_duration_ms, final_tick, events} */
+  replay(gameId, token) {
+    return this.request("GET", `/api/games/${encodeURIComponent(gameId)}/replay`, { token });
+  }
+
   /**
    * Live public games, or null when this server has no such list (404): the home
    * screen then offers spectating by id or code only.

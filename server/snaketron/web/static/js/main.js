@@ -12,6 +12,7 @@ import { LeaderboardScreen } from "./screens/leaderboard.js";
 import { LobbyScreen } from "./screens/lobby.js";
 import { ProfileScreen } from "./screens/profile.js";
 import { QueueScreen } from "./screens/queue.js";
+import { ReplayScreen } from "./screens/replay.js";
 import { TopBar } from "./topbar.js";
 
 /** {ws_url, api_url} from the server; the page's own origin serves the API. */
@@ -19,6 +20,12 @@ export async function loadClientConfig(fetchImpl = globalThis.fetch) {
   const response = await fetchImpl(new URL("client-config.json", document.baseURI));
   if (!response.ok) throw new Error(`client-config.json: HTTP ${response.status}`);
   return response.json();
+}
+
+/** The game id of a shared replay link (`/?replay=<id>`; `/replay/<id>` redirects there), or null. */
+export function replayInLink(location) {
+  const id = Number(new URLSearchParams(location?.search ?? "").get("replay"));
+  return Number.isInteger(id) && id > 0 ? id : null;
 }
 
 export async function startClient() {
@@ -44,6 +51,7 @@ export async function startClient() {
       joinLobby: (code) => app.joinLobby(code),
       spectate: (gameId, code) => app.spectate(gameId, code),
       refreshGames: () => app.refreshGames(),
+      replay: (gameId) => app.openReplay(gameId),
     }),
     queue: new QueueScreen({ leaveQueue: () => app.leaveQueue() }),
     lobby: new LobbyScreen({
@@ -57,6 +65,7 @@ export async function startClient() {
       leave: () => app.leaveGame(),
       playAgain: () => app.playAgain(),
       home: () => app.leaveGame(),
+      watchReplay: () => app.watchReplay(),
     }),
     leaderboard: new LeaderboardScreen({
       load: (query) => app.loadBoard(query),
@@ -71,6 +80,7 @@ export async function startClient() {
       leaderboard: () => app.showLeaderboard(),
       home: () => app.showScreen("home"),
     }),
+    replay: new ReplayScreen({ back: () => app.closeReplay() }),
   };
   app = new App({
     api: new ApiClient(config.api_url || ""),
@@ -82,6 +92,7 @@ export async function startClient() {
       leaderboard: () => app.showLeaderboard(),
       profile: (name) => app.showProfile(name),
     }),
+    initialReplay: replayInLink(globalThis.location),
   });
   // For debugging and the end-to-end tests: the running app.
   globalThis.snaketron = app;
