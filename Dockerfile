@@ -20,10 +20,17 @@ USER snaketron
 # Production mode: the server refuses to start until SNAKETRON_JWT_SECRET and
 # SNAKETRON_CLUSTER_SECRET (32+ bytes each, `snaketron secret`) and a DynamoDB
 # endpoint (or AWS) are given in the environment.
+# Stopping: on SIGTERM the server drains (running games may finish within
+# SNAKETRON_DRAIN_GRACE_SECONDS), then flushes within SNAKETRON_SHUTDOWN_FLUSH_SECONDS
+# (5 s) and exits. `docker stop` kills after 10 s, so the image's grace is 2 s
+# (2 + 5 s, and about 2 s to close, fit in 10). For a longer grace raise the stop
+# timeout with it: `docker stop -t`, `docker run --stop-timeout`, or compose's
+# stop_grace_period (docker-compose.yml: grace 30 s, stop_grace_period 40s).
 ENV SNAKETRON_HOST=0.0.0.0 \
     SNAKETRON_WS_PORT=8080 \
     SNAKETRON_API_PORT=3001 \
-    SNAKETRON_DEV_MODE=0
+    SNAKETRON_DEV_MODE=0 \
+    SNAKETRON_DRAIN_GRACE_SECONDS=2
 EXPOSE 8080 3001
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -26,6 +26,8 @@ def test_ci_runs_the_readme_test_command():
 
 def test_the_test_command_lints_checks_types_and_tests():
     steps = [step.strip() for step in readme_test_command().split("&&")]
-    assert re.fullmatch(r"python3 -m pip install -q -e '\.\[test\]'", steps[0])
+    # A venv first (PEP 668 systems refuse a bare pip install), then the install.
+    assert steps[:2] == ["python3 -m venv .venv", ". .venv/bin/activate"], steps
+    assert re.fullmatch(r"python3 -m pip install -q -e '\.\[test\]'", steps[2])
     for check in ("ruff check", "ruff format --check", "mypy", "pytest"):
-        assert any(step.startswith(f"python3 -m {check}") for step in steps[1:]), check
+        assert any(step.startswith(f"python3 -m {check}") for step in steps[3:]), check

@@ -89,3 +89,17 @@ def test_readme_settings_table_is_the_generated_one():
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     section = readme.split("<!-- settings:begin -->\n", 1)[1].split("\n<!-- settings:end -->", 1)[0]
     assert section == settings_table_markdown(), "run `snaketron config --markdown` and paste it into README.md"
+
+
+def test_config_command_prints_environment_variable_names():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SNAKETRON_WS_PORT": "9000", "SNAKETRON_JWT_SECRET": "x" * 40}
+    done = subprocess.run([sys.executable, "-m", "snaketron.cli", "config"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "SNAKETRON_WS_PORT=9000" in lines
+    assert "SNAKETRON_JWT_SECRET=***" in lines  # never printed
+    assert {line.split("=", 1)[0] for line in lines} == {f.metadata["env"] for f in dataclasses.fields(Settings)}

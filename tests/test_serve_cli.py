@@ -8,17 +8,11 @@ import subprocess
 import sys
 import urllib.request
 
-from support.serve_process import serve_process, stop_cleanly
+from support.serve_process import default_serve, serve_process, stop_cleanly
 
 
 def test_serve_starts_on_the_embedded_default_and_stops_cleanly():
-    with serve_process() as process:
-        seen = []
-        for line in process.stdout:
-            seen.append(line)
-            if "Press Ctrl-C" in line or len(seen) > 200:
-                break
-        text = "".join(seen)
+    with default_serve() as (process, text):
         assert "data lives in memory only" in text
         assert "DEVELOPMENT mode (embedded endpoint, loopback bind)" in text  # the banner says so
         api = re.search(r"HTTP API\s+(http://\S+)/api", text).group(1)

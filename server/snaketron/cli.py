@@ -1,4 +1,4 @@
-"""The `snaketron` command: serve, tables, config, loadtest, migrate.
+"""The `snaketron` command: serve, tables, config, loadtest, replay, migrate.
 
 Each subcommand lives in the module that owns it; this file only parses arguments
 and imports lazily, so `snaketron config` does not pay for the server's imports.
@@ -7,7 +7,10 @@ and imports lazily, so `snaketron config` does not pay for the server's imports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
+import traceback
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -17,11 +20,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(settings_table_markdown())
         return 0
     settings = Settings.from_env()
-    for name in settings.__dataclass_fields__:
-        value = getattr(settings, name)
-        if "secret" in name and value:
+    # As an operator sets them: environment variable names, values as the server took them.
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if "secret" in field.name and value:
             value = "***"
-        print(f"{name} = {value!r}")
+        print(f"{field.metadata['env']}={value}")
     return 0
 
 
@@ -36,6 +40,11 @@ def _cmd_secret(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snaketron", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a refusal to start (as SNAKETRON_LOG_LEVEL=debug does)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the WebSocket server, HTTP API and game hosting")
@@ -49,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("action", choices=["create", "describe", "delete"])
     tables.set_defaults(handler="snaketron.db.tables:tables_command")
 
-    config = sub.add_parser("config", help="print the effective settings")
+    config = sub.add_parser("config", help="print the effective settings as environment variables")
     config.add_argument("--markdown", action="store_true", help="print the documented settings table")
     config.set_defaults(handler=_cmd_config)
 
@@ -61,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     loadtest = sub.add_parser("loadtest", help="drive headless bots against a running server")
     loadtest.set_defaults(
         handler="snaketron.loadtest.cli:loadtest_command", configure="snaketron.loadtest.cli:configure_parser"
+    )
+
+    replay = sub.add_parser("replay", help="print a finished game's summary, or its replay's events (--json)")
+    replay.set_defaults(
+        handler="snaketron.replays.cli:replay_command", configure="snaketron.replays.cli:configure_parser"
     )
 
     migrate = sub.add_parser("migrate", help="carry data over from an earlier deployment")
@@ -79,12 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # Subcommands with many options declare them in their own module.
-    if argv and argv[0] in ("loadtest", "migrate"):
-        sub = parser._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in ("loadtest", "migrate", "replay"):
+        sub = parser._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr,index]  # argparse has no public way to a subparser
         _resolve(sub.get_default("configure"))(sub)
     args = parser.parse_args(argv)
     handler = args.handler if callable(args.handler) else _resolve(args.handler)
-    return int(handler(args) or 0)
+    from snaketron.config import ConfigError
+
+    try:
+        return int(handler(args) or 0)
+    except ConfigError as exc:
+        # Something the operator changes (a setting, an option, a busy port): one line that
+        # says what and where, no traceback unless asked for.
+        if args.debug or os.environ.get("SNAKETRON_LOG_LEVEL", "").strip().lower() == "debug":
+            traceback.print_exc()
+        print(f"snaketron: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -25,10 +25,19 @@ class UnexpectedMessage(AssertionError):
 
 
 class AccountError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        # The server's Retry-After (429 rate limited, 503 database unavailable), in seconds.
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_s(response: aiohttp.ClientResponse) -> float | None:
+    try:
+        return max(0.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None  # absent, or an HTTP date (the server sends seconds)
 
 
 class SignedIn(msgspec.Struct):
@@ -52,7 +61,8 @@ class AccountClient:
     to BUSY_RETRIES times), as a well-behaved client of a busy server should."""
 
     def __init__(self, api_url: str, session: aiohttp.ClientSession | None = None) -> None:
-        self.api_url = api_url.rstrip("/")
+        # The server's base URL, given with or without the `/api` that `snaketron serve` prints.
+        self.api_url = api_url.rstrip("/").removesuffix("/api")
         self._session = session
         self._owns_session = session is None
 
@@ -80,7 +90,7 @@ class AccountClient:
                 if response.status == 200:
                     return payload
                 if response.status != 503 or wait_s is None or wait_s > BUSY_WAIT_MAX_S or attempt == BUSY_RETRIES:
-                    raise AccountError(response.status, (payload or {}).get("error", ""))
+                    raise AccountError(response.status, (payload or {}).get("error", ""), retry_after_s=wait_s)
             await asyncio.sleep(wait_s)
         raise AssertionError("unreachable")
 
@@ -178,13 +188,6 @@ class GameClient:
         except ConnectionClosed:
             pass
         return self.connection.close_code, self.connection.close_reason or ""
-
-
-def _retry_after_s(response: aiohttp.ClientResponse) -> float | None:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
 
 
 __all__ = ["AccountClient", "AccountError", "GameClient", "SignedIn", "UnexpectedMessage"]

@@ -42,12 +42,21 @@ def _parse(raw: str, kind: type) -> Any:
             return True
         if lowered in ("0", "false", "no", "off", ""):
             return False
-        raise ValueError(f"not a boolean: {raw!r}")
+        raise ValueError("not a boolean (use 1 or 0, true or false)")
     if kind is int:
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("not a whole number") from None
     if kind is float:
-        return float(raw)
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
     return raw
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +188,11 @@ class Settings:
     )
     lobby_ttl_seconds: int = setting(
         "SNAKETRON_LOBBY_TTL_SECONDS", 3_600, "A custom lobby expires this long after its last activity."
+    )
+    replay_ttl_seconds: int = setting(
+        "SNAKETRON_REPLAY_TTL_SECONDS",
+        2_592_000,
+        "A finished game's replay can be watched for this long (30 days); then it expires.",
     )
     send_queue_limit: int = setting(
         "SNAKETRON_SEND_QUEUE_BYTES", 1_048_576, "Bytes buffered for one client before it is disconnected as too slow."
@@ -313,6 +327,23 @@ class Settings:
         "login throttling.",
     )
 
+    # --- leaderboards -------------------------------------------------------------
+    season_months: int = setting(
+        "SNAKETRON_SEASON_MONTHS",
+        1,
+        "Length of a leaderboard season in calendar months: 1, 2, 3, 4, 6 or 12 (seasons start in January).",
+    )
+    first_season: str = setting(
+        "SNAKETRON_FIRST_SEASON",
+        "2026-12",
+        "The first season (YYYY-MM) GET /api/leaderboard/seasons lists; older boards stay readable by name.",
+    )
+    read_rate_per_min: int = setting(
+        "SNAKETRON_READ_RATE_PER_MIN",
+        120,
+        "Requests per minute per address to the leaderboard and player endpoints together (0: no limit).",
+    )
+
     # --- process ----------------------------------------------------------------
     gc_freeze_seconds: float = setting(
         "SNAKETRON_GC_FREEZE_SECONDS",
@@ -335,6 +366,14 @@ class Settings:
     )
     drain_grace_seconds: int = setting(
         "SNAKETRON_DRAIN_GRACE_SECONDS", 30, "On SIGTERM, how long running games may go on before the server exits."
+    )
+    shutdown_flush_seconds: float = setting(
+        "SNAKETRON_SHUTDOWN_FLUSH_SECONDS",
+        5.0,
+        "After the drain's grace period, how long the server may take to close connections, flush accepted "
+        "writes and go offline; "
+        "writes still unflushed then are dropped, logged with their count, and the exit status is 1. "
+        "Docker's stop_grace_period must cover the grace period plus this (docker-compose.yml).",
     )
     internal_ws_url: str = setting(
         "SNAKETRON_INTERNAL_WS_URL",
@@ -361,9 +400,20 @@ class Settings:
                 try:
                     values[f.name] = _parse(raw, type(f.default))
                 except ValueError as exc:
-                    raise ValueError(f"{f.metadata['env']}: {exc}") from exc
+                    raise ConfigError(f"{f.metadata['env']}={raw!r} is {exc}") from None
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        settings._check_values()
+        return settings
+
+    def _check_values(self) -> None:
+        """ConfigError for values that parse but cannot work (a port past 65535, an unknown level)."""
+        for name, option in (("ws_port", "--ws-port"), ("api_port", "--api-port")):
+            port = getattr(self, name)
+            if not 0 <= port <= 65_535:
+                raise ConfigError(f"{_env_of(name)} (or {option}) is {port}: a port is 0 to 65535 (0: any free port)")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ConfigError(f"SNAKETRON_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
 
     def __post_init__(self) -> None:
         mode = _DEV_MODE_VALUES.get(str(self.dev_mode_setting).strip().lower())
@@ -440,6 +490,11 @@ class Settings:
         if not self.uses_embedded_endpoint:
             return f"DynamoDB endpoint {self.effective_dynamodb_endpoint or 'AWS'}"
         return f"bound to {self.host}, not loopback"
+
+
+def _env_of(name: str) -> str:
+    """The environment variable of the field `name`."""
+    return next(f.metadata["env"] for f in dataclasses.fields(Settings) if f.name == name)
 
 
 def settings_table_markdown() -> str:

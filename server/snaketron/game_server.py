@@ -13,16 +13,17 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
 
 from snaketron import protocol
 from snaketron.auth import PasswordHasher, TokenIssuer
 from snaketron.cluster import RELAY_PATH, ClusterNode
-from snaketron.config import Settings
+from snaketron.config import ConfigError, Settings
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
@@ -38,6 +39,9 @@ from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
 
 log = get_logger(__name__)
+
+# Each closing step of a stop may take this long even when the shutdown deadline has passed.
+CLOSE_STEP_S = 0.2
 
 
 class GameServer:
@@ -109,8 +113,15 @@ class GameServer:
     async def start(self) -> None:
         self.server_id = await self.db.next_id("server")
         self.rooms.server_id = self.recorder.server_id = self.server_id
-        self.ws_port = await self.ws.start(self.settings.host, self.settings.ws_port)
-        self._api_runner, self.api_port = await start_api(self.api_app, self.settings.host, self.settings.api_port)
+        host = self.settings.host
+        with _listen_error("WebSocket", host, self.settings.ws_port, "SNAKETRON_WS_PORT", "--ws-port"):
+            self.ws_port = await self.ws.start(host, self.settings.ws_port)
+        try:
+            with _listen_error("HTTP API", host, self.settings.api_port, "SNAKETRON_API_PORT", "--api-port"):
+                self._api_runner, self.api_port = await start_api(self.api_app, host, self.settings.api_port)
+        except ConfigError:
+            await self.ws.close()
+            raise
         # Registers SERVER#id as `active`, then heartbeats every heartbeat_seconds.
         await self.cluster.start(
             ServerRecord(
@@ -136,8 +147,12 @@ class GameServer:
         clients, flush every accepted write, and go offline."""
         grace_s = self.settings.drain_grace_seconds if grace_s is None else grace_s
         self.ws.accepting_games = False
-        await self.matchmaking.stop_matching()  # hand the matcher lease to a standby now
-        await self._set_status("draining")
+        loop = asyncio.get_running_loop()
+        grace_ends = loop.time() + grace_s
+        # Handing the matcher lease to a standby and saying `draining` run beside the grace
+        # period and end with it: with the database down they must not hold the drain up
+        # (a lease not handed over expires by itself; placement skips a stale server).
+        announce = loop.create_task(self._announce_draining())
         log.info("draining", running_games=self.rooms.running_game_count(), grace_s=grace_s)
         self.ws.broadcast(
             protocol.ServerShutdown(reason="server is shutting down", grace_period_seconds=round(grace_s))
@@ -146,11 +161,17 @@ class GameServer:
         local_done, _ = await asyncio.gather(
             self.rooms.wait_all_finished(grace_s), self.cluster.wait_relayed_games(grace_s)
         )
+        async with self._bounded("hand the matcher lease over, mark the server draining", deadline=grace_ends):
+            await announce
         if not local_done:
             abandoned = self.rooms.abandon_all()
             log.warning("grace period over; games abandoned", count=len(abandoned))
         self.ws.broadcast(protocol.Shutdown())
         await self.stop()
+
+    async def _announce_draining(self) -> None:
+        await self.matchmaking.stop_matching()
+        await self._set_status("draining")
 
     async def stop(self) -> None:
         """Close listeners and connections, wait for background work, flush, go offline.
@@ -159,30 +180,59 @@ class GameServer:
             return
         self._stopped = True
         self.ws.accepting_games = False
-        await self.cluster.stop()  # ends relays and heartbeats
-        await self.matchmaking.stop()
+        # Closing, background work, flushing and going offline share one deadline, so a
+        # shutdown always ends: with the database hung, handlers, heartbeats and lease
+        # releases each wait out the client's deadline, one after another. What the batch
+        # writer still holds at the end is dropped (and counted) by whoever closes it (`serve`).
+        flush_s = self.settings.shutdown_flush_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_s
+        async with self._bounded("stop relays and heartbeats", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.cluster.stop()
+        async with self._bounded("stop matchmaking", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.matchmaking.stop()
         self.ws.stop_listening()
         # Close every way a game can still be made (WebSocket handlers have all
         # returned once ws.close() does; the API carries cluster match hand-overs)...
-        await self.ws.close()
-        if self._api_runner is not None:
-            await self._api_runner.cleanup()
-            self._api_runner = None
+        async with self._bounded("close the WebSocket connections", deadline=deadline, at_least_s=CLOSE_STEP_S):
+            await self.ws.close()
+        runner, self._api_runner = self._api_runner, None
+        if runner is not None:
+            async with self._bounded("close the HTTP API", deadline=deadline, at_least_s=CLOSE_STEP_S):
+                await runner.cleanup()
         # ...then abandon what still runs (drain has already waited for it), so every
         # final record reaches the batch writer before the flush below.
         abandoned = self.rooms.abandon_all()
         if abandoned:
             log.warning("games abandoned at stop", count=len(abandoned))
-        await self.tasks.wait(timeout_s=self.settings.db_deadline_ms / 1000)
+        await self.tasks.wait(timeout_s=max(0.0, deadline - loop.time()))
         try:
-            await self.db.flush()
+            async with asyncio.timeout_at(deadline):
+                await self.db.flush()
+        except TimeoutError:
+            log.warning("shutdown: writes not flushed within the deadline", flush_s=flush_s)
         except DatabaseError as exc:
             log.error("flush on shutdown failed", error=str(exc))
         if self.status != "offline":
-            await self._set_status("offline")
+            async with self._bounded("mark the server offline", at_least_s=1.0, deadline=deadline):
+                await self._set_status("offline")
         self.hasher.close()
         await self.collector.stop()
         log.info("server stopped", server_id=self.server_id, host_stats=dataclasses.asdict(self.rooms.stats))
+
+    @contextlib.asynccontextmanager
+    async def _bounded(
+        self, what: str, *, at_least_s: float = 0.0, deadline: float | None = None
+    ) -> AsyncIterator[None]:
+        """A shutdown step that may take until `deadline` (at least `at_least_s`; default:
+        SNAKETRON_SHUTDOWN_FLUSH_SECONDS from now), then is given up with a warning."""
+        now = asyncio.get_running_loop().time()
+        until = max(now + self.settings.shutdown_flush_seconds if deadline is None else deadline, now + at_least_s)
+        try:
+            async with asyncio.timeout_at(until):
+                yield
+        except TimeoutError:
+            log.warning("shutdown: gave up", step=what)
 
 
 def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int]) -> None:
@@ -192,6 +242,25 @@ def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: C
     except ImportError:
         return
     add_web_routes(app, settings, ws_port=ws_port)
+
+
+@contextlib.contextmanager
+def _listen_error(what: str, host: str, port: int, setting: str, option: str) -> Iterator[None]:
+    """A port that cannot be bound is the operator's to change: ConfigError naming the setting."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"the {what} port {port} on {host} is in use: set {setting} (or {option}) to a free port, "
+                "or 0 for any free port"
+            ) from exc
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+            raise ConfigError(
+                f"cannot listen on {host}:{port} for the {what} ({exc.strerror}): "
+                f"check SNAKETRON_HOST (or --host) and {setting} (or {option})"
+            ) from exc
+        raise
 
 
 def _url_host(host: str) -> str:
@@ -256,4 +325,9 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)  # a second Ctrl-C kills at once
         await server.drain()
+        # The flush had its deadline in drain: what is left now is dropped, not waited for.
+        dropped = await db.close_writer(0.0)
+    if dropped:
+        log.error("exiting with status 1: accepted writes were dropped", count=len(dropped))
+        return 1
     return 0

@@ -531,6 +531,12 @@ def create_api_app(
     app[TOKENS_KEY] = tokens
     app[HASHER_KEY] = hasher
     AccountEndpoints(settings, db, tokens, hasher, clock=clock).add_routes(app)
+    from snaketron.replays.api import add_replay_routes  # here: it imports this module's helpers
+
+    add_replay_routes(app, settings, db, tokens, clock=clock)
+    from snaketron.leaderboard.routes import add_leaderboard_routes  # imports this module
+
+    add_leaderboard_routes(app, clock=clock)
     return app
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from snaketron.db.errors import DatabaseError
+from snaketron.db.errors import DatabaseError, WriteDropped
 from snaketron.db.interface import Database
 from snaketron.db.models import GamePlayerRecord, GameRecord, GameStatusName, RatingUpdate, SpectatorRecord
 from snaketron.games import wall_clock_ms
@@ -136,5 +136,7 @@ def _log_failure(future: asyncio.Future[None]) -> None:
     if future.cancelled():
         return
     exc = future.exception()
+    if isinstance(exc, WriteDropped):
+        return  # the shutdown's flush deadline: the batch writer logged the count
     if exc is not None:
         log.error("game write failed", error=str(exc))

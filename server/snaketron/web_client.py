@@ -1,6 +1,7 @@
 """The browser client, served by the HTTP API app: `/`, its static assets,
-`/client-config.json` telling the page which WebSocket URL to connect to, and
-`/api/games?status=started`, the live public games its Watch panel lists.
+`/client-config.json` telling the page which WebSocket URL to connect to,
+`/api/games?status=started`, the live public games its Watch panel lists, and
+`/replay/<id>`, a shareable replay link (a redirect to `/?replay=<id>`).
 
 The client is plain JavaScript modules and a canvas (no build step, no CDN): what is
 under `web/` is exactly what the browser runs, and the tests run the same rule code
@@ -168,7 +169,12 @@ def add_web_routes(
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    async def replay_link(request: web.Request) -> web.Response:
+        # The page loads its assets relative to `/`: a shared `/replay/<id>` opens it there.
+        raise web.HTTPFound(f"/?replay={int(request.match_info['game_id'])}")
+
     app.router.add_get("/", index, name="web_index")
+    app.router.add_get(r"/replay/{game_id:\d{1,10}}", replay_link, name="web_replay_link")
     app.router.add_get("/client-config.json", client_config, name="web_client_config")
     if DB_KEY in app and TOKENS_KEY in app:
         app.router.add_get("/api/games", live_games, name="web_live_games")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from snaketron.config import ConfigError
 from snaketron.db import open_database
 from snaketron.db.codec import from_item, to_item
 from snaketron.db.dynamo import QUERY_PAGE_ITEMS
@@ -467,9 +468,11 @@ async def test_ids_are_unique_and_blocks_are_reserved(db, settings):
 
 async def test_ping_fails_cleanly_on_missing_tables(db, dynamo_endpoint):
     await db.ping()
-    with pytest.raises(DatabaseUnavailable):
+    # Missing tables with creation off are the operator's to fix: a ConfigError that says how.
+    with pytest.raises(ConfigError, match=r"no-such-prefix-.*SNAKETRON_CREATE_TABLES") as refused:
         async with open_database(make_settings(dynamo_endpoint, "no-such-prefix")):
             pass
+    assert isinstance(refused.value.__cause__, DatabaseUnavailable)
 
 
 async def test_every_listing_follows_all_pages(db):

@@ -12,7 +12,7 @@ from snaketron.db import open_database
 from snaketron.db.batch_writer import BatchWriter
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import to_item
-from snaketron.db.errors import DatabaseUnavailable, InvalidRequest
+from snaketron.db.errors import DatabaseUnavailable, InvalidRequest, WriteDropped
 from snaketron.db.models import GamePlayerRecord, GameRecord
 from support.dynamo_reads import items_with_pk
 from support.fault_proxy import FaultProxy
@@ -125,9 +125,12 @@ async def test_close_deadline_fails_what_cannot_be_written(settings, dynamo_endp
         writer = BatchWriter(client, {f"{settings.table_prefix}-main": ("pk", "sk")}, flush_ms=1)
         proxy.outage = True
         futures = [writer.put_nowait(f"{settings.table_prefix}-main", row("LOST", i)) for i in range(10)]
-        await asyncio.wait_for(writer.close(timeout_s=0.5), timeout=10)
-        assert all(isinstance(f.exception(), DatabaseUnavailable) for f in futures)
+        dropped = await asyncio.wait_for(writer.close(timeout_s=0.5), timeout=10)
+        assert all(isinstance(f.exception(), WriteDropped) for f in futures)
         assert writer.metrics.lost == 10
+        # Each dropped write's key, once (the shutdown logs their count, the keys at debug level).
+        assert dropped == sorted(f"{settings.table_prefix}-main:LOST/{i:05d}" for i in range(10))
+        assert await writer.close() == []  # closed: nothing more to drop, no retry left running
         with pytest.raises(DatabaseUnavailable):
             writer.put_nowait(f"{settings.table_prefix}-main", row("LOST", 11))
         await client.close()

@@ -128,11 +128,28 @@ async def test_tables_command_creates_describes_and_deletes(dynamo_endpoint):
 
     created = await asyncio.to_thread(tables, "create")
     assert created.returncode == 0, created.stderr
+    assert f"{dynamo_endpoint}, tables {prefix}-*" in created.stderr  # says where it works
     assert {row["status"] for row in json.loads(created.stdout)} == {"ACTIVE"}
     deleted = await asyncio.to_thread(tables, "delete")
     assert json.loads(deleted.stdout)["deleted"] == [f"{prefix}-main", f"{prefix}-usernames", f"{prefix}-game-codes"]
     described = await asyncio.to_thread(tables, "describe")
     assert {row["status"] for row in json.loads(described.stdout)} == {"MISSING"}
+
+
+def test_tables_without_an_endpoint_says_the_embedded_one_is_per_process():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "snaketron.cli", "tables", "describe"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Not AWS (where serve would not go either): the embedded endpoint lives inside serve.
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert "embedded endpoint" in done.stderr and "in memory" in done.stderr
+    assert "AWS_ENDPOINT_URL_DYNAMODB" in done.stderr and "SNAKETRON_EMBEDDED_DB=0" in done.stderr
 
 
 # --- the compose stack (not run here: no Docker engine; checked for consistency) -----------
@@ -240,3 +257,18 @@ def test_dev_stack_scrapes_the_server_and_provisions_the_dashboard():
         for target in panel["targets"]:
             queried |= set(re.findall(r"\b(snaketron_\w+?)(?:_total|_bucket|_count|_sum)?\b", target["expr"]))
     assert queried and all(f'"{name}"' in exported for name in queried), queried
+
+
+# Closing connections and the API after the flush, and the offline status's last second.
+STOP_MARGIN_S = 3
+
+
+def test_docker_stop_waits_for_the_drain_and_the_flush():
+    flush_s = Settings().shutdown_flush_seconds
+    server = compose("docker-compose.yml")["services"]["server"]
+    grace_s = int(server["environment"]["SNAKETRON_DRAIN_GRACE_SECONDS"])
+    stop_s = int(re.fullmatch(r"(\d+)s", server["stop_grace_period"])[1])
+    assert stop_s >= grace_s + flush_s + STOP_MARGIN_S
+    # A plain `docker stop` of the image (10 s) covers its own grace period.
+    image_grace = int(re.search(r"SNAKETRON_DRAIN_GRACE_SECONDS=(\d+)", (ROOT / "Dockerfile").read_text())[1])
+    assert image_grace + flush_s + STOP_MARGIN_S <= 10

@@ -19,16 +19,21 @@ from snaketron.loadtest.runner import LoadTest, run_load_test
 _runs = itertools.count(1)
 
 
+FINISH_GRACE_S = 20.0
+
+
 def options_for(server: GameServer, scenario: str, bots: int, **extra: object) -> LoadTestOptions:
+    """Bots play for `play_s`, then have FINISH_GRACE_S to end their games (a run ends
+    once every bot is done, so the grace costs nothing when the games end sooner)."""
     return LoadTestOptions(
         ws_url=server.ws_url,
         api_url=server.api_url,
         scenario=scenario,
         bots=bots,
         ramp_per_s=50,
-        duration_s=extra.pop("duration_s", 3.0),
+        duration_s=extra.pop("play_s", 3.0) + FINISH_GRACE_S,
         game_seconds=extra.pop("game_seconds", 2.5),
-        finish_grace_s=20,
+        finish_grace_s=FINISH_GRACE_S,
         user_prefix=f"lt{next(_runs)}b",
         progress=False,
         max_error_rate=0.0,
@@ -77,7 +82,7 @@ async def test_matchmaking_bots_are_matched(start_server):
     # Short waits: a match starts soon after it forms, and a free-for-all of 4 queued
     # bots (8 bots: 4 duel, 4 free-for-all) forms without waiting for 6.
     server = await start_server(matchmade_start_delay_ms=300, match_partial_after_ms=1000)
-    report = await run_load_test(options_for(server, "matchmaking", 8, duration_s=4.0))
+    report = await run_load_test(options_for(server, "matchmaking", 8, play_s=4.0))
     assert_clean(report)
     assert report.latency_ms["queue_to_match"].count >= 8
     assert report.games_completed.get("match-duel", 0) >= 1
@@ -85,7 +90,7 @@ async def test_matchmaking_bots_are_matched(start_server):
 
 
 async def test_report_round_trips_through_json(server, tmp_path):
-    report = await run_load_test(options_for(server, "solo", 1, duration_s=1.5))
+    report = await run_load_test(options_for(server, "solo", 1, play_s=1.5))
     path = tmp_path / "report.json"
     write_json(report, str(path))
     again = read_json(str(path))

@@ -70,6 +70,9 @@ async def test_a_matched_duel_hands_every_listener_its_places_scores_and_rating_
     assert won.mmr_after == (await db.get_user(winner.user_id)).mmr
     assert lost.mmr_after == (await db.get_user(loser.user_id)).mmr
     assert won.mmr_change > 0 > lost.mmr_change
+    # What a replay listener saves: the recording of this very game, as it ended.
+    assert result.recording is not None and result.recording.game_id == game_id
+    assert result.recording.final_tick == result.end_tick
     await db.flush()
     rows = {p.user_id: p for p in (await db.get_game(game_id)).players}
     assert {u: (r.placement, r.mmr_after) for u, r in rows.items()} == {

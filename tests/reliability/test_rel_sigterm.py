@@ -13,10 +13,8 @@ player and spectator rows, and the server's own item must say offline.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -28,6 +26,7 @@ from snaketron import protocol
 from snaketron.client import AccountClient, GameClient
 from snaketron.engine import CustomGameSettings
 from support.gameplay import create_lobby, events_until_complete, join_lobby
+from support.serve_process import default_env, serve_process_async
 from support.solo_loop import SoloLoop
 
 GRACE_S = 1
@@ -53,8 +52,7 @@ class ServeProcess:
 @pytest.fixture
 async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProcess]:
     """`snaketron serve` on the test's tables, configured through its environment only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAKETRON_", "DYNAMODB_"))}
-    env.update(
+    env = default_env(
         AWS_ENDPOINT_URL_DYNAMODB=dynamo_endpoint,
         AWS_ACCESS_KEY_ID="test",
         AWS_SECRET_ACCESS_KEY="test",
@@ -62,26 +60,13 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
         DYNAMODB_TABLE_PREFIX=settings.table_prefix,
         SNAKETRON_CREATE_TABLES="0",
         SNAKETRON_DEV_MODE="1",  # loopback, on the test endpoint
-        SNAKETRON_WS_PORT="0",
-        SNAKETRON_API_PORT="0",
         SNAKETRON_DRAIN_GRACE_SECONDS=str(GRACE_S),
         SNAKETRON_API_RATE_PER_MIN="0",
         SNAKETRON_ARGON2_TIME_COST="1",
         SNAKETRON_ARGON2_MEMORY_KIB="64",
     )
     log_path = str(tmp_path / "serve.log")
-    log = await asyncio.to_thread(open, log_path, "w")
-    with log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "snaketron.cli", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=log
-        )
-    try:
-        banner = ""
-        async with asyncio.timeout(60):
-            while "Press Ctrl-C" not in banner:
-                line = await process.stdout.readline()
-                assert line, f"serve ended before it was up:\n{banner}"
-                banner += line.decode()
+    async with serve_process_async(env, log_path) as (process, banner):
         yield ServeProcess(
             process,
             int(re.search(r"server (\d+)", banner).group(1)),
@@ -89,10 +74,6 @@ async def serve(settings, dynamo_endpoint, tmp_path) -> AsyncIterator[ServeProce
             re.search(r"HTTP API\s+(http://\S+)/api", banner).group(1),
             log_path,
         )
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def _connected(ws_url: str, token: str) -> GameClient:

@@ -179,6 +179,22 @@ class ClientPage:
         await expect(panel).to_be_visible()
         return await self.page.inner_text("#game-over-title"), await self.page.inner_text("#game-over-detail")
 
+    # --- leaderboard and player pages ----------------------------------------------------
+    async def user_id(self) -> int:
+        return await self.page.evaluate("() => window.snaketron.user.id")
+
+    async def open_leaderboard(self) -> None:
+        await self.by_test_id("nav-leaderboard").click()
+        await expect(self.by_test_id("screen-leaderboard")).to_be_visible()
+
+    def board_rows(self) -> Locator:
+        return self.by_test_id("board-rows").locator("tr")
+
+    async def open_profile_from(self, container: Locator, name: str) -> None:
+        await container.get_by_role("button", name=name, exact=True).first.click()
+        await expect(self.by_test_id("screen-profile")).to_be_visible()
+        await expect(self.by_test_id("profile-name")).to_have_text(name)
+
     # --- what the person is told ---------------------------------------------------------
     async def error_notices(self) -> list[str]:
         return await self.by_test_id("notices").locator('[data-kind="error"]').all_inner_texts()

@@ -3,6 +3,9 @@ Playwright) against a started game server on 127.0.0.1, doing what a person does
 
 - sign up, play a solo game (turning with the arrow keys) until the game-over panel
   shows, play again;
+- the leaderboard (game-type tabs, season picker, region filter, the player's own
+  row highlighted with their exact rank) and player pages with match histories,
+  reached from names on the board, in histories and in the header;
 - one browser creates a lobby and changes its settings, a second joins it by code,
   they chat, the host starts, a third browser finds the game in the home screen's
   list of live games and watches it, both snakes move in all three views, and all
@@ -21,7 +24,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from support.browser import BrowserUnavailable, chromium
+from snaketron.leaderboard.recorder import LeaderboardRecorder
+from snaketron.leaderboard.seasons import season_at
+from support.game_results import duel, now_ms
+from support.game_results import player as seat
 
 pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
 
@@ -45,15 +51,6 @@ TICK_MS = 150
 
 def unique_name(role: str) -> str:
     return f"{role}{next(_names)}"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium: {exc}")
 
 
 @pytest.fixture
@@ -184,3 +181,65 @@ async def test_a_lobby_joined_by_code_played_by_two_and_watched_by_a_third(open_
     else:
         assert watched == f"{guest.name} wins"
         assert (host_title, guest_title) == ("You lose", "You win!")
+
+
+async def test_leaderboard_and_player_pages(open_page, server):
+    ann, ben = await asyncio.gather(open_page("board"), open_page("board"))
+    await asyncio.gather(ann.sign_up(), ben.sign_up())
+    ann_id, ben_id = await ann.user_id(), await ben.user_id()
+    # Games as the finish path records them: ann beats ben, then ben beats a third player.
+    recorder = LeaderboardRecorder(server.db.client, server.db.tables.main, season_months=server.settings.season_months)
+    region = server.settings.region
+    start = now_ms()
+    await recorder.record(
+        duel(
+            seat(ann_id, 1, mmr_after=1016, username=ann.name),
+            seat(ben_id, 2, mmr_after=984, username=ben.name),
+            region=region,
+            end_ms=start,
+        )
+    )
+    await recorder.record(
+        duel(
+            seat(ben_id, 1, mmr_after=1001, username=ben.name),
+            seat(990_001, 2, mmr_after=900, username="third"),
+            region=region,
+            end_ms=start + 1,
+        )
+    )
+
+    await ben.open_leaderboard()
+    rows = ben.board_rows()
+    await expect(rows).to_have_count(3)
+    await expect(rows.nth(0)).to_contain_text(ann.name)
+    await expect(rows.nth(1)).to_contain_text(ben.name)
+    await expect(rows.nth(1)).to_have_class("me")  # ben's own row
+    await expect(ben.by_test_id("board-mine")).to_have_text("Your rank: #2 · rating 1001 · 1 W / 1 L (50%)")
+    await expect(ben.by_test_id("board-season")).to_have_value(season_at(now_ms(), server.settings.season_months).id)
+
+    await ben.page.get_by_role("tab", name="Solo").click()
+    await expect(rows).to_have_count(0)
+    await expect(ben.by_test_id("board-mine")).to_have_text("You are not on this board yet.")
+    await ben.page.get_by_role("tab", name="Duel").click()
+    await ben.by_test_id("board-region").fill("nowhere")
+    await ben.by_test_id("board-region-apply").click()
+    await expect(rows).to_have_count(0)
+    await ben.by_test_id("board-region").fill(region)
+    await ben.by_test_id("board-region-apply").click()
+    await expect(rows).to_have_count(3)
+
+    # A name on the board opens that player's page, with their games, newest first.
+    await ben.open_profile_from(ben.by_test_id("board-rows"), ann.name)
+    games = ben.by_test_id("profile-games").locator("li")
+    await expect(games).to_have_count(1)
+    await expect(games.nth(0)).to_contain_text("place 1")
+    await expect(games.nth(0)).to_contain_text("+16")
+    await expect(ben.by_test_id("profile-stats").locator('li[data-type="duel"]')).to_contain_text("1 W / 0 L")
+    # ... and a name in a game of the history opens theirs.
+    await ben.open_profile_from(ben.by_test_id("profile-games"), ben.name)
+    await expect(games).to_have_count(2)
+    await expect(games.nth(0)).to_contain_text("third")
+
+    # The header's name is the way to one's own page.
+    await ann.by_test_id("who").click()
+    await expect(ann.by_test_id("profile-name")).to_have_text(ann.name)

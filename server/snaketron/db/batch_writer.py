@@ -21,7 +21,7 @@ see the failure, only a later future. When the buffer holds `buffer_items`,
 must not fail or block) and counts an overflow. Only two things fail a future:
 an item DynamoDB rejects as invalid (InvalidRequest: retrying cannot help; the
 batch is split to find it, so its neighbours still land), and `close()` running
-past its deadline (DatabaseUnavailable), which it logs with the count lost.
+past its deadline (WriteDropped), which it logs once with the count dropped.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from snaketron.db.errors import DatabaseError, DatabaseUnavailable, InvalidRequest
+from snaketron.db.errors import DatabaseError, DatabaseUnavailable, InvalidRequest, WriteDropped
 from snaketron.db.retry import RetryPolicy
 from snaketron.logs import get_logger
 
@@ -196,18 +196,19 @@ class BatchWriter:
         finally:
             self._urgent -= 1
 
-    async def close(self, timeout_s: float = 30.0) -> None:
+    async def close(self, timeout_s: float = 30.0) -> list[str]:
         """Stop accepting, flush everything, stop. Items still unsent after `timeout_s`
-        (the endpoint is down) fail with DatabaseUnavailable and are logged."""
+        (the endpoint is down) fail with DatabaseUnavailable, are logged (their keys at
+        debug level) and returned as `table:key` strings; no send is retried after that."""
         if self._closed and self._dispatcher is None:
-            return
+            return []
         self._closed = True
         self._room.set()
         try:
             async with asyncio.timeout(timeout_s):
                 await self.flush()
         except TimeoutError:
-            log.error("batch writer closed with unsent items", lost=self.pending, timeout_s=timeout_s)
+            pass  # what is left is dropped below
         # Collect before cancelling: a cancelled sender forgets its in-flight items.
         leftovers = list(self._buffer.values()) + list(self._in_flight.values())
         tasks = [t for t in (self._dispatcher, *self._senders) if t is not None]
@@ -217,7 +218,14 @@ class BatchWriter:
         self._dispatcher = None
         self._buffer.clear()
         self._in_flight.clear()
-        self._fail(leftovers, DatabaseUnavailable("batch writer closed before the item was written"), lost=True)
+        lost = [p for p in leftovers if any(not f.done() for f in p.futures)]
+        self._fail(leftovers, WriteDropped("batch writer closed before the item was written"), lost=True)
+        # One key can be both in flight and waiting (a newer write): it counts once.
+        dropped = sorted({f"{table}:{'/'.join(str(v) for v in values)}" for table, values in (p.key for p in lost)})
+        if dropped:
+            log.error("batch writer dropped unflushed writes", count=len(dropped), timeout_s=timeout_s)
+            log.debug("batch writer dropped", keys=dropped)
+        return dropped
 
     # --- sending ------------------------------------------------------------------------
 

@@ -275,7 +275,9 @@ class DynamoClient:
                 raise DatabaseUnavailable(f"{outcome.detail} (gave up after {attempt} attempts)")
             self.metrics.retries += 1
             self.metrics.retries_by_operation[operation] += 1
-            log.info(
+            # Routine (throttling, a dropped connection): at info level a throttled table or
+            # an unreachable endpoint floods the log; giving up is the warning that matters.
+            log.debug(
                 "dynamodb retry",
                 operation=operation,
                 attempt=attempt,

@@ -158,6 +158,9 @@ class DynamoDatabase:
     async def flush(self) -> None:
         await self.writer.flush()
 
+    async def close_writer(self, timeout_s: float) -> list[str]:
+        return await self.writer.close(timeout_s=timeout_s)
+
     async def close(self) -> None:
         try:
             await self.writer.close(timeout_s=max(self.settings.db_deadline_ms / 1000.0, 1.0) * 3)
@@ -397,26 +400,20 @@ class DynamoDatabase:
         }
 
     async def get_game(self, game_id: int) -> GameWithMembers:
-        found = await self._query_all(
+        game, _ = shapes.game_with_members_from_items(await self.read_game_partition(game_id))
+        if game is None:
+            raise NotFound(f"game {game_id}")
+        return game
+
+    async def read_game_partition(self, game_id: int) -> list[dict[str, Any]]:
+        """Every item under `GAME#<id>` (game, players, spectators, replay pieces), one
+        strongly consistent Query (more pages only for a replay past 1 MB)."""
+        return await self._query_all(
             TableName=self.tables.main,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": to_attr(shapes.game_pk(game_id))},
             ConsistentRead=True,
         )
-        game = None
-        players: list[GamePlayerRecord] = []
-        spectators: list[SpectatorRecord] = []
-        for i in found:
-            sk = i["sk"]
-            if sk == "META":
-                game = shapes.game_from_item(i)
-            elif sk.startswith("PLAYER#"):
-                players.append(shapes.player_from_item(i))
-            elif sk.startswith("SPECTATOR#"):
-                spectators.append(shapes.spectator_from_item(i))
-        if game is None:
-            raise NotFound(f"game {game_id}")
-        return GameWithMembers(game=game, players=players, spectators=spectators)
 
     async def update_game_status(self, game_id: int, status: GameStatusName, *, now_ms: int, **fields: Any) -> None:
         update = (

@@ -15,6 +15,11 @@ class DatabaseUnavailable(DatabaseError):
     """The endpoint could not be reached or kept failing past the retry budget/deadline."""
 
 
+class WriteDropped(DatabaseUnavailable):
+    """The batch writer was closed (the shutdown's flush deadline) before the item was
+    written. The writer logs how many it dropped: callers need not log each."""
+
+
 class TableNotFound(DatabaseUnavailable):
     """A table is missing: tables not created yet, or the wrong prefix/endpoint."""
 

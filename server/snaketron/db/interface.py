@@ -40,6 +40,10 @@ class Database(Protocol):
     async def flush(self) -> None:
         """Wait until everything handed to the batch writer is durable."""
 
+    async def close_writer(self, timeout_s: float) -> list[str]:
+        """Flush the batch writer for at most `timeout_s`, then stop it (the shutdown's last
+        writes). Returns the keys of the writes it had to drop: empty when all are durable."""
+
     async def close(self) -> None:
         """Flush the batch writer, then release the client."""
 

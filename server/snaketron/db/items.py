@@ -13,6 +13,7 @@ from typing import Any
 from snaketron.db.models import (
     GamePlayerRecord,
     GameRecord,
+    GameWithMembers,
     Lease,
     LobbyRecord,
     MatchTicket,
@@ -259,6 +260,46 @@ def spectator_item(s: SpectatorRecord) -> dict[str, Any]:
 
 def spectator_from_item(i: dict[str, Any]) -> SpectatorRecord:
     return SpectatorRecord(game_id=i["gameId"], user_id=i["userId"], joined_at_ms=i.get("joinedAt", 0))
+
+
+REPLAY_SK_PREFIX = "REPLAY#"
+
+
+def replay_chunk_item(game_id: int, index: int, data: bytes, *, ttl: int, **meta: Any) -> dict[str, Any]:
+    """One piece of a game's compressed replay, under the game's partition. The first
+    piece (`REPLAY#000`) also carries `meta` (chunk count, rules version, who may watch)."""
+    return {
+        "pk": game_pk(game_id),
+        "sk": f"{REPLAY_SK_PREFIX}{index:03d}",
+        "gameId": game_id,
+        "chunk": index,
+        "data": data,
+        "ttl": ttl,
+        **meta,
+    }
+
+
+def game_with_members_from_items(items: list[dict[str, Any]]) -> tuple[GameWithMembers | None, list[dict[str, Any]]]:
+    """A game partition's items read apart: the game and its members (None without the
+    game item), and the replay pieces in order."""
+    game = None
+    players: list[GamePlayerRecord] = []
+    spectators: list[SpectatorRecord] = []
+    replay: list[dict[str, Any]] = []
+    for i in items:
+        sk = i["sk"]
+        if sk == "META":
+            game = game_from_item(i)
+        elif sk.startswith("PLAYER#"):
+            players.append(player_from_item(i))
+        elif sk.startswith("SPECTATOR#"):
+            spectators.append(spectator_from_item(i))
+        elif sk.startswith(REPLAY_SK_PREFIX):
+            replay.append(i)
+    replay.sort(key=lambda i: str(i["sk"]))
+    if game is None:
+        return None, replay
+    return GameWithMembers(game=game, players=players, spectators=spectators), replay
 
 
 def game_code_item(game_code: str, game_id: int, *, is_private: bool, status: str, ttl: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -213,15 +214,22 @@ async def delete_tables(client: Any, prefix: str) -> list[str]:
 
 
 def tables_command(args: argparse.Namespace) -> int:
-    from snaketron.config import Settings
+    from snaketron.config import ConfigError, Settings
     from snaketron.db.client import DynamoClient
     from snaketron.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_json)
-    if not settings.effective_dynamodb_endpoint:
-        # The embedded endpoint lives only as long as `snaketron serve`: nothing to manage here.
-        log.info("no endpoint configured: talking to AWS DynamoDB", region=settings.aws_region)
+    # The endpoint as `snaketron serve` picks it (open_database): configured, else embedded, else AWS.
+    endpoint = settings.effective_dynamodb_endpoint
+    if not endpoint and settings.embedded_db:
+        raise ConfigError(
+            "no DynamoDB endpoint is configured, so `snaketron serve` uses its own embedded endpoint: in memory, "
+            "inside that process, tables created as it starts; there is nothing here to manage. Set "
+            "AWS_ENDPOINT_URL_DYNAMODB (LocalStack: http://localhost:4566), or SNAKETRON_EMBEDDED_DB=0 for AWS DynamoDB"
+        )
+    where = endpoint or f"AWS DynamoDB in {settings.aws_region}"
+    print(f"snaketron tables {args.action}: {where}, tables {settings.table_prefix}-*", file=sys.stderr)
 
     async def run() -> int:
         async with DynamoClient(settings) as client:

@@ -6,6 +6,8 @@ broadcasts the events it gets back. Clients run the same rules to predict.
 
 from snaketron.engine.errors import AlreadyStarted, CommandRejected, EngineError, GameFull, NotEnoughPlayers
 from snaketron.engine.game import Game
+from snaketron.engine.recording import RULES_VERSION, Recording, ReplayMismatch
+from snaketron.engine.replay import replay_events
 from snaketron.engine.types import (
     DUEL,
     SOLO,
@@ -59,6 +61,7 @@ from snaketron.engine.types import (
 
 __all__ = [
     "DUEL",
+    "RULES_VERSION",
     "SOLO",
     "SOLO_GAME_TYPE",
     "SOLO_SETTINGS",
@@ -94,6 +97,8 @@ __all__ = [
     "NotEnoughPlayers",
     "PlayerEntry",
     "Position",
+    "Recording",
+    "ReplayMismatch",
     "RngState",
     "Snake",
     "SnakeDied",
@@ -107,6 +112,7 @@ __all__ = [
     "UpdateStatus",
     "is_solo",
     "mode_free_for_all",
+    "replay_events",
     "status_complete",
     "status_started",
     "type_custom",

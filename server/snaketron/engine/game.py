@@ -13,6 +13,17 @@ from snaketron.engine import body
 from snaketron.engine.arena import EndRule, GameSetup, setup_for, start_positions
 from snaketron.engine.commands import CommandQueue
 from snaketron.engine.errors import AlreadyStarted, CommandRejected, GameFull, NotEnoughPlayers
+from snaketron.engine.recording import (
+    RULES_VERSION,
+    Abandoned,
+    Began,
+    Input,
+    Joined,
+    Left,
+    Recording,
+    command_input,
+    state_digest,
+)
 from snaketron.engine.rng import Xorshift64
 from snaketron.engine.timing import COMMIT_DELAY_TICKS
 from snaketron.engine.types import (
@@ -105,6 +116,10 @@ class Game:
         self.game_id = game_id
         self.game_type = game_type
         self.seed = seed
+        self._tick_ms_given = tick_ms
+        # Every accepted input, for `recording()`: one append per input, none per tick.
+        # None for a game resumed from a state, whose beginning is unknown here.
+        self._inputs: list[Input] | None = []
         self.server_id = server_id
         self.game_code = game_code
         self.host_user_id = host_user_id
@@ -151,6 +166,7 @@ class Game:
             game_code=state.game_code,
             host_user_id=state.host_user_id,
         )
+        game._inputs = None
         setup = game.setup
         if (state.arena.width, state.arena.height) != (setup.width, setup.height):
             raise ValueError("the arena size does not match the game type")
@@ -231,6 +247,7 @@ class Game:
             raise GameFull("the game is full")
         self._seats.append((user_id, username))
         self._lay_out()
+        self._record(Joined(user_id, username))
         return len(self._seats) - 1
 
     def remove_player(self, user_id: int) -> None:
@@ -242,6 +259,7 @@ class Game:
             return
         del self._seats[snake_id]
         self._lay_out()
+        self._record(Left(user_id))
 
     def _lay_out(self) -> None:
         """Place every seated snake at its start position and the initial food.
@@ -277,6 +295,7 @@ class Game:
             raise NotEnoughPlayers(f"at least {self.setup.min_players} players are needed to start")
         self.start_ms = start_ms
         self.status = status_started(self.server_id)
+        self._record(Began(start_ms))
         events: list[GameEventMessage] = []
         self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
         return events
@@ -297,6 +316,7 @@ class Game:
             return []
         self.status = status_complete(None)
         self.winning_snake_id = None
+        self._record(Abandoned(self.tick))
         events: list[GameEventMessage] = []
         self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
         return events
@@ -332,6 +352,7 @@ class Game:
             command=GameCommand(Turn=Turn(snake_id=own_snake, direction=turn.direction)),
         )
         self._commands.push(stamped)
+        self._record(command_input(self.tick, user_id, msg.command_id_client, turn.snake_id, turn.direction))
         events: list[GameEventMessage] = []
         self._emit(events, GameEvent(CommandScheduled=CommandScheduled(command_message=stamped)))
         return events[0]
@@ -554,6 +575,32 @@ class Game:
             game_code=self.game_code,
             host_user_id=self.host_user_id,
             usernames=dict(self._seats),
+        )
+
+    # --- the recording -------------------------------------------------------------------
+
+    def _record(self, entry: Input) -> None:
+        if self._inputs is not None:
+            self._inputs.append(entry)
+
+    def recording(self) -> Recording | None:
+        """What a replay needs, as played so far (take it when the game ends); None for a
+        game resumed from a state, whose beginning this process never saw."""
+        if self._inputs is None:
+            return None
+        return Recording(
+            rules_version=RULES_VERSION,
+            game_id=self.game_id,
+            game_type=self.game_type,
+            seed=self.seed,
+            tick_ms=self._tick_ms_given,
+            server_id=self.server_id,
+            game_code=self.game_code,
+            host_user_id=self.host_user_id,
+            inputs=tuple(self._inputs),
+            final_tick=self.tick,
+            final_sequence=self._sequence,
+            final_digest=state_digest(self.state),
         )
 
     # --- results ------------------------------------------------------------------------

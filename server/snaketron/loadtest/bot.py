@@ -24,10 +24,11 @@ arrives, ahead of its tick: it has its own command-to-scheduled latency).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -54,6 +55,10 @@ GAME_OVER_SLACK_S = 60.0
 # A command rejected because the game ended while it was in flight is a race every
 # real client meets, not an error.
 GAME_OVER_REASON = "the game is over"
+# Account API answers that say "later" (rate limited, database unavailable): the bot waits
+# the Retry-After they carry and asks again, for at most this long in all, as a client would.
+THROTTLED_STATUSES = frozenset({429, 503})
+MAX_THROTTLED_WAIT_S = 120.0
 
 M = TypeVar("M")
 
@@ -147,12 +152,38 @@ class Bot:
 
     # --- connection ------------------------------------------------------------------------
     async def sign_in(self) -> None:
+        """Register, or log in when the account exists (an earlier run's); waits out throttling."""
         metrics = self.ctx.metrics
         metrics.attempts += 1
         began = time.perf_counter()
-        signed = await self.ctx.accounts.register_or_login(self.username, self.ctx.options.password)
+        accounts = self.ctx.sources.accounts_of(self.index)
+        username, password = self.username, self.ctx.options.password
+        try:
+            signed = await self._unthrottled(lambda: accounts.register(username, password))
+        except AccountError as exc:
+            if exc.status != 409:
+                raise
+            signed = await self._unthrottled(lambda: accounts.login(username, password))
         metrics.latency["sign_in"].record_ms((time.perf_counter() - began) * 1000)
         self.token = signed.token
+
+    async def _unthrottled(self, request: Callable[[], Awaitable[M]]) -> M:
+        """`request()`, asked again after each answer that says to retry later (counted in
+        `metrics.throttled`, not as errors), within MAX_THROTTLED_WAIT_S in all."""
+        waited = 0.0
+        while True:
+            try:
+                return await request()
+            except AccountError as exc:
+                wait = exc.retry_after_s
+                if exc.status not in THROTTLED_STATUSES or wait is None or waited + wait > MAX_THROTTLED_WAIT_S:
+                    raise
+                self.ctx.metrics.throttled[f"http:{exc.status}"] += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.ctx.stopping.wait(), wait)
+                if self.ctx.stopping.is_set():
+                    raise BotFailure("stopped") from None
+                waited += wait
 
     async def connect(self) -> None:
         """Open the WebSocket, authenticate and sync the clock."""
@@ -163,7 +194,11 @@ class Bot:
         began = time.perf_counter()
         self.disconnected.clear()
         self.connection = await LeanConnection.open(
-            self.ctx.options.ws_url, self._on_frame, self._on_closed, open_timeout=REPLY_TIMEOUT_S
+            self.ctx.options.ws_url,
+            self._on_frame,
+            self._on_closed,
+            open_timeout=REPLY_TIMEOUT_S,
+            local_addr=self.ctx.sources.local_addr(self.index),
         )
         metrics.latency["connect"].record_ms((time.perf_counter() - began) * 1000)
         began = time.perf_counter()

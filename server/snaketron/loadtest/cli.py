@@ -23,20 +23,50 @@ from snaketron.loadtest.runner import LoadTest
 from snaketron.loadtest.timeseries import SeriesOutput, TimeSeriesRecorder, add_series_options, series_output_from_args
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every default in the help, except options whose help says what not giving them means."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Drive headless bots that play real games against a SnakeTron server on this machine."
-    parser.add_argument("--ws-url", default="ws://127.0.0.1:8080/ws", help="WebSocket URL (127.0.0.1/localhost only)")
-    parser.add_argument("--api-url", default="http://127.0.0.1:3001", help="HTTP API URL (127.0.0.1/localhost only)")
-    parser.add_argument("--bots", type=int, default=10, help="bots to start")
-    parser.add_argument("--ramp", type=float, default=10.0, help="bots started per second")
-    parser.add_argument(
-        "--duration", type=float, default=60.0, help="seconds from the first bot until no new game begins"
+    parser.description = (
+        "Drive headless bots that play real games against a SnakeTron server on this machine. "
+        "Give it the URLs that `snaketron serve` prints."
     )
-    parser.add_argument("--scenario", choices=SCENARIOS, default="mix")
+    parser.formatter_class = _DefaultsFormatter
+    parser.add_argument("--ws-url", default="ws://127.0.0.1:8080/ws", help="WebSocket URL (127.0.0.1/localhost only)")
+    parser.add_argument(
+        "--api-url", default="http://127.0.0.1:3001/api", help="HTTP API URL, with or without /api (this machine only)"
+    )
+    parser.add_argument("--bots", type=int, default=10, help="bots to start")
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help=f"bots started per second; when not given, {DEFAULT_RAMP_PER_S:g}, or faster where that is needed "
+        "to start every bot within the first half of the play time",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        help="seconds the whole run lasts from the first bot's start: ramp, play and the --finish-grace "
+        "wind-down (with --sign-in-first, the sign-in before it is not counted)",
+    )
+    parser.add_argument(
+        "--bots-per-address",
+        type=int,
+        default=50,
+        help="bots per loopback source address (127.0.0.2, 127.0.0.3, ...) so that each address stays within "
+        "the server's per-address limits; 0: every bot from one address",
+    )
+    parser.add_argument("--scenario", choices=SCENARIOS, default="mix", help="what the bots play")
     parser.add_argument(
         "--mix",
         default=",".join(f"{role.value}={weight}" for role, weight in DEFAULT_MIX.items()),
-        help="bot weights of the mix scenario, ROLE=WEIGHT,... (default: %(default)s)",
+        help="bot weights of the mix scenario, ROLE=WEIGHT,...",
     )
     parser.add_argument(
         "--game-seconds", type=float, default=30.0, help="a bot steers this long per game, then crashes"
@@ -46,7 +76,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", default="loadbot-secret", help="password of the bot accounts")
     parser.add_argument("--max-error-rate", type=float, default=0.01, help="exit 1 above this errors/attempts")
     parser.add_argument(
-        "--finish-grace", type=float, default=45.0, help="seconds games under way may finish at the end"
+        "--finish-grace",
+        type=float,
+        default=None,
+        help=f"the last seconds of --duration: no new game begins, games under way may finish; "
+        f"bots still playing at the end are cut off (not an error); when not given, {DEFAULT_FINISH_GRACE_S:g} s "
+        "or a quarter of --duration, whichever is shorter",
     )
     parser.add_argument(
         "--sign-in-first", action="store_true", help="sign all bots in over HTTP before the ramp (a few at a time)"
@@ -63,12 +98,32 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add_series_options(parser)
 
 
+# Defaults that fit any --bots and --duration: a short run with many bots starts them
+# faster rather than being refused (an explicit --ramp or --finish-grace that cannot
+# fit is still refused, naming the option).
+DEFAULT_RAMP_PER_S = 10.0
+DEFAULT_FINISH_GRACE_S = 10.0
+
+
+def fitting_defaults(
+    bots: int, duration_s: float, ramp: float | None, finish_grace: float | None
+) -> tuple[float, float]:
+    """The ramp rate and finish grace of a run, from the options given (None: not given)."""
+    grace = finish_grace if finish_grace is not None else min(DEFAULT_FINISH_GRACE_S, duration_s / 4)
+    if ramp is not None:
+        return ramp, grace
+    play_s = duration_s - grace
+    needed = (bots - 1) / (play_s / 2) if play_s > 0 else DEFAULT_RAMP_PER_S
+    return max(DEFAULT_RAMP_PER_S, needed), grace
+
+
 def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
+    ramp_per_s, finish_grace_s = fitting_defaults(args.bots, args.duration, args.ramp, args.finish_grace)
     options = LoadTestOptions(
         ws_url=args.ws_url,
         api_url=args.api_url,
         bots=args.bots,
-        ramp_per_s=args.ramp,
+        ramp_per_s=ramp_per_s,
         duration_s=args.duration,
         scenario=args.scenario,
         mix=parse_mix(args.mix),
@@ -77,7 +132,8 @@ def options_from_args(args: argparse.Namespace) -> LoadTestOptions:
         user_prefix=args.user_prefix,
         password=args.password,
         max_error_rate=args.max_error_rate,
-        finish_grace_s=args.finish_grace,
+        finish_grace_s=finish_grace_s,
+        bots_per_address=args.bots_per_address,
         warmup_s=args.warmup,
         sign_in_first=args.sign_in_first,
         json_path=args.json_path,

@@ -59,8 +59,9 @@ class LeanConnection(asyncio.Protocol):
         on_closed: Callable[[], None] | None = None,
         *,
         open_timeout: float = 10.0,
+        local_addr: tuple[str, int] | None = None,
     ) -> LeanConnection:
-        """Connect and complete the opening handshake (no compression).
+        """Connect (from `local_addr` when given) and complete the opening handshake (no compression).
 
         Raises what websockets' `connect` raises: OSError when the TCP connection
         fails, an InvalidHandshake subclass when the server refuses the upgrade,
@@ -72,7 +73,7 @@ class LeanConnection(asyncio.Protocol):
         connection = cls(ClientProtocol(uri), on_message, on_closed)
         try:
             async with asyncio.timeout(open_timeout):
-                await loop.create_connection(lambda: connection, uri.host, uri.port)
+                await loop.create_connection(lambda: connection, uri.host, uri.port, local_addr=local_addr)
                 connection._write(connection.protocol.send_request, connection.protocol.connect())
                 await asyncio.wait([connection.opened, connection.closed], return_when=asyncio.FIRST_COMPLETED)
         except BaseException:

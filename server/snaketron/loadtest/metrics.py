@@ -141,6 +141,8 @@ class Metrics:
         self.sent = 0
         self.attempts = 0  # sign-ins, connections and games begun: the error rate's denominator
         self.errors: collections.Counter[str] = collections.Counter()
+        # Answers that said "retry later" (Retry-After), waited out and asked again: not errors.
+        self.throttled: collections.Counter[str] = collections.Counter()
         # Per bot: a duel of two local bots is two plays.
         self.plays_started: collections.Counter[str] = collections.Counter()
         self.plays_completed: collections.Counter[str] = collections.Counter()

@@ -51,7 +51,9 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
     api_url: str
     bots: int = 10
     ramp_per_s: float = 10.0  # bots started per second
-    duration_s: float = 60.0  # from the first bot's start until no new game is begun
+    # The whole run, from the first bot's start: ramp, play, and the last finish_grace_s
+    # in which no new game begins (with sign_in_first, the sign-in before it is not counted).
+    duration_s: float = 60.0
     scenario: str = "mix"
     mix: dict[Role, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_MIX))
     # A bot steers for at most this long per game, then lets its snake run into a
@@ -67,8 +69,12 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
     sign_in_first: bool = False
     # Command and event latencies of the first seconds after the ramp are discarded (0: keep all).
     warmup_s: float = 0.0
-    # After the duration, games under way may finish for this long before bots are cut off.
-    finish_grace_s: float = 45.0
+    # The end of the duration: no new game begins, games under way may finish; bots still
+    # playing when the duration is over are cut off (not errors: their plays count as started).
+    finish_grace_s: float = 10.0
+    # Bots per loopback source address (127.0.0.2, ...), so that each address stays within
+    # the server's per-address limits; 0: every bot connects from the system's choice.
+    bots_per_address: int = 50
     json_path: str | None = None
     progress: bool = True
 
@@ -91,6 +97,16 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
             raise ValueError("--ramp must be between 0 and 10000 bots per second")
         if not 0 < self.duration_s <= 24 * 3600:
             raise ValueError("--duration must be between 0 and 86400 seconds")
+        if not 0 <= self.finish_grace_s < self.duration_s:
+            raise ValueError("--finish-grace must be at least 0 and shorter than --duration (it is a part of it)")
+        ramp_s = (self.bots - 1) / self.ramp_per_s
+        if ramp_s >= self.duration_s - self.finish_grace_s:
+            raise ValueError(
+                f"{self.bots} bots at --ramp {self.ramp_per_s:g}/s take {ramp_s:.0f} s to start: "
+                f"make --duration longer than that plus --finish-grace ({self.finish_grace_s:g} s)"
+            )
+        if self.bots_per_address < 0:
+            raise ValueError("--bots-per-address must be 0 (no spread) or more")
         if not 0 < self.game_seconds <= 3600:
             raise ValueError("--game-seconds must be between 0 and 3600")
         if self.scenario == "mix" and sum(self.mix.values()) <= 0:

@@ -18,6 +18,7 @@ class Report(msgspec.Struct, kw_only=True):
     ws_url: str
     bots_planned: int
     bots_started: int
+    source_addresses: int = 0  # loopback addresses the bots connected from (0: not spread)
     ramp_per_s: float
     duration_s: float
     elapsed_s: float
@@ -52,6 +53,8 @@ class Report(msgspec.Struct, kw_only=True):
     load_generator_gc: dict[str, list]
     attempts: int
     errors: dict[str, int]
+    # Requests the server asked to retry later (429, 503 with Retry-After): waited out, not errors.
+    throttled: dict[str, int] = msgspec.field(default_factory=dict)
     error_count: int
     error_rate: float
     max_error_rate: float
@@ -65,6 +68,7 @@ def build_report(
     clock: ClockEstimate,
     bots_started: int,
     elapsed_s: float,
+    source_addresses: int = 0,
     interrupted: bool,
 ) -> Report:
     offsets = metrics.clock_offsets_ms
@@ -79,6 +83,7 @@ def build_report(
         ws_url=options.ws_url,
         bots_planned=options.bots,
         bots_started=bots_started,
+        source_addresses=source_addresses,
         ramp_per_s=options.ramp_per_s,
         duration_s=options.duration_s,
         elapsed_s=round(elapsed_s, 3),
@@ -111,6 +116,7 @@ def build_report(
         load_generator_gc=metrics.steady_gc,
         attempts=metrics.attempts,
         errors=dict(metrics.errors),
+        throttled=dict(metrics.throttled),
         error_count=metrics.error_count,
         error_rate=round(metrics.error_rate, 6),
         max_error_rate=options.max_error_rate,
@@ -160,6 +166,8 @@ def summary_table(report: Report) -> Table:
             f"bots {report.clock_offset_ms['min']:.1f} .. {report.clock_offset_ms['max']:.1f})",
         ),
         ("late commands (game over)", str(report.late_commands)),
+        ("bots' source addresses", str(report.source_addresses) if report.source_addresses else "one (not spread)"),
+        ("throttled, waited out (not errors)", _counts(report.throttled) or "none"),
         ("errors", _counts(report.errors) or "none"),
         ("error rate", f"{report.error_rate:.4f} (max {report.max_error_rate})"),
         ("result", "PASS" if report.passed else "FAIL: error rate over the threshold"),

@@ -1,8 +1,9 @@
-"""A run: start bots at the ramp rate, let them play for the duration, stop, report.
+"""A run: start bots at the ramp rate, let them play, wind down, report.
 
-Every bot runs `scenarios.run_bot` as a task. When the duration is over no bot
-begins a new game; games under way may finish within `finish_grace_s` (the bots
-stop steering after `game_seconds`, so they do), then whatever is left is
+Every bot runs `scenarios.run_bot` as a task. `duration_s` bounds the whole run:
+bots start at the ramp rate, and `finish_grace_s` before the duration's end no
+bot begins a new game; games under way may finish meanwhile (the bots stop
+steering after `game_seconds`), and whatever still plays at the duration's end is
 cancelled. `interrupt()` (Ctrl-C) skips the grace. Every wait here is bounded.
 """
 
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from snaketron.client import AccountClient
 from snaketron.config import Settings
 from snaketron.gc_policy import CollectorPolicy
+from snaketron.loadtest.addresses import SourceAddresses, spread_addresses
 from snaketron.loadtest.bot import REPLY_TIMEOUT_S, Bot, ClockEstimate, error_kind
 from snaketron.loadtest.frames import SharedDecoder
 from snaketron.loadtest.metrics import Metrics
@@ -37,7 +38,7 @@ class RunContext:
     """What every bot of a run shares."""
 
     options: LoadTestOptions
-    accounts: AccountClient
+    sources: SourceAddresses  # each bot's source address and account API client
     metrics: Metrics = field(default_factory=Metrics)
     pilots: Pilots = field(default_factory=lambda: Pilots(20))
     live_games: LiveGames = field(default_factory=LiveGames)
@@ -54,6 +55,7 @@ class LoadTest:
         self.interrupted = False
         self._stop = asyncio.Event()
         self.bots_started = 0
+        self.source_addresses = 0  # loopback addresses the bots were spread over (0: none)
         self.ramped = False  # every bot has been started
         # Called when the warm-up is over and the steady state is measured from then on.
         self.on_steady: Callable[[], None] | None = None
@@ -71,9 +73,11 @@ class LoadTest:
         self.metrics.started_monotonic = began
         self.metrics.gc_pauses.install()
         timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT_S * 3)
-        connector = aiohttp.TCPConnector(limit=64)
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            ctx = RunContext(options, AccountClient(options.api_url, http), self.metrics, Pilots(options.think_ticks))
+        addresses = spread_addresses(options.ws_url, options.bots, options.bots_per_address)
+        self.source_addresses = len(addresses)
+        sources = SourceAddresses(options.api_url, addresses, options.bots_per_address, timeout)
+        try:
+            ctx = RunContext(options, sources, self.metrics, Pilots(options.think_ticks))
             tasks: list[asyncio.Task[None]] = []
             # Bots play all the time: the policy's reclaim only comes when it is overdue.
             collector = CollectorPolicy(Settings.from_env(), games_running=lambda: True)
@@ -83,11 +87,12 @@ class LoadTest:
                 began = time.monotonic()
             self.metrics.started_monotonic = self.metrics.steady_since = began
             progress = asyncio.get_running_loop().create_task(self._sample(on_progress))
+            end = began + options.duration_s
+            play_end = end - options.finish_grace_s  # no new game begins from here on
             try:
-                end = began + options.duration_s
                 for index, plan in enumerate(plans):
                     due = began + index / options.ramp_per_s
-                    if await self._stopped_within(due - time.monotonic()) or time.monotonic() >= end:
+                    if await self._stopped_within(due - time.monotonic()) or time.monotonic() >= play_end:
                         break
                     tasks.append(asyncio.get_running_loop().create_task(run_bot(bots[index], plan, ctx)))
                     self.bots_started += 1
@@ -102,18 +107,21 @@ class LoadTest:
                     self.metrics.restart_steady_state()
                     if self.on_steady is not None:
                         self.on_steady()
-                await self._stopped_within(end - time.monotonic())
+                await self._stopped_within(play_end - time.monotonic())
             finally:
                 self.metrics.end_steady_state()  # before the collector's reclaim, not after
                 await collector.stop()
                 progress.cancel()
-                await self._wind_down(ctx, tasks, groups.values())
+                await self._wind_down(ctx, tasks, groups.values(), until=end)
+        finally:
+            await sources.close()
         self.metrics.gc_pauses.uninstall()
         return build_report(
             options,
             self.metrics,
             clock=ctx.clock,
             bots_started=self.bots_started,
+            source_addresses=self.source_addresses,
             elapsed_s=time.monotonic() - began,
             interrupted=self.interrupted,
         )
@@ -141,13 +149,14 @@ class LoadTest:
                 pass
         return self._stop.is_set()
 
-    async def _wind_down(self, ctx: RunContext, tasks: list[asyncio.Task[None]], groups) -> None:
+    async def _wind_down(self, ctx: RunContext, tasks: list[asyncio.Task[None]], groups, *, until: float) -> None:
+        """No new game; games under way may finish until `until`, then the rest is cut off."""
         ctx.stopping.set()
         ctx.live_games.stop()
         for group in groups:
             await group.stop()
         if tasks:
-            grace = 0.0 if self.interrupted else self.options.finish_grace_s
+            grace = 0.0 if self.interrupted else until - time.monotonic()
             _, pending = await asyncio.wait(tasks, timeout=grace) if grace > 0 else (set(), set(tasks))
             pending = {t for t in pending if not t.done()}
             for task in pending:

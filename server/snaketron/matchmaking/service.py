@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from snaketron.config import Settings
-from snaketron.db.errors import DatabaseError
+from snaketron.db.errors import DatabaseError, WriteDropped
 from snaketron.db.interface import Database
 from snaketron.db.models import MatchTicket
 from snaketron.engine import GameType
@@ -205,7 +205,8 @@ class MatchmakingService:
             )
             await self.db.put_ticket(entry.ticket, ttl_seconds=self.settings.match_ticket_ttl_seconds)
         except DatabaseError as exc:
-            log.warning("ticket not written", user_id=user_id, error=str(exc))
+            if not isinstance(exc, WriteDropped):  # at shutdown the batch writer counts those
+                log.warning("ticket not written", user_id=user_id, error=str(exc))
             if self.waiting.get(user_id) is entry:
                 del self.waiting[user_id]
                 self._withdraw(entry)

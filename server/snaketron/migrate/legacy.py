@@ -61,3 +61,20 @@ class LegacyLobby(msgspec.Struct, kw_only=True):
     is_private: bool | None  # of the lobby's game; None when it has none
     created_at_ms: int
     expires_at_ms: int
+
+
+class LegacyFinishedGame(msgspec.Struct, kw_only=True):
+    """A finished game with what the boards need, read for seeding the current season."""
+
+    game_id: int
+    server_id: int | None
+    region: str | None  # of the server that hosted it, when it is still listed
+    game_type: Any
+    game_mode: str
+    is_private: bool
+    ended_at_ms: int
+    start_ms: Any  # game_state -> 'start_ms'
+    status: Any  # game_state -> 'status': {"Complete": {"winning_snake_id": ...}}
+    seats: Any  # game_state -> 'players': {"<user id>": {"user_id", "snake_id"}}
+    snakes: Any  # game_state -> 'arena' -> 'snakes'
+    players: list[tuple[int, str, int, int]]  # (user id, username, team id, the account's mmr)

@@ -25,6 +25,7 @@ class EntityCounts(msgspec.Struct, kw_only=True):
     spectators: int = 0
     lobbies: int = 0
     game_codes: int = 0
+    leaderboard_games: int = 0  # finished games of the current season seeded onto boards and histories
 
 
 class Mismatch(msgspec.Struct, kw_only=True):

@@ -8,7 +8,9 @@ Order of a run, and why:
    written, so a server started meanwhile never allocates a legacy id.
 3. Phases in dependency order (users before the players that name them), each
    streamed after its checkpoint, written through the batch writer, with the
-   checkpoint moved only once the items before it are durable.
+   checkpoint moved only once the items before it are durable. Last, the current
+   season's finished games are recorded onto the boards and histories
+   (`snaketron.migrate.results`), one game at a time as a server records one.
 4. Verification (counts and a sample compared field by field).
 
 A run against a target that already holds accounts of a running server, and no
@@ -32,12 +34,15 @@ from snaketron.db import items
 from snaketron.db.codec import to_item
 from snaketron.db.errors import Conflict
 from snaketron.db.tables import TableNames
+from snaketron.leaderboard.recorder import LeaderboardRecorder
+from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
 from snaketron.migrate import mapping
 from snaketron.migrate.checkpoint import CheckpointStore, PhaseCheckpoint, RunState
 from snaketron.migrate.legacy import LegacyGame, LegacyLobby, LegacyPlayer, LegacySpectator, LegacyUser
 from snaketron.migrate.progress import ProgressSink, SilentProgress
 from snaketron.migrate.report import MigrationReport
+from snaketron.migrate.results import legacy_result
 from snaketron.migrate.source import PostgresSource, SourceCounts
 from snaketron.migrate.usernames import (
     CandidatesExhausted,
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
 
 log = get_logger("snaketron.migrate")
 
-PHASES = ("users", "games", "players", "spectators", "lobbies")
+PHASES = ("users", "games", "players", "spectators", "lobbies", "leaderboards")
 # Counters of entities whose legacy ids are carried over (servers: migrated games name them).
 COUNTERS = ("USER", "GAME", "SERVER")
 
@@ -140,6 +145,7 @@ class MigrationRun:
             store = await self._prepare(renames) if self.target else None
             for phase in self._phases(now_ms):
                 await self._run_phase(phase, counts, store)
+            await self._seed_leaderboards(store, now_ms)
             if store:
                 state = await store.load_run()
                 assert state is not None
@@ -334,6 +340,35 @@ class MigrationRun:
                 pending, since_checkpoint = [], 0
         await self._save(store, checkpoint, pending, last_key, since_checkpoint, done=True)
         self.progress.finish_phase(phase.name)
+
+    async def _seed_leaderboards(self, store: CheckpointStore | None, now_ms: int) -> None:
+        """The current season's boards, wins, losses and histories from its finished
+        games, each recorded as the server records a game (`LeaderboardRecorder`: a
+        recorded game is never counted twice, so a resumed or repeated run is safe)."""
+        months = self.target.settings.season_months if self.target else 1
+        season = season_at(now_ms, months)
+        checkpoint = await store.load("leaderboards") if store else PhaseCheckpoint(phase="leaderboards")
+        if checkpoint.done:
+            return
+        recorder = (
+            LeaderboardRecorder(self.target.client, self.target.tables.main, season_months=months)
+            if self.target
+            else None
+        )
+        since_checkpoint = 0
+        after = checkpoint.after[0] if checkpoint.after else 0
+        async for row in self.source.finished_games(since_ms=season.start_ms, after=after):
+            checkpoint.after = (row.game_id,)
+            since_checkpoint += 1
+            result = legacy_result(row, self._username)
+            if result is not None:
+                self.report.written.leaderboard_games += 1
+                if recorder is not None:
+                    await recorder.record(result)
+            if since_checkpoint >= self.options.checkpoint_rows:
+                await self._save(store, checkpoint, [], checkpoint.after, since_checkpoint, done=False)
+                since_checkpoint = 0
+        await self._save(store, checkpoint, [], checkpoint.after, since_checkpoint, done=True)
 
     async def _save(
         self,

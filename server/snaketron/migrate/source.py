@@ -22,7 +22,14 @@ import msgspec
 import psycopg
 from psycopg.rows import class_row
 
-from snaketron.migrate.legacy import LegacyGame, LegacyLobby, LegacyPlayer, LegacySpectator, LegacyUser
+from snaketron.migrate.legacy import (
+    LegacyFinishedGame,
+    LegacyGame,
+    LegacyLobby,
+    LegacyPlayer,
+    LegacySpectator,
+    LegacyUser,
+)
 from snaketron.migrate.usernames import LegacyAccountName
 
 Row = TypeVar("Row")
@@ -72,6 +79,19 @@ SELECT l.id AS lobby_id, l.game_code, l.host_user_id, l.settings, l.state, l.gam
        g.server_id, g.is_private, {_ms("l.created_at")} AS created_at_ms, {_ms("l.expires_at")} AS expires_at_ms
 FROM custom_game_lobbies l LEFT JOIN games g ON g.id = l.game_id
 WHERE l.id > %(after)s AND {_LIVE_LOBBY} {{extra}} ORDER BY l.id
+"""
+
+FINISHED_GAMES_SQL = f"""
+SELECT g.id AS game_id, g.server_id, s.region, g.game_type, g.game_mode, g.is_private,
+       {_ms_tz("g.ended_at")} AS ended_at_ms, g.game_state -> 'start_ms' AS start_ms,
+       g.game_state -> 'status' AS status, g.game_state -> 'players' AS seats,
+       g.game_state -> 'arena' -> 'snakes' AS snakes,
+       COALESCE((SELECT json_agg(json_build_array(gp.user_id, u.username, gp.team_id, u.mmr) ORDER BY gp.user_id)
+                 FROM game_players gp JOIN users u ON u.id = gp.user_id WHERE gp.game_id = g.id), '[]') AS players
+FROM games g LEFT JOIN servers s ON s.id = g.server_id
+WHERE g.status = 'finished' AND g.ended_at IS NOT NULL AND g.ended_at >= to_timestamp(%(since_ms)s / 1000.0)
+  AND g.id > %(after)s {{extra}}
+ORDER BY g.id
 """
 
 
@@ -135,6 +155,12 @@ class PostgresSource:
 
     def games(self, *, after: int = 0) -> AsyncIterator[LegacyGame]:
         return self._stream(GAMES_SQL.format(extra=""), {"after": after}, LegacyGame)
+
+    def finished_games(self, *, since_ms: int, after: int = 0) -> AsyncIterator[LegacyFinishedGame]:
+        """Finished games that ended at or after `since_ms`, with their players."""
+        return self._stream(
+            FINISHED_GAMES_SQL.format(extra=""), {"after": after, "since_ms": since_ms}, LegacyFinishedGame
+        )
 
     def players(self, *, after: tuple[int, int] = (0, 0)) -> AsyncIterator[LegacyPlayer]:
         return self._stream(

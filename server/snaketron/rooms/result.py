@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from snaketron.engine.recording import Recording
 from snaketron.engine.types import GameType
 
 RoomKind = Literal["solo", "custom", "matchmaking"]
@@ -55,6 +56,10 @@ class GameResult:
     abandoned: bool  # ended by the server going away, not by the rules
     players: tuple[PlayerResult, ...]
     spectator_ids: tuple[int, ...]
+    # What a replay needs (`Game.recording()` taken when the game ended); None for a game
+    # resumed from a state. Replays save it from their listener: `ReplayStore.save(
+    # result.recording, ReplaySummary.of_result(result))`.
+    recording: Recording | None = None
 
     @property
     def duration_ms(self) -> int:

@@ -363,6 +363,7 @@ class Room:
             abandoned=self.abandoned or not game.is_complete,
             players=players,
             spectator_ids=tuple(sorted(self.spectator_ids)),
+            recording=game.recording() if game.is_started else None,
         )
 
     def places(self) -> dict[int, int]:

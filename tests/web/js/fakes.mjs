@@ -119,7 +119,7 @@ export function recordedUi() {
   const log = [];
   const notices = [];
   const screens = {};
-  for (const name of ["auth", "home", "queue", "lobby", "game"]) screens[name] = recordingScreen(log, name);
+  for (const name of ["auth", "home", "queue", "lobby", "game", "replay"]) screens[name] = recordingScreen(log, name);
   const notice = (kind) => (title, text) => notices.push([kind, title, text]);
   return {
     log,

@@ -62,6 +62,16 @@ export class ApiClient {
     return this.request("GET", "/api/auth/me", { token });
   }
 
+  /** A finished game's summary -> {game_id, players, winner_user_id, replay_available, ...} */
+  gameSummary(gameId, token) {
+    return this.request("GET", `/api/games/${encodeURIComponent(gameId)}`, { token });
+  }
+
+  /** A finished game's replay -> {game_id, rules_version, tick_duration_ms, final_tick, events} */
+  replay(gameId, token) {
+    return this.request("GET", `/api/games/${encodeURIComponent(gameId)}/replay`, { token });
+  }
+
   /**
    * Live public games, or null when this server has no such list (404): the home
    * screen then offers spectating by id or code only.
@@ -78,4 +88,40 @@ export class ApiClient {
       throw err;
     }
   }
+
+  // --- leaderboards and players (PROTOCOL.md "Tokens and the HTTP API") -------------
+
+  /** -> {entries, season, gameType, queueMode, region, hasMore} */
+  leaderboard({ gameType, season, region, limit = 25, offset = 0 }) {
+    return this.request("GET", `/api/leaderboard?${boardQuery({ gameType, season, region })}&limit=${limit}&offset=${offset}`);
+  }
+
+  /** -> {rank, mmr, wins, losses, winRate, score, season, gameType}: the exact rank, or nulls */
+  myRank({ gameType, season, region }, token) {
+    return this.request("GET", `/api/leaderboard/me?${boardQuery({ gameType, season, region })}`, { token });
+  }
+
+  /** -> {seasons: [{id, startsAt, endsAt}], current} */
+  seasons() {
+    return this.request("GET", "/api/leaderboard/seasons");
+  }
+
+  /** -> {id, username, createdAt, mmr, stats: {duel|ffa|solo: {mmr, wins, losses, gamesPlayed, bestScore}}} */
+  player(username) {
+    return this.request("GET", `/api/players/${encodeURIComponent(username)}`);
+  }
+
+  /** -> {games: [...], cursor, hasMore}, newest first */
+  playerGames(username, cursor = null, limit = 20) {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    return this.request("GET", `/api/players/${encodeURIComponent(username)}/games?limit=${limit}${after}`);
+  }
+}
+
+/** The query of one board: type, season and region (empty: the global board). */
+export function boardQuery({ gameType, season, region }) {
+  const params = new URLSearchParams({ game_type: gameType });
+  if (season) params.set("season", season);
+  if (region) params.set("region", region);
+  return params.toString();
 }

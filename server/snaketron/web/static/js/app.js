@@ -7,6 +7,7 @@ import { ClockSync, tickAt } from "./clock.js";
 import { ServerConnection } from "./connection.js";
 import { planTurn } from "./input.js";
 import { GamePredictor } from "./prediction.js";
+import { buildTimeline } from "./replay.js";
 import { ClientMessage, GameType, isMatchmadeType, readStatus, turnCommand, variantOf } from "./protocol.js";
 
 const TOKEN_KEY = "snaketron.token";
@@ -60,11 +61,19 @@ export class App {
     this.queue = null; // {gameType}
     this.pending = null; // what we asked for and wait to hear about: {what, ...}
     this.screen = null;
+    this.initialReplay = deps.initialReplay ?? null; // a game id from a shared /replay/<id> link
   }
 
   // --- start and accounts --------------------------------------------------------
 
   async start() {
+    await this.signInFromStorage();
+    // A shared replay link opens the viewer whether or not anyone is signed in: public
+    // games' replays need no account (private ones ask for a player's token).
+    if (this.initialReplay !== null) await this.openReplay(this.initialReplay);
+  }
+
+  async signInFromStorage() {
     const token = this.storage.getItem(TOKEN_KEY);
     if (!token) {
       this.showScreen("auth");
@@ -77,6 +86,47 @@ export class App {
       if (err instanceof ApiError && err.status === 401) this.storage.removeItem(TOKEN_KEY);
       this.showScreen("auth", err.status === 401 ? "Your session expired: please log in again." : err.message);
     }
+  }
+
+  // --- replays (HTTP only: no game connection needed) ------------------------------
+
+  /** Fetch a finished game's replay and show it in the viewer. */
+  async openReplay(gameId) {
+    let replay;
+    try {
+      replay = await this.api.replay(gameId, this.token);
+    } catch (err) {
+      let text = err.message;
+      if (err.status === 404) {
+        // Private games answer 404 to anyone but their players, like unknown ones.
+        text = `Game ${gameId} has no replay to show.${this.token ? "" : " If it was private, sign in as one of its players."}`;
+      }
+      this.notices.error("No replay", text);
+      return false;
+    }
+    let timeline;
+    try {
+      timeline = buildTimeline(replay);
+    } catch (err) {
+      this.notices.error("Replay unreadable", err.message);
+      return false;
+    }
+    this.showScreen("replay", timeline);
+    return true;
+  }
+
+  /** "Watch replay" on the game-over panel: the game just played or watched. */
+  async watchReplay() {
+    const gameId = this.session?.gameId;
+    if (gameId === null || gameId === undefined) return;
+    // The game-over panel stays (with its Home button) when there is no replay.
+    if (!(await this.openReplay(gameId))) return;
+    if (this.session) this.send(ClientMessage.leaveGame());
+    this.session = null;
+  }
+
+  closeReplay() {
+    this.showScreen(this.user ? "home" : "auth");
   }
 
   async login(username, password) {
@@ -427,6 +477,37 @@ export class App {
   }
 
   // --- screens --------------------------------------------------------------------
+
+  // --- leaderboards and player pages ------------------------------------------------
+
+  /** Boards and player pages live between games: a finished game is left for them, a
+   * queue, a lobby or a running game is not. */
+  browse(name, arg) {
+    if (!this.user) return;
+    if (this.queue || (this.session && !this.session.isOver)) {
+      this.notices.info("Not now", "Leave the queue, lobby or game first.");
+      return;
+    }
+    if (this.session) this.leaveGame();
+    this.showScreen(name, arg);
+  }
+
+  showLeaderboard() {
+    this.browse("leaderboard", this.user?.username);
+  }
+
+  showProfile(username) {
+    this.browse("profile", username);
+  }
+
+  /** One board page and, signed in, the player's exact rank on it. */
+  async loadBoard(query) {
+    const [board, mine] = await Promise.all([
+      this.api.leaderboard({ ...query, limit: 25 }),
+      this.token ? this.api.myRank(query, this.token).catch(() => null) : null,
+    ]);
+    return { board, mine };
+  }
 
   showScreen(name, arg) {
     for (const [key, screen] of Object.entries(this.screens)) if (key !== name) screen.hide();

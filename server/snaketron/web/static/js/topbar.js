@@ -12,13 +12,20 @@ const CONNECTION_LABELS = {
 };
 
 export class TopBar {
-  constructor(onLogout) {
+  /** @param nav {{leaderboard?(), profile?(username)}} the pages the header links to */
+  constructor(onLogout, nav = {}) {
+    this.user = null;
     byId("logout").addEventListener("click", () => onLogout());
+    byId("nav-leaderboard").addEventListener("click", () => nav.leaderboard?.());
+    byId("who").addEventListener("click", () => this.user && nav.profile?.(this.user.username));
   }
 
   setUser(user) {
+    this.user = user;
     byId("who").textContent = user ? `${user.username} · rating ${Math.round(user.mmr)}` : "";
+    byId("who").hidden = !user;
     byId("logout").hidden = !user;
+    byId("nav-leaderboard").hidden = !user;
   }
 
   setConnection(state, detail = {}) {

@@ -62,7 +62,7 @@ export function describeOutcome({ winningSnakeId, mySnakeId, names, isSolo, myLe
 }
 
 export class GameScreen {
-  /** @param actions {{turn(direction), leave(), playAgain(), home()}} */
+  /** @param actions {{turn(direction), leave(), playAgain(), home(), watchReplay()}} */
   constructor(actions) {
     this.actions = actions;
     this.root = byId("screen-game");
@@ -74,6 +74,7 @@ export class GameScreen {
     byId("leave-game").addEventListener("click", () => actions.leave());
     byId("play-again").addEventListener("click", () => actions.playAgain());
     byId("back-home").addEventListener("click", () => actions.home());
+    byId("watch-replay").addEventListener("click", () => actions.watchReplay());
     globalThis.addEventListener("keydown", (event) => this.onKey(event));
   }
 

@@ -19,7 +19,7 @@ export function spectateTarget(text) {
 }
 
 export class HomeScreen {
-  /** @param actions {{playSolo(), quickMatch(gameType), createLobby(), joinLobby(code), spectate(id, code), refreshGames()}} */
+  /** @param actions {{playSolo(), quickMatch(gameType), createLobby(), joinLobby(code), spectate(id, code), refreshGames(), replay(id)}} */
   constructor(actions) {
     this.actions = actions;
     this.root = byId("screen-home");
@@ -37,6 +37,12 @@ export class HomeScreen {
       actions.spectate(gameId, gameCode);
     });
     byId("refresh-games").addEventListener("click", () => actions.refreshGames());
+    // Replays come over HTTP: the form works without the game connection.
+    byId("replay-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const gameId = Number(byId("replay-target").value.trim());
+      if (Number.isInteger(gameId) && gameId > 0) actions.replay(gameId);
+    });
   }
 
   show() {

@@ -1,0 +1,124 @@
+"""`LeaderboardRecorder`: writes everything one finished game changes, in two requests.
+
+1. BatchGetItem (strongly consistent) of the board entries and profile stats the
+   game touches;
+2. TransactWriteItems of the plan (`plan.py`): entries and stats as whole items
+   guarded by the version just read, bucket counters as atomic ADDs, history rows
+   guarded by absence.
+
+Two servers finishing games of the same player at once cannot lose an update: the
+second transaction fails its version guard, and the recorder reads again and
+re-plans (optimistic concurrency, bounded attempts). A transaction cancelled because
+a history row already exists means this game was recorded before: nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TYPE_CHECKING, Any
+
+from snaketron.db.client import DynamoClient
+from snaketron.db.codec import from_item, to_attr, to_item
+from snaketron.db.errors import DatabaseError, TransactionCancelled
+from snaketron.leaderboard.plan import BucketDelta, Key, Put, keys_to_read, plan
+from snaketron.leaderboard.seasons import season_at
+from snaketron.logs import get_logger
+from snaketron.rooms.result import GameResult
+
+if TYPE_CHECKING:
+    from snaketron.db.dynamo import DynamoDatabase
+
+log = get_logger(__name__)
+
+MAX_TRANSACTION_ACTIONS = 100
+BATCH_GET_KEYS = 100
+# A player is in one game at a time, or a few while leaving and rejoining: conflicts
+# are rare, and each round of them lets at least one writer through. The jittered
+# pause keeps the losers of a round from meeting again at once.
+CONFLICT_ATTEMPTS = 10
+CONFLICT_PAUSE_S = 0.01
+
+
+class RecordConflict(DatabaseError):
+    """Other writers kept changing the same entries; the game was not recorded."""
+
+
+class LeaderboardRecorder:
+    """One per process. `await recorder.record(result)` once per finished game, with
+    the result the ratings write produced (its players' `mmr_after`): a rated player
+    without one stays off the boards. It never blocks a tick: call it from a task."""
+
+    def __init__(self, client: DynamoClient, table: str, *, season_months: int) -> None:
+        self._client = client
+        self._table = table
+        self._season_months = season_months
+
+    @classmethod
+    def for_database(cls, db: DynamoDatabase) -> LeaderboardRecorder:
+        """The recorder of a server's database, with its configured season length."""
+        return cls(db.client, db.tables.main, season_months=db.settings.season_months)
+
+    async def record(self, result: GameResult) -> bool:
+        """Write the game's changes; False when it had already been recorded."""
+        season = season_at(result.end_ms, self._season_months).id
+        wanted = keys_to_read(result, season)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            current = await self._read(wanted)
+            changes = plan(result, current, season)
+            actions = [self._put(p) for p in changes.puts] + [self._add(b) for b in changes.buckets]
+            if len(actions) > MAX_TRANSACTION_ACTIONS:
+                raise DatabaseError(f"game {result.game_id}: {len(actions)} leaderboard writes exceed one transaction")
+            try:
+                await self._client.call("transact_write_items", TransactItems=actions)
+                return True
+            except TransactionCancelled as exc:
+                if _history_exists(changes.puts, exc.reasons):
+                    log.info("leaderboard_already_recorded", game_id=result.game_id)
+                    return False
+                log.info("leaderboard_conflict", game_id=result.game_id, attempt=attempt)
+                await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
+        raise RecordConflict(f"game {result.game_id}: entries changed under {CONFLICT_ATTEMPTS} attempts")
+
+    async def _read(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
+        found: dict[Key, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            pending: list[dict[str, Any]] = [to_item({"pk": pk, "sk": sk}) for pk, sk in wanted[start : start + 100]]
+            while pending:
+                response = await self._client.call(
+                    "batch_get_item",
+                    RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}},
+                )
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = from_item(raw)
+                    found[(item["pk"], item["sk"])] = item
+                pending = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+        return found
+
+    def _put(self, put: Put) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self._table, "Item": to_item(put.item)}
+        if put.guard == "absent":
+            request["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            request["ConditionExpression"] = "version = :v"
+            request["ExpressionAttributeValues"] = {":v": to_attr(put.guard)}
+        return {"Put": request}
+
+    def _add(self, bucket: BucketDelta) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": bucket.pk, "sk": bucket.sk}),
+                "UpdateExpression": "ADD #count :d",
+                "ExpressionAttributeNames": {"#count": "count"},
+                "ExpressionAttributeValues": {":d": to_attr(bucket.delta)},
+            }
+        }
+
+
+def _history_exists(puts: tuple[Put, ...], reasons: tuple[str | None, ...]) -> bool:
+    """Whether a cancelled transaction failed on a history row (puts come first, in order)."""
+    for put, reason in zip(puts, reasons, strict=False):
+        if reason == "ConditionalCheckFailed" and str(put.item["sk"]).startswith("HIST#"):
+            return True
+    return False

@@ -1,0 +1,170 @@
+"""`GET /api/games/<id>` (a game's summary) and `GET /api/games/<id>/replay` (its events).
+
+Who may see a game: anyone for a public one; for a private one (a custom lobby
+marked private, or a solo game) only its players, by bearer token. Everyone else,
+with or without a token, gets the same 404 as for an unknown game, so a private
+game's existence does not leak. An invalid token is a 401. A replay that expired
+(its `ttl` passed) or is not written yet is a 404 too; the summary then says
+`replay_available: false`.
+
+The replay is computed again from the stored inputs (`engine.replay_events`) in a
+worker thread, at most `RESIMULATIONS_AT_ONCE` at a time, so a burst of replay
+requests cannot hold the event loop that runs the games. A replay the engine cannot
+reproduce (other rules) is a 409 with the reason, never a wrong stream.
+
+Both routes share one per-address budget of `api_rate_per_min` requests a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import msgspec
+from aiohttp import web
+
+from snaketron.auth import InvalidToken, TokenIssuer
+from snaketron.config import Settings
+from snaketron.db.dynamo import DynamoDatabase
+from snaketron.db.interface import Database
+from snaketron.db.models import GameWithMembers
+from snaketron.engine import GameEventMessage, ReplayMismatch, replay_events
+from snaketron.http_api import ApiError, bearer_token, client_address, json_response
+from snaketron.ratelimit import Clock, KeyedRateLimiter
+from snaketron.replays.codec import ReplayCorrupt
+from snaketron.replays.store import ReplayStore, StoredReplay
+
+RESIMULATIONS_AT_ONCE = 2
+MAX_GAME_ID = 2**31 - 1
+
+
+class PlayerSummary(msgspec.Struct):
+    user_id: int
+    username: str
+    snake_id: int | None
+    team_id: int | None
+    placement: int | None  # 1 = winner; null until the game has a result
+
+
+class GameSummary(msgspec.Struct):
+    game_id: int
+    game_type: dict | str  # wire GameType
+    game_mode: str  # matchmaking, custom or solo
+    status: str  # waiting, started, complete or abandoned
+    is_private: bool
+    players: list[PlayerSummary]  # best place first
+    started_at_ms: int | None
+    ended_at_ms: int | None
+    duration_ms: int | None
+    final_tick: int | None
+    winner_user_id: int | None
+    replay_available: bool
+
+
+class ReplayBody(msgspec.Struct):
+    game_id: int
+    rules_version: int
+    tick_duration_ms: int
+    final_tick: int
+    events: list[GameEventMessage]
+
+
+def is_private(game: GameWithMembers, replay: StoredReplay | None) -> bool:
+    return game.game.is_private or game.game.game_mode == "solo" or (replay is not None and replay.is_private)
+
+
+def summary_of(game: GameWithMembers, replay: StoredReplay | None) -> GameSummary:
+    record = game.game
+    players = sorted(game.players, key=lambda p: (p.placement is None, p.placement or 0, p.snake_id or 0))
+    started, ended = record.started_at_ms, record.ended_at_ms
+    return GameSummary(
+        game_id=record.game_id,
+        game_type=record.game_type,
+        game_mode=record.game_mode,
+        status=record.status,
+        is_private=is_private(game, replay),
+        players=[PlayerSummary(p.user_id, p.username, p.snake_id, p.team_id, p.placement) for p in players],
+        started_at_ms=started,
+        ended_at_ms=ended,
+        duration_ms=ended - started if started is not None and ended is not None else None,
+        final_tick=record.final_tick,
+        winner_user_id=record.winner_user_id,
+        replay_available=replay is not None,
+    )
+
+
+def resimulate(replay: StoredReplay) -> ReplayBody:
+    recording = replay.recording()
+    events = replay_events(recording)
+    first = events[0].event.Snapshot
+    tick_ms = first.game_state.properties.tick_duration_ms if first is not None else 0
+    return ReplayBody(recording.game_id, recording.rules_version, tick_ms, recording.final_tick, events)
+
+
+class ReplayEndpoints:
+    def __init__(self, settings: Settings, store: ReplayStore, tokens: TokenIssuer, *, clock: Clock) -> None:
+        self._settings = settings
+        self._store = store
+        self._tokens = tokens
+        per_minute = settings.api_rate_per_min
+        self._limit = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
+        self._resimulating = asyncio.Semaphore(RESIMULATIONS_AT_ONCE)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(r"/api/games/{game_id:\d+}", self.summary)
+        app.router.add_get(r"/api/games/{game_id:\d+}/replay", self.replay)
+
+    async def summary(self, request: web.Request) -> web.Response:
+        game, replay = await self._visible_game(request)
+        return json_response(summary_of(game, replay), headers={"Cache-Control": "no-store"})
+
+    async def replay(self, request: web.Request) -> web.Response:
+        _, replay = await self._visible_game(request)
+        if replay is None:
+            raise ApiError(404, "No replay of this game: it has not finished, or its replay expired")
+        try:
+            async with self._resimulating:
+                body = await asyncio.to_thread(resimulate, replay)
+        except ReplayMismatch as exc:
+            raise ApiError(409, f"This replay cannot be shown: {exc}") from None
+        except ReplayCorrupt as exc:
+            raise ApiError(500, f"This replay is damaged: {exc}") from None
+        return json_response(body, headers={"Cache-Control": "private, max-age=3600"})
+
+    async def _visible_game(self, request: web.Request) -> tuple[GameWithMembers, StoredReplay | None]:
+        address = client_address(request, self._settings.trust_forwarded_for)
+        if self._limit is not None and not self._limit.try_take(address):
+            raise ApiError(429, "Too many requests, try again later", retry_after=self._limit.retry_after(address))
+        viewer = self._viewer(request)
+        game_id = int(request.match_info["game_id"])
+        if game_id > MAX_GAME_ID:
+            raise ApiError(404, "Game not found")
+        try:
+            game, replay = await self._store.load_game(game_id)
+        except ReplayCorrupt as exc:
+            raise ApiError(500, f"This replay is damaged: {exc}") from None
+        if game is None:
+            raise ApiError(404, "Game not found")
+        if is_private(game, replay):
+            members = {p.user_id for p in game.players} | set(replay.user_ids if replay else ())
+            if viewer is None or viewer not in members:
+                raise ApiError(404, "Game not found")
+        return game, replay
+
+    def _viewer(self, request: web.Request) -> int | None:
+        """The signed-in user asking, None without a token; a bad token is a 401."""
+        if "Authorization" not in request.headers:
+            return None
+        try:
+            return self._tokens.verify(bearer_token(request)).user_id
+        except InvalidToken as exc:
+            raise ApiError(401, f"Invalid token: {exc.reason}") from None
+
+
+def add_replay_routes(
+    app: web.Application, settings: Settings, db: Database, tokens: TokenIssuer, *, clock: Clock = time.monotonic
+) -> None:
+    """Register the routes when `db` is the DynamoDB data layer replays live in."""
+    if isinstance(db, DynamoDatabase):
+        store = ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds)
+        ReplayEndpoints(settings, store, tokens, clock=clock).add_routes(app)
