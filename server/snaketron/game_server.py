@@ -54,7 +54,7 @@ class GameServer:
         self.tasks = BackgroundTasks()
         self.tokens = TokenIssuer.from_settings(settings)
         self.hasher = PasswordHasher.from_settings(settings)
-        self.recorder = GameRecorder(db, clock_ms=clock_ms)
+        self.recorder = GameRecorder(db)
         # Every room's listeners: leaderboards and replays join here, one line each.
         self.rooms = Rooms(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
         self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
@@ -112,7 +112,7 @@ class GameServer:
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.server_id = await self.db.next_id("server")
-        self.rooms.server_id = self.recorder.server_id = self.server_id
+        self.rooms.server_id = self.server_id
         host = self.settings.host
         with _listen_error("WebSocket", host, self.settings.ws_port, "SNAKETRON_WS_PORT", "--ws-port"):
             self.ws_port = await self.ws.start(host, self.settings.ws_port)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from snaketron.db.models import MatchTicket, RatingUpdate
+from snaketron.db.models import GamePlayerRecord, GameRecord, MatchTicket, RatingUpdate, SpectatorRecord
 from snaketron.engine import SOLO_GAME_TYPE, CustomGameSettings, Game, GameType, type_custom
 from snaketron.engine.timing import tick_deadline_ms
 from snaketron.histograms import TickTimings
@@ -48,15 +48,15 @@ def new_seed() -> int:
 
 
 class GamePersistence(Protocol):
-    """What rooms tell the data layer. Every call but `record_result` returns at once
-    (writes are queued); `record_result` writes a finished game's result and its
-    ratings together and says whether that landed."""
+    """Where rooms send what they write: values, never the room. `save_game` and
+    `spectator_added` return at once (queued); `record_result` writes a finished game,
+    its player rows and its ratings together and says whether that landed."""
 
-    def game_created(self, room: Room) -> None: ...
-    def players_changed(self, room: Room) -> None: ...
-    def spectator_added(self, room: Room, user_id: int) -> None: ...
-    def game_started(self, room: Room) -> None: ...
-    async def record_result(self, room: Room, ratings: Sequence[RatingUpdate]) -> bool: ...
+    def save_game(self, game: GameRecord, players: Sequence[GamePlayerRecord]) -> None: ...
+    def spectator_added(self, spectator: SpectatorRecord) -> None: ...
+    async def record_result(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate]
+    ) -> bool: ...
 
 
 @dataclass
@@ -172,7 +172,7 @@ class Rooms:
         self.games[room.game_id] = room
         self._running[room.game_id] = room
         self._all_finished.clear()
-        self.persistence.game_created(room)
+        room.saved(players=True)
         return room
 
     def get(self, game_id: int) -> Room | None:

@@ -49,7 +49,7 @@ class Lobbies:
 async def lobbies(db: DynamoDatabase, settings: Settings) -> AsyncIterator[Lobbies]:
     clock = MovableClock()
     tasks = BackgroundTasks()
-    host = Rooms(GameRecorder(db, server_id=SERVER_ID, clock_ms=clock), tasks, server_id=SERVER_ID, clock_ms=clock)
+    host = Rooms(GameRecorder(db), tasks, server_id=SERVER_ID, clock_ms=clock)
     service = LobbyService(host, db, settings, tasks, clock_ms=clock)
     yield Lobbies(service, host, tasks, clock, db, settings.lobby_ttl_seconds * 1000)
     for hosted in host.running_games():

@@ -27,12 +27,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from snaketron import protocol
-from snaketron.db.models import RatingUpdate
+from snaketron.db.models import GamePlayerRecord, GameRecord, RatingUpdate, SpectatorRecord
 from snaketron.engine import CustomGameSettings, Game, GameCommandMessage
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.logs import get_logger
 from snaketron.rooms.ratings import PlayerOutcome, RatedSeats, finishing_order, rating_updates
+from snaketron.rooms.records import game_record, player_records
 from snaketron.rooms.result import GameResult, PlayerResult, RoomKind
 
 if TYPE_CHECKING:
@@ -147,7 +148,8 @@ class Room:
         self.members[member] = role
         if role == "spectator" and member.user_id not in self.spectator_ids:
             self.spectator_ids.add(member.user_id)
-            self._rooms.persistence.spectator_added(self, member.user_id)
+            spectator = SpectatorRecord(game_id=self.game_id, user_id=member.user_id, joined_at_ms=self._rooms.now_ms())
+            self._rooms.persistence.spectator_added(spectator)
         member.outbox.send(protocol.encode_game_event(self.game.snapshot_event()))
 
     def leave(self, member: Member) -> None:
@@ -164,7 +166,7 @@ class Room:
         """Seat a player (GameFull, AlreadyStarted from the engine when it cannot)."""
         self.game.add_player(user_id, username)
         self.joined_at_ms[user_id] = self._rooms.now_ms()
-        self._rooms.persistence.players_changed(self)
+        self.saved(players=True)
         self.broadcast_snapshot()
 
     def unseat(self, user_id: int) -> bool:
@@ -178,7 +180,7 @@ class Room:
         if game.host_user_id == user_id:
             game.host_user_id = next(iter(game.players))
             log.info("lobby host passed on", game_id=self.game_id, host=game.host_user_id)
-        self._rooms.persistence.players_changed(self)
+        self.saved(players=True)
         self.broadcast_snapshot()
         return False
 
@@ -192,7 +194,7 @@ class Room:
         self.game = game
         self.is_private = settings.is_private
         self.allow_spectators = settings.allow_spectators
-        self._rooms.persistence.players_changed(self)
+        self.saved(players=True)
         self.broadcast_frame(protocol.encode_server_message(protocol.CustomGameSettingsUpdated(settings=settings)))
         self.broadcast_snapshot()
 
@@ -206,7 +208,7 @@ class Room:
         self.game.start(rooms.now_ms() if start_ms is None else start_ms)
         if announce is not None:
             self.broadcast_frame(announce)
-        rooms.persistence.game_started(self)
+        self.saved()
         self.broadcast_snapshot()
         rooms.schedule(self)
         for listener in rooms.listeners:
@@ -270,7 +272,10 @@ class Room:
         self.ended_at_ms = rooms.now_ms()
         rooms.room_finished(self)
         ratings = self._rating_updates()
-        self._result_task = rooms.tasks.spawn(self._record(ratings), f"result of game {self.game_id}")
+        # The result as it is now, written by one task (the tick path never awaits).
+        record = game_record(self, rooms.server_id, self.ended_at_ms)
+        rows = player_records(self, with_results=True, mmr_after={u.user_id: u.mmr for u in ratings})
+        self._result_task = rooms.tasks.spawn(self._record(record, rows, ratings), f"result of game {self.game_id}")
 
     async def wait_result(self, timeout_s: float) -> GameResult | None:
         """The result once written and announced (None: the game has not ended)."""
@@ -287,6 +292,13 @@ class Room:
         rooms.room_disposed(self)
         for listener in rooms.listeners:
             _notify(listener.room_disposed, self.game_id, self.game_code)
+
+    # --- what it writes -----------------------------------------------------------------
+    def saved(self, *, players: bool = False) -> None:
+        """Queue the game item as it is now (and its player rows when seats changed)."""
+        rooms = self._rooms
+        rows = player_records(self, with_results=False) if players else []
+        rooms.persistence.save_game(game_record(self, rooms.server_id, rooms.now_ms()), rows)
 
     # --- the result ---------------------------------------------------------------------
     def _rating_updates(self) -> list[RatingUpdate]:
@@ -318,9 +330,11 @@ class Room:
             )
         return outcomes
 
-    async def _record(self, ratings: list[RatingUpdate]) -> GameResult:
+    async def _record(
+        self, record: GameRecord, rows: list[GamePlayerRecord], ratings: list[RatingUpdate]
+    ) -> GameResult:
         rooms = self._rooms
-        written = await rooms.persistence.record_result(self, ratings)
+        written = await rooms.persistence.record_result(record, rows, ratings)
         new_mmr = {u.user_id: u.mmr for u in ratings} if written else {}
         result = self._result(new_mmr)
         self.result = result
