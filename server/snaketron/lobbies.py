@@ -14,6 +14,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -23,7 +24,6 @@ from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import LobbyRecord
 from snaketron.engine import AlreadyStarted, CustomGameSettings, Game, GameFull, GameTypeObject, NotEnoughPlayers
-from snaketron.games import Rooms
 from snaketron.logs import get_logger
 from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
@@ -63,13 +63,24 @@ class LobbyWrites:
     durable_until_ms: int
 
 
+class LobbyRooms(Protocol):
+    """What lobbies need of the rooms (`games.Rooms`)."""
+
+    server_id: int
+
+    def open_lobby(
+        self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int, username: str, now_ms: int
+    ) -> Room: ...
+    def subscribe(self, listener: RoomListener) -> None: ...
+
+
 class LobbyService(RoomListener):
     """Codes, seats and starts of custom lobbies; a room listener (a disposed room's
     code is forgotten)."""
 
     def __init__(
         self,
-        rooms: Rooms,
+        rooms: LobbyRooms,
         db: Database,
         settings: Settings,
         tasks: BackgroundTasks,

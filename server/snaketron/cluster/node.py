@@ -10,19 +10,17 @@ registration's lifecycle: `start` (register `active` and heartbeat), `set_status
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
 from snaketron.cluster.placement import Placement
 from snaketron.cluster.registry import ClusterRegistry
-from snaketron.cluster.routing import GameRouter
+from snaketron.cluster.routing import GameRouter, LobbiesHere, RoomsHere
 from snaketron.cluster.servers_api import add_server_routes
 from snaketron.config import Settings
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
-from snaketron.games import Rooms
-from snaketron.lobbies import LobbyService
 from snaketron.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
@@ -30,13 +28,20 @@ if TYPE_CHECKING:
     from snaketron.matchmaking.placement import Deliver, IsWaiting, MatchPlacement
 
 
+class ClusterRooms(RoomsHere, Protocol):
+    """The rooms of this process (`games.Rooms`): routing asks them, load counts them."""
+
+    def running_game_count(self) -> int: ...
+    def player_count(self) -> int: ...
+
+
 class ClusterNode:
     def __init__(
         self,
         settings: Settings,
         db: Database,
-        rooms: Rooms,
-        lobbies: LobbyService,
+        rooms: ClusterRooms,
+        lobbies: LobbiesHere,
         tasks: BackgroundTasks,
         *,
         accepting_games: Callable[[], bool],

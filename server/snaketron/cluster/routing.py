@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
@@ -41,10 +42,10 @@ from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord
-from snaketron.games import Rooms
-from snaketron.lobbies import LobbyService, normalise_code
+from snaketron.lobbies import normalise_code
 from snaketron.logs import get_logger
 from snaketron.ratelimit import RecentMisses
+from snaketron.rooms.room import Room
 from snaketron.sessions import ClientSession
 from snaketron.tasks import BackgroundTasks
 
@@ -75,6 +76,18 @@ LOOKUP_RETRIES_S = (0.1, 0.25, 0.5)
 UNKNOWN_CODE_TTL_S = 2.0
 
 
+class RoomsHere(Protocol):
+    """The rooms of this process (`games.Rooms`), as routing asks them."""
+
+    def get(self, game_id: int) -> Room | None: ...
+
+
+class LobbiesHere(Protocol):
+    """This process's lobbies (`lobbies.LobbyService`), as routing asks them."""
+
+    def find(self, code: str) -> Room | None: ...
+
+
 class GameRouter:
     def __init__(
         self,
@@ -82,8 +95,8 @@ class GameRouter:
         db: Database,
         registry: ClusterRegistry,
         placement: Placement,
-        rooms: Rooms,
-        lobbies: LobbyService,
+        rooms: RoomsHere,
+        lobbies: LobbiesHere,
         tasks: BackgroundTasks,
         *,
         accepting_games: Callable[[], bool],

@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from snaketron.db.models import MatchTicket
-from snaketron.games import Rooms, wall_clock_ms
+from snaketron.engine import GameType
+from snaketron.games import wall_clock_ms
 from snaketron.matchmaking.forming import FormedMatch
+from snaketron.rooms.room import Room
 
 
 class PlayersGone(Exception):
@@ -38,6 +40,14 @@ Deliver = Callable[[MatchTicket, int], None]
 IsWaiting = Callable[[MatchTicket], bool]
 
 
+class PlacementRooms(Protocol):
+    """What placing a match needs of the rooms (`games.Rooms`)."""
+
+    server_id: int
+
+    def open_match(self, game_id: int, game_type: GameType, tickets: Sequence[MatchTicket], start_ms: int) -> Room: ...
+
+
 class MatchSeats(Protocol):
     """Who sits in which matched room here (one seat at a time, see MatchmakingService)."""
 
@@ -49,7 +59,7 @@ class LocalPlacement:
 
     def __init__(
         self,
-        rooms: Rooms,
+        rooms: PlacementRooms,
         seats: MatchSeats,
         deliver: Deliver,
         is_waiting: IsWaiting,

@@ -34,14 +34,15 @@ from snaketron.db.errors import DatabaseError, WriteDropped
 from snaketron.db.interface import Database
 from snaketron.db.models import MatchTicket
 from snaketron.engine import GameType
-from snaketron.games import Room, Rooms, wall_clock_ms
+from snaketron.games import wall_clock_ms
 from snaketron.histograms import MATCH_WAIT_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
 from snaketron.matchmaking.forming import WindowSchedule, estimate_wait_s
 from snaketron.matchmaking.matcher import Matcher
-from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, MatchPlacement
+from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, MatchPlacement, PlacementRooms
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
 from snaketron.matchmaking.results import MatchSeatIndex
+from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)
@@ -69,6 +70,13 @@ class MatchmakingRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class MatchRooms(PlacementRooms, Protocol):
+    """What matchmaking needs of the rooms (`games.Rooms`)."""
+
+    def get(self, game_id: int) -> Room | None: ...
+    def subscribe(self, listener: RoomListener) -> None: ...
 
 
 # The cluster wraps this server's own placement (it may host a match elsewhere).
@@ -103,7 +111,7 @@ class MatchmakingService:
         self,
         settings: Settings,
         db: Database,
-        rooms: Rooms,
+        rooms: MatchRooms,
         tasks: BackgroundTasks,
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
