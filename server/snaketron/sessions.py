@@ -40,7 +40,7 @@ class MessageStats:
 class ClientSession:
     """A connected client. Hashable by identity, so it can be a game member."""
 
-    __slots__ = ("address", "bucket", "busy", "errors", "game", "id", "outbox", "role", "user_id", "username")
+    __slots__ = ("address", "bucket", "busy", "errors", "id", "outbox", "role", "room", "user_id", "username")
 
     def __init__(self, outbox: Outbox, address: str, bucket: TokenBucket) -> None:
         self.id = next(_session_ids)
@@ -53,14 +53,14 @@ class ClientSession:
         self.busy = False
         self.user_id = 0
         self.username = ""
-        self.game: Room | None = None
+        self.room: Room | None = None  # the room it is a member of
         self.role: Role | None = None
 
     @property
     def state(self) -> ConnectionState:
         if not self.username:
             return ConnectionState.UNAUTHENTICATED
-        if self.game is None:
+        if self.room is None:
             return ConnectionState.AUTHENTICATED
         return ConnectionState.IN_GAME
 

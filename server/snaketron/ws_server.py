@@ -245,7 +245,7 @@ class WsServer:
         it awaits). False hands the frame to the connection's handler task instead: while
         that task is busy (order), for anything else, and for anything that needs an
         answer the usual path gives (refusals, relays, errors)."""
-        hosted = session.game
+        hosted = session.room
         if (
             session.busy
             or hosted is None
@@ -269,7 +269,7 @@ class WsServer:
     def _finished_game_allows(self, session: ClientSession, states: frozenset[ConnectionState]) -> bool:
         """Once its game is over, a member may go on as if it had left the game (a client
         that starts another solo game right after game over needs no LeaveGame)."""
-        hosted = session.game
+        hosted = session.room
         if hosted is None or not hosted.finished or AUTH not in states:
             return False
         self._leave_game(session)
@@ -333,23 +333,23 @@ class WsServer:
             self.cluster.connection_lost(session)
         if self.matchmaking is not None and session.user_id:
             self.matchmaking.connection_lost(session)
-        if session.game is not None:
+        if session.room is not None:
             self._leave_game(session)
 
     # --- membership ------------------------------------------------------------------------
     def _enter(self, session: ClientSession, hosted: Room, role: Role) -> None:
-        if session.game is not None and session.game is not hosted:
+        if session.room is not None and session.room is not hosted:
             self._leave_game(session)
-        session.game = hosted
+        session.room = hosted
         session.role = role
         hosted.join(session, role)
 
     def _leave_game(self, session: ClientSession) -> None:
-        hosted = session.game
+        hosted = session.room
         if hosted is None:
             return
         hosted.leave(session)  # a matched room ranks a player still gone at its end last
-        session.game = None
+        session.room = None
         session.role = None
         # A lobby seat is freed on leave and on disconnect alike: a lobby must not wait
         # for someone who went away (unless the same user is still there on another
@@ -429,7 +429,7 @@ class WsServer:
         return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
-        current = session.game
+        current = session.room
         if current is not None and current.game_id == msg.game_id:
             # Already receiving it. The original server ignored a repeated JoinGame; a
             # fresh Snapshot here would make clients re-base where they did not before.
@@ -529,7 +529,7 @@ class WsServer:
         self._leave_game(session)
 
     async def _on_game_command(self, session: ClientSession, msg: GameCommandMessage) -> None:
-        hosted = session.game
+        hosted = session.room
         assert hosted is not None
         self._game_command(session, hosted, msg)
 
@@ -546,7 +546,7 @@ class WsServer:
             session.error("command_rejected", exc.reason)
 
     def _custom_game_of(self, session: ClientSession) -> Room | None:
-        hosted = session.game
+        hosted = session.room
         if hosted is None or hosted.kind != "custom":
             session.deny("not in a custom game")
             return None
@@ -571,7 +571,7 @@ class WsServer:
             session.deny(exc.reason)
 
     async def _on_chat(self, session: ClientSession, msg: protocol.Chat) -> None:
-        hosted = session.game
+        hosted = session.room
         assert hosted is not None
         relay = protocol.ChatMessage(
             game_id=hosted.game_id, user_id=session.user_id, username=session.username, text=msg.text

@@ -166,7 +166,7 @@ class GameRouter:
     ) -> bool:
         """True when the game is on another server and the client was relayed there (or
         told why not); False: this server handles the message."""
-        if session.game is not None or session in self.links:
+        if session.room is not None or session in self.links:
             return False
         if session.outbox.connection in self._peer_connections:
             return False  # relayed here by another server: this is the game's host
