@@ -80,7 +80,7 @@ def test_two_hundred_bots_pass_with_zero_errors_under_the_default_limits(default
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert report["errors"] == {}
     assert report["bots_started"] == bots
-    # Spread 50 to an address (the default): within the per-address limits of the server.
+    # Spread 10 to an address (the default): within the per-address limits of the server.
     assert report["source_addresses"] == bots // 50
     assert sum(report["games_completed"].values()) > 0
     assert report["passed"] is True
