@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from snaketron.loadtest.metrics import Metrics
-from snaketron.loadtest.options import DEFAULT_MIX, SCENARIOS, LoadTestOptions, parse_mix
+from snaketron.loadtest.options import DEFAULT_BOTS_PER_ADDRESS, DEFAULT_MIX, SCENARIOS, LoadTestOptions, parse_mix
 from snaketron.loadtest.report import Report, latency_table, summary_table, write_json
 from snaketron.loadtest.runner import LoadTest
 from snaketron.loadtest.timeseries import SeriesOutput, TimeSeriesRecorder, add_series_options, series_output_from_args
@@ -58,7 +58,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bots-per-address",
         type=int,
-        default=50,
+        default=DEFAULT_BOTS_PER_ADDRESS,
         help="bots per loopback source address (127.0.0.2, 127.0.0.3, ...) so that each address stays within "
         "the server's per-address limits; 0: every bot from one address",
     )

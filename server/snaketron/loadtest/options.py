@@ -46,6 +46,11 @@ DEFAULT_MIX: dict[Role, int] = {
 }
 
 
+# 10 bots sign in well within a minute's SNAKETRON_API_RATE_PER_MIN (60), however
+# short the run; 50 needed most of a minute per address, and a short run saw 429s.
+DEFAULT_BOTS_PER_ADDRESS = 10
+
+
 class LoadTestOptions(msgspec.Struct, kw_only=True):
     ws_url: str
     api_url: str
@@ -74,7 +79,7 @@ class LoadTestOptions(msgspec.Struct, kw_only=True):
     finish_grace_s: float = 10.0
     # Bots per loopback source address (127.0.0.2, ...), so that each address stays within
     # the server's per-address limits; 0: every bot connects from the system's choice.
-    bots_per_address: int = 50
+    bots_per_address: int = DEFAULT_BOTS_PER_ADDRESS
     json_path: str | None = None
     progress: bool = True
 
