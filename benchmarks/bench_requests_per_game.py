@@ -32,6 +32,7 @@ from snaketron.db import open_database
 from snaketron.db.embedded import EmbeddedEndpoint
 from snaketron.engine import GameEventMessage, type_free_for_all, type_team_match
 from snaketron.game_server import GameServer
+from snaketron.leaderboard.listener import LeaderboardUpdater
 from snaketron.logs import configure_logging
 
 IDLE_WINDOW_S = 5.0
@@ -100,6 +101,7 @@ async def measure(mode: str, games: int, endpoint: str) -> Figures:
     game_type = type_team_match(1) if mode == "duel" else type_free_for_all(6)
     settings = Settings.from_env(
         dynamodb_endpoint=endpoint,
+        dev_mode_setting="1",  # its own embedded endpoint on loopback: the development secrets do
         table_prefix=f"rq{uuid.uuid4().hex[:6]}",
         host="127.0.0.1",
         ws_port=0,
@@ -137,6 +139,10 @@ async def measure(mode: str, games: int, endpoint: str) -> Figures:
             game_ids = set(await asyncio.gather(*(play_until_complete(c) for c in clients)))
             for game_id in game_ids:
                 await server.rooms.wait_result(game_id, 10.0)
+            # The history the rooms' listeners write (boards, profiles, replays) counts too.
+            for listener in server.rooms.listeners:
+                if isinstance(listener, LeaderboardUpdater):
+                    await listener.idle()
             await db.flush()
             window = time.monotonic() - began
             after, naive_after = counter.snapshot()

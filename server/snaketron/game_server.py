@@ -24,17 +24,23 @@ from snaketron import protocol
 from snaketron.auth import PasswordHasher, TokenIssuer
 from snaketron.cluster import RELAY_PATH, ClusterNode
 from snaketron.config import ConfigError, Settings
+from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.errors import DatabaseError
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
 from snaketron.games import Rooms, wall_clock_ms
 from snaketron.gc_policy import CollectorPolicy
 from snaketron.http_api import create_api_app, start_api
+from snaketron.leaderboard.listener import LeaderboardUpdater
+from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
 from snaketron.matchmaking import MatchmakingService
 from snaketron.metrics import ServerMetrics
 from snaketron.persistence import GameRecorder
+from snaketron.replays.listener import ReplaySaver
+from snaketron.replays.store import ReplayStore
+from snaketron.rooms.room import RoomListener
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
 
@@ -42,6 +48,17 @@ log = get_logger(__name__)
 
 # Each closing step of a stop may take this long even when the shutdown deadline has passed.
 CLOSE_STEP_S = 0.2
+
+
+def history_listeners(settings: Settings, db: Database, tasks: BackgroundTasks) -> list[RoomListener]:
+    """What keeps a finished game's history: its replay and the leaderboards. Both live
+    in the DynamoDB data layer's tables (a server on another Database keeps neither)."""
+    if not isinstance(db, DynamoDatabase):
+        return []
+    return [
+        ReplaySaver(ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds)),
+        LeaderboardUpdater(LeaderboardRecorder.for_database(db), tasks),
+    ]
 
 
 class GameServer:
@@ -55,8 +72,13 @@ class GameServer:
         self.tokens = TokenIssuer.from_settings(settings)
         self.hasher = PasswordHasher.from_settings(settings)
         self.recorder = GameRecorder(db)
-        # Every room's listeners: leaderboards and replays join here, one line each.
-        self.rooms = Rooms(self.recorder, self.tasks, region=settings.region, clock_ms=clock_ms)
+        self.rooms = Rooms(
+            self.recorder,
+            self.tasks,
+            region=settings.region,
+            clock_ms=clock_ms,
+            listeners=history_listeners(settings, db, self.tasks),
+        )
         self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
         self.lobbies = LobbyService(self.rooms, db, settings, self.tasks, clock_ms=clock_ms)
         # Registry, placement and relaying to the other servers of the region.

@@ -3,7 +3,7 @@
 The "live" stream is what the engine handed the server from the start on for every
 member: every tick's events (periodic snapshots included) and every CommandScheduled.
 Members attach along the way (their own snapshot is no part of it and no input);
-phase B of issue 21 checks the same over the wire.
+tests/matchmaking/test_mm_history.py checks the same over the wire.
 """
 
 from __future__ import annotations
