@@ -7,6 +7,7 @@ import msgspec
 from snaketron.db.models import GamePlayerRecord, GameRecord
 from snaketron.engine import SOLO, GameEventMessage, type_team_match
 from snaketron.replays.store import ReplayStore, ReplaySummary
+from support.accounts import account
 from support.replay_games import Plan, play
 
 DAY_S = 86_400
@@ -78,6 +79,8 @@ async def test_a_private_game_is_seen_by_its_players_only(api) -> None:
     path = f"/api/games/{game.game_id}"
     player = api.tokens.issue(100, "bot0")
     stranger = api.tokens.issue(555, "someone")
+    await account(api.db, 100, "bot0")
+    await account(api.db, 555, "someone")
     for suffix in ("", "/replay"):
         status, body, _ = await api.get(path + suffix)
         assert status == 404 and body == {"error": "Game not found"}
@@ -93,6 +96,7 @@ async def test_a_private_lobby_game_is_hidden_like_an_unknown_one(api) -> None:
     game, _ = await finished_game(api.db, duel_plan(9), private=True, mode="custom")
     assert (await api.get(f"/api/games/{game.game_id}"))[:2] == (404, {"error": "Game not found"})
     token = api.tokens.issue(101, "bot1")
+    await account(api.db, 101, "bot1")
     status, body, _ = await api.get(f"/api/games/{game.game_id}", headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and body["is_private"] is True
 

@@ -26,7 +26,7 @@ import pytest
 
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.leaderboard.seasons import season_at
-from support.game_results import duel, now_ms
+from support.game_results import duel, now_ms, solo
 from support.game_results import player as seat
 
 pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
@@ -228,6 +228,9 @@ async def test_leaderboard_and_player_pages(open_page, server):
     await ben.by_test_id("board-region-apply").click()
     await expect(rows).to_have_count(3)
 
+    # ann's solo game is private: her own page lists it, nobody else's view does.
+    await recorder.record(solo(ann_id, 9, region=region, end_ms=start + 2))
+
     # A name on the board opens that player's page, with their games, newest first.
     await ben.open_profile_from(ben.by_test_id("board-rows"), ann.name)
     games = ben.by_test_id("profile-games").locator("li")
@@ -243,3 +246,4 @@ async def test_leaderboard_and_player_pages(open_page, server):
     # The header's name is the way to one's own page.
     await ann.by_test_id("who").click()
     await expect(ann.by_test_id("profile-name")).to_have_text(ann.name)
+    await expect(ann.by_test_id("profile-games").locator("li")).to_have_count(2)

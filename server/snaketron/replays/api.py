@@ -3,7 +3,7 @@
 Who may see a game: anyone for a public one; for a private one (a custom lobby
 marked private, or a solo game) only its players, by bearer token. Everyone else,
 with or without a token, gets the same 404 as for an unknown game, so a private
-game's existence does not leak. An invalid token is a 401. A replay that expired
+game's existence does not leak. An invalid or revoked token is a 401. A replay that expired
 (its `ttl` passed) or is not written yet is a 404 too; the summary then says
 `replay_available: false`.
 
@@ -23,13 +23,13 @@ import time
 import msgspec
 from aiohttp import web
 
-from snaketron.auth import InvalidToken, TokenIssuer
+from snaketron.auth import TokenIssuer
 from snaketron.config import Settings
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.interface import Database
 from snaketron.db.models import GameWithMembers
 from snaketron.engine import GameEventMessage, ReplayMismatch, replay_events
-from snaketron.http_api import ApiError, bearer_token, client_address, json_response
+from snaketron.http_api import ApiError, client_address, json_response, signed_in_user
 from snaketron.ratelimit import Clock, KeyedRateLimiter
 from snaketron.replays.codec import ReplayCorrupt
 from snaketron.replays.store import ReplayStore, StoredReplay
@@ -102,10 +102,13 @@ def resimulate(replay: StoredReplay) -> ReplayBody:
 
 
 class ReplayEndpoints:
-    def __init__(self, settings: Settings, store: ReplayStore, tokens: TokenIssuer, *, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, store: ReplayStore, tokens: TokenIssuer, db: Database, *, clock: Clock
+    ) -> None:
         self._settings = settings
         self._store = store
         self._tokens = tokens
+        self._db = db
         per_minute = settings.api_rate_per_min
         self._limit = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
         self._resimulating = asyncio.Semaphore(RESIMULATIONS_AT_ONCE)
@@ -135,7 +138,7 @@ class ReplayEndpoints:
         address = client_address(request, self._settings.trust_forwarded_for)
         if self._limit is not None and not self._limit.try_take(address):
             raise ApiError(429, "Too many requests, try again later", retry_after=self._limit.retry_after(address))
-        viewer = self._viewer(request)
+        viewer = await self._viewer(request)
         game_id = int(request.match_info["game_id"])
         if game_id > MAX_GAME_ID:
             raise ApiError(404, "Game not found")
@@ -151,14 +154,12 @@ class ReplayEndpoints:
                 raise ApiError(404, "Game not found")
         return game, replay
 
-    def _viewer(self, request: web.Request) -> int | None:
-        """The signed-in user asking, None without a token; a bad token is a 401."""
+    async def _viewer(self, request: web.Request) -> int | None:
+        """The signed-in user asking, None without a token; a bad or revoked token is a
+        401 (a revoked token must not keep opening its owner's private games)."""
         if "Authorization" not in request.headers:
             return None
-        try:
-            return self._tokens.verify(bearer_token(request)).user_id
-        except InvalidToken as exc:
-            raise ApiError(401, f"Invalid token: {exc.reason}") from None
+        return (await signed_in_user(request, self._tokens, self._db)).user_id
 
 
 def add_replay_routes(
@@ -167,4 +168,4 @@ def add_replay_routes(
     """Register the routes when `db` is the DynamoDB data layer replays live in."""
     if isinstance(db, DynamoDatabase):
         store = ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds)
-        ReplayEndpoints(settings, store, tokens, clock=clock).add_routes(app)
+        ReplayEndpoints(settings, store, tokens, db, clock=clock).add_routes(app)

@@ -1,0 +1,97 @@
+"""An attacker's review of the read endpoints of issues 20 and 21, over real HTTP
+against the embedded endpoint: revoked tokens, token error texts, private games in
+public histories, and offsets that force long reads (RELIABILITY.md, "Attacks on
+leaderboards, profiles and replays")."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from test_api_replays import finished_game
+
+from snaketron.engine import SOLO
+from snaketron.leaderboard.recorder import LeaderboardRecorder
+from support.accounts import account
+from support.game_results import duel, now_ms, player, result, solo
+from support.replay_games import Plan
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_revoked_token_opens_no_private_game_and_no_rank(api) -> None:
+    # Before: the new routes checked the token's signature only, so a token ended by
+    # logout-all or a password change still opened its owner's private games.
+    game, _ = await finished_game(api.db, Plan(SOLO, 1, 0, 8, (2,), (0,), 0, None), private=False, mode="solo")
+    await account(api.db, 100, "bot0")
+    old = api.tokens.issue(100, "bot0")
+    status, _, _ = await api.get(f"/api/games/{game.game_id}", headers=bearer(old))
+    assert status == 200
+    status, _, _ = await api.post("/api/auth/logout-all", headers=bearer(old))
+    assert status == 204
+    for path in (f"/api/games/{game.game_id}", f"/api/games/{game.game_id}/replay", "/api/leaderboard/me"):
+        status, body, _ = await api.get(path, headers=bearer(old))
+        assert (status, body) == (401, {"error": "invalid token"}), path
+    fresh = api.tokens.issue(100, "bot0", generation=1)  # what logging in again hands out
+    started = time.perf_counter()
+    status, body, _ = await api.get(f"/api/games/{game.game_id}/replay", headers=bearer(fresh))
+    assert status == 200 and body["game_id"] == game.game_id
+    print(f"owner's replay with a fresh token: {1000 * (time.perf_counter() - started):.0f} ms")
+
+
+async def test_token_errors_on_the_new_routes_say_invalid_token_only(api) -> None:
+    # Before: "Invalid token: undecodable: DecodeError" (issue 17 asks for nothing more
+    # than "invalid token").
+    _, alice, _ = await api.register("alice")
+    for path in ("/api/leaderboard/me", "/api/games/7", "/api/players/alice/games"):
+        status, body, _ = await api.get(path, headers=bearer("garbage"))
+        assert (status, body) == (401, {"error": "invalid token"}), path
+    status, _, _ = await api.get("/api/leaderboard/me", headers=bearer(alice["token"]))
+    assert status == 200
+
+
+async def test_private_games_stay_out_of_other_peoples_view_of_a_history(api) -> None:
+    # Before: every game was listed to anyone, with its players' names: who played
+    # whom in a private lobby, and every solo game (both hidden as summaries/replays).
+    _, alice, _ = await api.register("alice")
+    _, bob, _ = await api.register("bob")
+    _, carol, _ = await api.register("carol")
+    a, b, c = alice["user"]["id"], bob["user"]["id"], carol["user"]["id"]
+    rec = LeaderboardRecorder(api.db.client, api.db.tables.main, season_months=1)
+    start = now_ms()
+    public = duel(player(a, 1, username="alice"), player(b, 2, username="bob"), end_ms=start, game_id=700_001)
+    lobby = dataclasses.replace(
+        result("duel", [player(a, 1, username="alice"), player(c, 2, username="carol")], end_ms=start + 1),
+        game_id=700_002,
+        kind="custom",
+        rated=False,
+        is_private=True,
+    )
+    await rec.record(public)
+    await rec.record(lobby)
+    await rec.record(solo(a, 12, end_ms=start + 2))
+
+    def ids(page) -> list[int]:
+        return [g["gameId"] for g in page["games"]]
+
+    status, page, _ = await api.get("/api/players/alice/games")
+    assert status == 200 and ids(page) == [700_001]
+    _, page, _ = await api.get("/api/players/alice/games", headers=bearer(bob["token"]))
+    assert ids(page) == [700_001]
+    _, page, _ = await api.get("/api/players/alice/games", headers=bearer(alice["token"]))
+    assert len(page["games"]) == 3 and ids(page)[1:] == [700_002, 700_001]
+    _, page, _ = await api.get("/api/players/carol/games", headers=bearer(carol["token"]))
+    assert ids(page) == [700_002]
+    _, page, _ = await api.get("/api/players/carol/games")
+    assert page["games"] == []
+
+
+async def test_an_offset_past_the_browsable_top_is_refused_before_any_read(api) -> None:
+    # Before: offset up to 10,000,000; inside one crowded rating bucket the page read
+    # every entry before it (offset 10,000: 7.5 s of the embedded endpoint, 19,900: 503).
+    status, body, _ = await api.get("/api/leaderboard", params={"game_type": "solo", "offset": "1001"})
+    assert status == 400 and "offset must be an integer from 0 to 1000" in body["error"]
+    status, body, _ = await api.get("/api/leaderboard", params={"game_type": "solo", "offset": "1000"})
+    assert status == 200 and body["entries"] == []
