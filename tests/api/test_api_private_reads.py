@@ -8,10 +8,13 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from test_api_replays import finished_game
+import msgspec
+from test_api_replays import DAY_S, duel_plan, finished_game
 
 from snaketron.engine import SOLO
 from snaketron.leaderboard.recorder import LeaderboardRecorder
+from snaketron.replays.api import MAX_REPLAY_TICKS
+from snaketron.replays.store import ReplayStore, ReplaySummary
 from support.accounts import account
 from support.game_results import duel, now_ms, player, result, solo
 from support.replay_games import Plan
@@ -95,3 +98,20 @@ async def test_an_offset_past_the_browsable_top_is_refused_before_any_read(api) 
     assert status == 400 and "offset must be an integer from 0 to 1000" in body["error"]
     status, body, _ = await api.get("/api/leaderboard", params={"game_type": "solo", "offset": "1000"})
     assert status == 200 and body["entries"] == []
+
+
+async def test_a_replay_too_long_to_serve_whole_is_refused_before_re_simulation(api) -> None:
+    # Before: any length was re-simulated and sent whole, ~950 bytes of memory a tick
+    # (a day-long game: ~800 MB a request). The stored recording says how long it was.
+    game, _ = await finished_game(api.db, duel_plan(21), private=False)
+    recording = game.recording()
+    assert recording is not None
+    ReplayStore(api.db, ttl_seconds=DAY_S).save(
+        msgspec.structs.replace(recording, final_tick=MAX_REPLAY_TICKS + 1),
+        ReplaySummary(is_private=False, ended_at_ms=0),
+    )
+    await api.db.flush()
+    status, body, _ = await api.get(f"/api/games/{game.game_id}/replay")
+    assert status == 409 and f"at most {MAX_REPLAY_TICKS}" in body["error"]
+    status, summary, _ = await api.get(f"/api/games/{game.game_id}")
+    assert status == 200 and summary["replay_available"] is True

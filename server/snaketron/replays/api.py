@@ -10,7 +10,8 @@ game's existence does not leak. An invalid or revoked token is a 401. A replay t
 The replay is computed again from the stored inputs (`engine.replay_events`) in a
 worker thread, at most `RESIMULATIONS_AT_ONCE` at a time, so a burst of replay
 requests cannot hold the event loop that runs the games. A replay the engine cannot
-reproduce (other rules) is a 409 with the reason, never a wrong stream.
+reproduce (other rules), or one longer than `MAX_REPLAY_TICKS`, is a 409 with the
+reason, never a wrong stream.
 
 Both routes share one per-address budget of `api_rate_per_min` requests a minute.
 """
@@ -36,6 +37,16 @@ from snaketron.replays.store import ReplayStore, StoredReplay
 
 RESIMULATIONS_AT_ONCE = 2
 MAX_GAME_ID = 2**31 - 1
+# A replay is served whole: its events take ~270 bytes of JSON a tick and ~950 bytes
+# of memory while built, ~140 times the stored form. Games have no length limit, so a
+# game kept going for a day (864,000 ticks at 100 ms) would cost ~800 MB a request.
+# One hour at 100 ms (~34 MB while built, ~10 MB sent) is far past any real game;
+# longer ones are refused before re-simulation (`snaketron replay` still prints them).
+MAX_REPLAY_TICKS = 36_000
+
+
+class ReplayTooLong(Exception):
+    pass
 
 
 class PlayerSummary(msgspec.Struct):
@@ -95,6 +106,10 @@ def summary_of(game: GameWithMembers, replay: StoredReplay | None) -> GameSummar
 
 def resimulate(replay: StoredReplay) -> ReplayBody:
     recording = replay.recording()
+    if recording.final_tick > MAX_REPLAY_TICKS:
+        raise ReplayTooLong(
+            f"it lasted {recording.final_tick} ticks and this server shows replays of at most {MAX_REPLAY_TICKS}"
+        )
     events = replay_events(recording)
     first = events[0].event.Snapshot
     tick_ms = first.game_state.properties.tick_duration_ms if first is not None else 0
@@ -128,7 +143,7 @@ class ReplayEndpoints:
         try:
             async with self._resimulating:
                 body = await asyncio.to_thread(resimulate, replay)
-        except ReplayMismatch as exc:
+        except (ReplayMismatch, ReplayTooLong) as exc:
             raise ApiError(409, f"This replay cannot be shown: {exc}") from None
         except ReplayCorrupt as exc:
             raise ApiError(500, f"This replay is damaged: {exc}") from None
