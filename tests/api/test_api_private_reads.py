@@ -115,3 +115,14 @@ async def test_a_replay_too_long_to_serve_whole_is_refused_before_re_simulation(
     assert status == 409 and f"at most {MAX_REPLAY_TICKS}" in body["error"]
     status, summary, _ = await api.get(f"/api/games/{game.game_id}")
     assert status == 200 and summary["replay_available"] is True
+
+
+async def test_the_last_representable_season_is_a_400_not_a_500(api) -> None:
+    # Before: season=9999-12 ended in year 10000, past datetime: 500 on both routes.
+    _, alice, _ = await api.register("alice")
+    for path in ("/api/leaderboard", "/api/leaderboard/me"):
+        for season in ("9999-12", "9998-12"):
+            status, body, _ = await api.get(path, params={"season": season}, headers=bearer(alice["token"]))
+            assert status == 400 and "season must be" in body["error"], (path, season)
+    status, _, _ = await api.get("/api/leaderboard", params={"season": "2026-12"})
+    assert status == 200
