@@ -234,7 +234,7 @@ async def signed_in_user(request: web.Request, tokens: TokenIssuer, db: Database
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_CORS_HEADERS = {
+CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Retry-After",
 }
@@ -248,7 +248,7 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return web.Response(
             status=204,
             headers={
-                **_CORS_HEADERS,
+                **CORS_HEADERS,
                 "Access-Control-Allow-Methods": request.headers["Access-Control-Request-Method"],
                 "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*") or "*",
                 "Access-Control-Max-Age": "86400",
@@ -257,10 +257,10 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        exc.headers.update(_CORS_HEADERS)
+        exc.headers.update(CORS_HEADERS)
         raise
     if not response.prepared:
-        response.headers.update(_CORS_HEADERS)
+        response.headers.update(CORS_HEADERS)
     return response
 
 

@@ -5,19 +5,22 @@ leaderboards, profiles and replays")."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import os
 import time
 
 import msgspec
-from test_api_replays import DAY_S, duel_plan, finished_game
+from test_api_replays import DAY_S, duel_plan, finished_game, store_finished
 
 from snaketron.engine import SOLO
 from snaketron.leaderboard.recorder import LeaderboardRecorder
-from snaketron.replays.api import MAX_REPLAY_TICKS
+from snaketron.replays.api import MAX_REPLAY_TICKS, REPLAYS_SENT_AT_ONCE
 from snaketron.replays.store import ReplayStore, ReplaySummary
 from support.accounts import account
 from support.game_results import duel, now_ms, player, result, solo
-from support.replay_games import Plan
+from support.replay_games import Plan, circling_game
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -126,3 +129,50 @@ async def test_the_last_representable_season_is_a_400_not_a_500(api) -> None:
             assert status == 400 and "season must be" in body["error"], (path, season)
     status, _, _ = await api.get("/api/leaderboard", params={"season": "2026-12"})
     assert status == 200
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_clients_that_never_read_a_long_replay_cost_one_copy_and_are_dropped(start_api_server) -> None:
+    # Before: each request built and held its own whole body until the client read it;
+    # 60 unread requests for one 15-minute game grew `snaketron serve` by 880 MB.
+    api = await start_api_server(http_idle_timeout_seconds=1.0)
+    game = circling_game(30_000)
+    await store_finished(api.db, game, private=False, mode="custom")
+    async with api.http.get(f"{api.url}/api/games/{game.game_id}/replay") as response:
+        assert response.status == 200
+        body = await response.read()
+    assert msgspec.json.decode(body)["final_tick"] == game.tick
+    host, port = api.url.removeprefix("http://").split(":")
+    before = rss_bytes()
+    stalled = []
+    for _ in range(REPLAYS_SENT_AT_ONCE):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /api/games/{game.game_id}/replay HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        stalled.append((reader, writer))
+        await reader.readuntil(b"\r\n\r\n")  # the head came; the body waits for us to read
+    status, answer, response = await api.get(f"/api/games/{game.game_id}/replay")
+    assert status == 503 and "Retry-After" in response.headers, answer
+    grown = rss_bytes() - before
+    print(f"{len(body)} B a replay; {len(stalled)} unread requests grew the process by {grown / 2**20:.1f} MB")
+    assert grown < 3 * len(body)
+
+    # A stalled client holds its slot at most the idle timeout: then it is dropped
+    # and the next request is served (nothing to await but the answers changing).
+    async def served() -> None:
+        # No event says "the server dropped a client"; only its answers show it.
+        while (await api.get(f"/api/games/{game.game_id}/replay"))[0] == 503:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+
+    await asyncio.wait_for(served(), 10)
+    for reader, writer in stalled:
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(2**16):
+                received += len(chunk)
+        assert received < len(body)  # cut off, not sent whole
+        writer.close()

@@ -19,6 +19,12 @@ async def finished_game(db, plan: Plan, *, private: bool, mode: str = "matchmaki
     game, live, _ = play(plan)
     if not game.is_complete:  # the bots outlived the plan: the host ends the game
         live += game.abandon()
+    await store_finished(db, game, private=private, mode=mode, replay_clock=replay_clock)
+    return game, live
+
+
+async def store_finished(db, game, *, private: bool, mode: str = "matchmaking", replay_clock=None) -> None:
+    """Store a finished engine `game` as the server does: game item, player rows, replay."""
     recording = game.recording()
     assert recording is not None
     winner = next((u for u, s in game.players.items() if s == game.winning_snake_id), None)
@@ -46,7 +52,6 @@ async def finished_game(db, plan: Plan, *, private: bool, mode: str = "matchmaki
     store = ReplayStore(db, ttl_seconds=30 * DAY_S, **({"clock_ms": replay_clock} if replay_clock else {}))
     store.save(recording, ReplaySummary(is_private=private, ended_at_ms=record.ended_at_ms or 0))
     await db.flush()
-    return game, live
 
 
 def duel_plan(seed: int) -> Plan:

@@ -30,9 +30,10 @@ from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.interface import Database
 from snaketron.db.models import GameWithMembers
 from snaketron.engine import GameEventMessage, ReplayMismatch, replay_events
-from snaketron.http_api import ApiError, client_address, json_response, signed_in_user
+from snaketron.http_api import CORS_HEADERS, ApiError, client_address, json_response, signed_in_user
 from snaketron.ratelimit import Clock, KeyedRateLimiter
 from snaketron.replays.codec import ReplayCorrupt
+from snaketron.replays.serving import EncodedReplays, send_json_slices
 from snaketron.replays.store import ReplayStore, StoredReplay
 
 RESIMULATIONS_AT_ONCE = 2
@@ -43,6 +44,13 @@ MAX_GAME_ID = 2**31 - 1
 # One hour at 100 ms (~34 MB while built, ~10 MB sent) is far past any real game;
 # longer ones are refused before re-simulation (`snaketron replay` still prints them).
 MAX_REPLAY_TICKS = 36_000
+# Encoded bodies kept for the next request of the same game (replays.serving).
+ENCODED_CACHE_BYTES = 32 * 1024 * 1024
+# Replay bodies being written at once; each may hold a body the cache let go of, so
+# memory stays under this times the largest body (~10 MB) plus the cache. More
+# requests meanwhile get 503 with Retry-After, at once.
+REPLAYS_SENT_AT_ONCE = 8
+SENDING_BUSY_RETRY_S = 5
 
 
 class ReplayTooLong(Exception):
@@ -104,6 +112,12 @@ def summary_of(game: GameWithMembers, replay: StoredReplay | None) -> GameSummar
     )
 
 
+def encoded_replay(replay: StoredReplay) -> bytes:
+    """The replay's response body (run in a worker thread: encoding a long one takes
+    tens of milliseconds the event loop should not wait)."""
+    return msgspec.json.encode(resimulate(replay))
+
+
 def resimulate(replay: StoredReplay) -> ReplayBody:
     recording = replay.recording()
     if recording.final_tick > MAX_REPLAY_TICKS:
@@ -127,6 +141,8 @@ class ReplayEndpoints:
         per_minute = settings.api_rate_per_min
         self._limit = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
         self._resimulating = asyncio.Semaphore(RESIMULATIONS_AT_ONCE)
+        self._encoded = EncodedReplays(ENCODED_CACHE_BYTES)
+        self._sending = 0
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(r"/api/games/{game_id:\d+}", self.summary)
@@ -136,18 +152,32 @@ class ReplayEndpoints:
         game, replay = await self._visible_game(request)
         return json_response(summary_of(game, replay), headers={"Cache-Control": "no-store"})
 
-    async def replay(self, request: web.Request) -> web.Response:
+    async def replay(self, request: web.Request) -> web.StreamResponse:
         _, replay = await self._visible_game(request)
         if replay is None:
             raise ApiError(404, "No replay of this game: it has not finished, or its replay expired")
+        if self._sending >= REPLAYS_SENT_AT_ONCE:
+            raise ApiError(503, "Too many replays being sent, try again shortly", retry_after=SENDING_BUSY_RETRY_S)
+        self._sending += 1
         try:
-            async with self._resimulating:
-                body = await asyncio.to_thread(resimulate, replay)
-        except (ReplayMismatch, ReplayTooLong) as exc:
-            raise ApiError(409, f"This replay cannot be shown: {exc}") from None
-        except ReplayCorrupt as exc:
-            raise ApiError(500, f"This replay is damaged: {exc}") from None
-        return json_response(body, headers={"Cache-Control": "private, max-age=3600"})
+            body = self._encoded.get(replay.game_id)
+            if body is None:
+                try:
+                    async with self._resimulating:
+                        body = await asyncio.to_thread(encoded_replay, replay)
+                except (ReplayMismatch, ReplayTooLong) as exc:
+                    raise ApiError(409, f"This replay cannot be shown: {exc}") from None
+                except ReplayCorrupt as exc:
+                    raise ApiError(500, f"This replay is damaged: {exc}") from None
+                self._encoded.put(replay.game_id, body)
+            return await send_json_slices(
+                request,
+                body,
+                headers={**CORS_HEADERS, "Cache-Control": "private, max-age=3600"},
+                idle_timeout_s=self._settings.http_idle_timeout_seconds,
+            )
+        finally:
+            self._sending -= 1
 
     async def _visible_game(self, request: web.Request) -> tuple[GameWithMembers, StoredReplay | None]:
         address = client_address(request, self._settings.trust_forwarded_for)
