@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import logging
-import sys
-
-import structlog
-
-from snaketron.logs import configure_logging, get_logger
+from snaketron.logs import get_logger
+from support.log_capture import console_log
 
 
 def test_a_console_traceback_shows_no_local_variables(monkeypatch) -> None:
     # Before: rich tracebacks listed every frame's locals; a failing /api/leaderboard/me
     # printed the user record with its password hash, a login frame its password.
-    stream = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", stream)
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure_logging("info", json=False)
+    with console_log(monkeypatch) as stream:
 
         def check(password: str) -> None:
             raise RuntimeError("the database went away")
@@ -29,10 +19,6 @@ def test_a_console_traceback_shows_no_local_variables(monkeypatch) -> None:
             check(secret)
         except RuntimeError:
             get_logger("test").exception("api_unexpected_error")
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-        structlog.reset_defaults()
     text = stream.getvalue()
     assert "the database went away" in text and "check" in text  # the traceback is there
     assert "hunter2-plaintext" not in text
