@@ -208,11 +208,33 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+async def signed_in_user(request: web.Request, tokens: TokenIssuer, db: Database) -> UserRecord:
+    """The user of the request's bearer token: valid, not revoked, still there. Every
+    route that accepts a token goes through here, so a token revoked by a password
+    change or logout-all opens nothing (the user item's generation is the check), and
+    every refusal says "invalid token" only (the cause goes to the log)."""
+    try:
+        claims = tokens.verify(bearer_token(request))
+    except InvalidToken as exc:
+        log.info("api_token_refused", reason=exc.reason, path=request.path)
+        raise ApiError(401, INVALID_TOKEN) from None
+    try:
+        user = await db.get_user(claims.user_id)
+    except NotFound:
+        raise ApiError(404, "User not found") from None
+    try:
+        check_generation(claims, user.token_generation)
+    except InvalidToken as exc:
+        log.info("api_token_refused", reason=exc.reason, path=request.path)
+        raise ApiError(401, INVALID_TOKEN) from None
+    return user
+
+
 # --- middlewares --------------------------------------------------------------------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_CORS_HEADERS = {
+CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Retry-After",
 }
@@ -226,7 +248,7 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return web.Response(
             status=204,
             headers={
-                **_CORS_HEADERS,
+                **CORS_HEADERS,
                 "Access-Control-Allow-Methods": request.headers["Access-Control-Request-Method"],
                 "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*") or "*",
                 "Access-Control-Max-Age": "86400",
@@ -235,10 +257,10 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        exc.headers.update(_CORS_HEADERS)
+        exc.headers.update(CORS_HEADERS)
         raise
     if not response.prepared:
-        response.headers.update(_CORS_HEADERS)
+        response.headers.update(CORS_HEADERS)
     return response
 
 
@@ -456,22 +478,7 @@ class AccountEndpoints:
             raise ApiError(429, "Too many requests, try again later", retry_after=limiter.retry_after(address))
 
     async def _authenticated_user(self, request: web.Request) -> UserRecord:
-        """The user of the request's bearer token: valid, not revoked, still there. The
-        user item is read anyway, so checking the token generation costs nothing."""
-        try:
-            claims = self._tokens.verify(bearer_token(request))
-        except InvalidToken as exc:
-            log.info("api_token_refused", reason=exc.reason, path=request.path)
-            raise ApiError(401, INVALID_TOKEN) from None
-        try:
-            user = await self._db.get_user(claims.user_id)
-        except NotFound:
-            raise ApiError(404, "User not found") from None
-        try:
-            check_generation(claims, user.token_generation)
-        except InvalidToken:
-            raise ApiError(401, INVALID_TOKEN) from None
-        return user
+        return await signed_in_user(request, self._tokens, self._db)
 
     async def _name_taken(self, username: str) -> bool:
         try:

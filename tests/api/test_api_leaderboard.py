@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.leaderboard.seasons import season_at
+from support.accounts import account
 from support.game_results import duel, now_ms, player, result, solo
 
 _regions = itertools.count(1)
@@ -33,6 +34,7 @@ async def board(api: Any, **query: Any) -> tuple[int, Any]:
 
 
 async def me(api: Any, user_id: int, **query: Any) -> Any:
+    await account(api.db, user_id, f"player{user_id}")
     token = api.tokens.issue(user_id, f"player{user_id}")
     status, body, _ = await api.get(
         "/api/leaderboard/me",
@@ -217,7 +219,10 @@ async def test_profiles_and_histories_of_registered_players(api) -> None:
     cursor = None
     for expected in (2, 2, 2):
         params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
-        status, page, _ = await api.get("/api/players/alice/games", params=params)
+        # Her own view: the solo game is private, hidden from others' view.
+        status, page, _ = await api.get(
+            "/api/players/alice/games", params=params, headers={"Authorization": f"Bearer {alice['token']}"}
+        )
         assert status == 200 and len(page["games"]) == expected
         ids.extend(g["gameId"] for g in page["games"])
         cursor = page["cursor"]

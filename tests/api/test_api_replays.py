@@ -7,6 +7,7 @@ import msgspec
 from snaketron.db.models import GamePlayerRecord, GameRecord
 from snaketron.engine import SOLO, GameEventMessage, type_team_match
 from snaketron.replays.store import ReplayStore, ReplaySummary
+from support.accounts import account
 from support.replay_games import Plan, play
 
 DAY_S = 86_400
@@ -18,6 +19,12 @@ async def finished_game(db, plan: Plan, *, private: bool, mode: str = "matchmaki
     game, live, _ = play(plan)
     if not game.is_complete:  # the bots outlived the plan: the host ends the game
         live += game.abandon()
+    await store_finished(db, game, private=private, mode=mode, replay_clock=replay_clock)
+    return game, live
+
+
+async def store_finished(db, game, *, private: bool, mode: str = "matchmaking", replay_clock=None) -> None:
+    """Store a finished engine `game` as the server does: game item, player rows, replay."""
     recording = game.recording()
     assert recording is not None
     winner = next((u for u, s in game.players.items() if s == game.winning_snake_id), None)
@@ -45,7 +52,6 @@ async def finished_game(db, plan: Plan, *, private: bool, mode: str = "matchmaki
     store = ReplayStore(db, ttl_seconds=30 * DAY_S, **({"clock_ms": replay_clock} if replay_clock else {}))
     store.save(recording, ReplaySummary(is_private=private, ended_at_ms=record.ended_at_ms or 0))
     await db.flush()
-    return game, live
 
 
 def duel_plan(seed: int) -> Plan:
@@ -78,6 +84,8 @@ async def test_a_private_game_is_seen_by_its_players_only(api) -> None:
     path = f"/api/games/{game.game_id}"
     player = api.tokens.issue(100, "bot0")
     stranger = api.tokens.issue(555, "someone")
+    await account(api.db, 100, "bot0")
+    await account(api.db, 555, "someone")
     for suffix in ("", "/replay"):
         status, body, _ = await api.get(path + suffix)
         assert status == 404 and body == {"error": "Game not found"}
@@ -93,6 +101,7 @@ async def test_a_private_lobby_game_is_hidden_like_an_unknown_one(api) -> None:
     game, _ = await finished_game(api.db, duel_plan(9), private=True, mode="custom")
     assert (await api.get(f"/api/games/{game.game_id}"))[:2] == (404, {"error": "Game not found"})
     token = api.tokens.issue(101, "bot1")
+    await account(api.db, 101, "bot1")
     status, body, _ = await api.get(f"/api/games/{game.game_id}", headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and body["is_private"] is True
 

@@ -11,6 +11,7 @@ from snaketron.engine import (
     SOLO,
     CommandId,
     CustomGameSettings,
+    Direction,
     Game,
     GameCommand,
     GameCommandMessage,
@@ -18,6 +19,7 @@ from snaketron.engine import (
     GameState,
     GameType,
     Turn,
+    mode_free_for_all,
     type_custom,
     type_free_for_all,
     type_team_match,
@@ -101,3 +103,41 @@ def play(plan: Plan, max_ticks: int = MAX_TICKS) -> tuple[Game, list[GameEventMe
             live.append(game.schedule_command(user_id, message))
         live += game.advance_to(game.tick + plan.steps[turn_number % len(plan.steps)] - 1)
     return game, live, before_start
+
+
+def circling_game(ticks: int, game_id: int = 8) -> Game:
+    """A public two-player custom game at 30 ms ticks with no food, whose snakes go
+    round in squares until the host ends it after `ticks` ticks: how anyone can make a
+    game as long as they like (games have no length limit)."""
+    settings = CustomGameSettings(
+        arena_width=40,
+        arena_height=40,
+        tick_duration_ms=30,
+        food_spawn_rate=0.0,
+        max_players=2,
+        game_mode=mode_free_for_all(2),
+        is_private=False,
+    )
+    game = Game(game_id, type_custom(settings), seed=1, server_id=3, game_code="LONG0001", host_user_id=100)
+    game.add_player(100, "bot0")
+    game.add_player(101, "bot1")
+    game.start(1_700_000_000_000)
+    # Snake 0 starts on the right heading left, snake 1 on the left heading right:
+    # each turns every 6 ticks through a square on its own side.
+    squares = {
+        0: (Direction.UP, Direction.LEFT, Direction.DOWN, Direction.RIGHT),
+        1: (Direction.DOWN, Direction.RIGHT, Direction.UP, Direction.LEFT),
+    }
+    turn_number = 0
+    while game.tick < ticks and not game.is_complete:
+        for user_id, snake_id in game.players.items():
+            message = GameCommandMessage(
+                command_id_client=CommandId(tick=game.tick, user_id=user_id, sequence_number=turn_number),
+                command=GameCommand(Turn=Turn(snake_id=None, direction=squares[snake_id][turn_number % 4])),
+            )
+            game.schedule_command(user_id, message)
+        turn_number += 1
+        game.advance_to(game.tick + 6)
+    assert not game.is_complete, "a snake died: the squares no longer fit the arena"
+    game.abandon()
+    return game

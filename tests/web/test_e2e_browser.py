@@ -26,7 +26,7 @@ import pytest
 
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.leaderboard.seasons import season_at
-from support.game_results import duel, now_ms
+from support.game_results import duel, now_ms, solo
 from support.game_results import player as seat
 
 pytest.importorskip("playwright", reason="the playwright package is missing: pip install -e '.[test]'")
@@ -228,6 +228,9 @@ async def test_leaderboard_and_player_pages(open_page, server):
     await ben.by_test_id("board-region-apply").click()
     await expect(rows).to_have_count(3)
 
+    # ann's solo game is private: her own page lists it, nobody else's view does.
+    await recorder.record(solo(ann_id, 9, region=region, end_ms=start + 2))
+
     # A name on the board opens that player's page, with their games, newest first.
     await ben.open_profile_from(ben.by_test_id("board-rows"), ann.name)
     games = ben.by_test_id("profile-games").locator("li")
@@ -243,3 +246,35 @@ async def test_leaderboard_and_player_pages(open_page, server):
     # The header's name is the way to one's own page.
     await ann.by_test_id("who").click()
     await expect(ann.by_test_id("profile-name")).to_have_text(ann.name)
+    await expect(ann.by_test_id("profile-games").locator("li")).to_have_count(2)
+
+
+async def test_markup_in_a_carried_over_name_is_shown_as_text(open_page, server):
+    # Registration allows only letters, digits, _ and -, but accounts carried over
+    # by `snaketron migrate` keep their old names: one with markup must show as text
+    # on the board, in histories and on the player page, and run nothing.
+    legacy = '<img src=x onerror="window.__xss=1">'
+    ben = await open_page("xss")
+    await ben.sign_up()
+    ben_id = await ben.user_id()
+    recorder = LeaderboardRecorder(server.db.client, server.db.tables.main, season_months=server.settings.season_months)
+    await recorder.record(
+        duel(
+            seat(990_777, 1, mmr_after=1300, username=legacy),
+            seat(ben_id, 2, mmr_after=990, username=ben.name),
+            region="xss-region",
+            end_ms=now_ms(),
+        )
+    )
+    await ben.open_leaderboard()
+    await ben.by_test_id("board-region").fill("xss-region")
+    await ben.by_test_id("board-region-apply").click()
+    rows = ben.board_rows()
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text(legacy)
+    await ben.open_profile_from(ben.by_test_id("board-rows"), ben.name)
+    await expect(ben.by_test_id("profile-games").locator("li").nth(0)).to_contain_text(legacy)
+    await ben.by_test_id("profile-games").get_by_role("button", name=legacy, exact=True).first.click()
+    await expect(ben.by_test_id("profile-note")).to_contain_text(legacy)  # no such account: its name as text
+    assert await ben.page.locator("img").count() == 0
+    assert await ben.page.evaluate("window.__xss") is None

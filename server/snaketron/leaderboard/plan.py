@@ -246,6 +246,7 @@ def _history_row(result: GameResult, player: PlayerResult) -> dict[str, Any]:
         "gameId": result.game_id,
         "gameType": game_label(result),
         "kind": result.kind,
+        "private": result.is_private,  # hidden from others' view of the history
         "rated": result.rated,
         "abandoned": result.abandoned,
         "startedAt": result.start_ms,

@@ -15,16 +15,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from snaketron.auth import InvalidToken
 from snaketron.config import Settings
 from snaketron.db.dynamo import DynamoDatabase
-from snaketron.http_api import DB_KEY, SETTINGS_KEY, TOKENS_KEY, ApiError, bearer_token, client_address, json_response
+from snaketron.db.models import UserRecord
+from snaketron.http_api import (
+    DB_KEY,
+    SETTINGS_KEY,
+    TOKENS_KEY,
+    ApiError,
+    client_address,
+    json_response,
+    signed_in_user,
+)
 from snaketron.leaderboard.keys import GLOBAL, BoardType
 from snaketron.leaderboard.reader import BadCursor, LeaderboardReader
 from snaketron.leaderboard.seasons import Season, parse_season, season_at, seasons_until
@@ -41,7 +49,14 @@ QUEUE_MODES = ("quickmatch", "competitive")
 REGION = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-MAX_OFFSET = 10_000_000
+# A page past the first reads the board from the start of the rating bucket that
+# holds `offset`; when many players share one bucket (every new player's rating, or
+# the few solo lengths) that read grows with the skip inside it: offset 10,000 into
+# one crowded bucket took 7.5 s of the embedded endpoint (RELIABILITY.md). This cap
+# keeps a page at most MAX_OFFSET + MAX_LIMIT + 1 entries read (one Query page)
+# whatever the board's size; a player further down sees their exact rank with
+# /api/leaderboard/me.
+MAX_OFFSET = 1_000
 DEFAULT_HISTORY_LIMIT = 20
 MAX_USERNAME = 255
 
@@ -123,7 +138,7 @@ class LeaderboardEndpoints:
         settings: Settings,
         reader: LeaderboardReader,
         *,
-        verify_token: Callable[[str], Any],
+        authenticate: Callable[[web.Request], Awaitable[UserRecord]],
         clock: Clock = time.monotonic,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
@@ -131,7 +146,7 @@ class LeaderboardEndpoints:
         seasons_until(wall_ms(), settings.first_season, settings.season_months)
         self._settings = settings
         self._reader = reader
-        self._verify_token = verify_token
+        self._authenticate = authenticate
         self._wall_ms = wall_ms
         per_minute = settings.read_rate_per_min
         self._limiter = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
@@ -169,15 +184,12 @@ class LeaderboardEndpoints:
 
     async def me(self, request: web.Request) -> web.Response:
         self._take_budget(request)
-        try:
-            claims = self._verify_token(bearer_token(request))
-        except InvalidToken as exc:
-            raise ApiError(401, f"Invalid token: {exc.reason}") from None
+        user = await self._authenticate(request)
         board, label = self._game_type(request)
         season = self._season(request)
         scope = self._scope(request)
         self._queue_mode(request)
-        entry = await self._reader.entry(claims.user_id, season.id, board, scope)
+        entry = await self._reader.entry(user.user_id, season.id, board, scope)
         if entry is None:
             view = MyRank(None, None, None, None, None, None, season.id, label)
         else:
@@ -237,14 +249,17 @@ class LeaderboardEndpoints:
         if cursor is not None and len(cursor) > 200:
             raise ApiError(400, "cursor is not one this server issued")
         user_id = await self._user_id(request)
+        viewer = (await self._authenticate(request)).user_id if "Authorization" in request.headers else None
         try:
             page = await self._reader.history(user_id, limit=limit, cursor=cursor)
         except BadCursor as exc:
             raise ApiError(400, str(exc)) from None
+        # Private games (private lobbies, solo games) are their players' business, as
+        # their summaries and replays are: others do not see them in a history. The
+        # cursor still follows the rows read, so a page may show fewer than `limit`.
+        shown = [g for g in page.games if viewer == user_id or not is_private_row(g)]
         return json_response(
-            HistoryView(
-                games=[_history_row(g) for g in page.games], cursor=page.cursor, hasMore=page.cursor is not None
-            ),
+            HistoryView(games=[_history_row(g) for g in shown], cursor=page.cursor, hasMore=page.cursor is not None),
             headers={"Cache-Control": "no-store"},
         )
 
@@ -323,6 +338,12 @@ def _board_row(board: BoardType, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def is_private_row(row: dict[str, Any]) -> bool:
+    """Whether a history row is of a game only its players may see (as replays/api.py
+    decides for summaries and replays: a private lobby or a solo game)."""
+    return bool(row.get("private")) or row.get("kind") == "solo" or row.get("gameType") == "solo"
+
+
 def _history_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "gameId": row["gameId"],
@@ -347,4 +368,8 @@ def add_leaderboard_routes(app: web.Application, *, clock: Clock = time.monotoni
         return
     reader = LeaderboardReader(db.client, db.tables.main, db.tables.usernames)
     tokens = app[TOKENS_KEY]
-    LeaderboardEndpoints(app[SETTINGS_KEY], reader, verify_token=tokens.verify, clock=clock).add_routes(app)
+
+    async def authenticate(request: web.Request) -> UserRecord:
+        return await signed_in_user(request, tokens, db)
+
+    LeaderboardEndpoints(app[SETTINGS_KEY], reader, authenticate=authenticate, clock=clock).add_routes(app)

@@ -59,7 +59,9 @@ def parse_season(season_id: str, months: int) -> Season | None:
     if not match:
         return None
     year, month = int(match.group(1)), int(match.group(2))
-    if not (1970 <= year <= 9999 and 1 <= month <= 12) or (month - 1) % months:
+    # 9998 at most: a season of 9999 would end in year 10000, past what datetime holds
+    # (season=9999-12 was a 500).
+    if not (1970 <= year <= 9998 and 1 <= month <= 12) or (month - 1) % months:
         return None
     return _season_from(year, month, months)
 

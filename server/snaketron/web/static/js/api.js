@@ -111,10 +111,11 @@ export class ApiClient {
     return this.request("GET", `/api/players/${encodeURIComponent(username)}`);
   }
 
-  /** -> {games: [...], cursor, hasMore}, newest first */
-  playerGames(username, cursor = null, limit = 20) {
+  /** -> {games: [...], cursor, hasMore}, newest first. With the player's own token
+   * the page includes their private games (solo, private lobbies); others never see them. */
+  playerGames(username, cursor = null, limit = 20, token = null) {
     const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-    return this.request("GET", `/api/players/${encodeURIComponent(username)}/games?limit=${limit}${after}`);
+    return this.request("GET", `/api/players/${encodeURIComponent(username)}/games?limit=${limit}${after}`, { token });
   }
 }
 

@@ -75,7 +75,7 @@ export async function startClient() {
     }),
     profile: new ProfileScreen({
       profile: (name) => app.api.player(name),
-      games: (name, cursor) => app.api.playerGames(name, cursor),
+      games: (name, cursor) => app.api.playerGames(name, cursor, 20, app.token),
       openProfile: (name) => app.showProfile(name),
       leaderboard: () => app.showLeaderboard(),
       home: () => app.showScreen("home"),
