@@ -103,7 +103,7 @@ async def measure(mode: str, games: int, endpoint: str) -> Figures:
         dynamodb_endpoint=endpoint,
         dev_mode_setting="1",  # its own embedded endpoint on loopback: the development secrets do
         table_prefix=f"rq{uuid.uuid4().hex[:6]}",
-        host="127.0.0.1",
+        bind_address="127.0.0.1",
         ws_port=0,
         api_port=0,
         api_rate_per_min=0,

@@ -62,7 +62,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     # --- process and network -------------------------------------------------
-    host: str = setting("SNAKETRON_HOST", "127.0.0.1", "Address the WebSocket and HTTP servers bind to.")
+    bind_address: str = setting("SNAKETRON_HOST", "127.0.0.1", "Address the WebSocket and HTTP servers bind to.")
     ws_port: int = setting("SNAKETRON_WS_PORT", 8080, "WebSocket port (0 picks a free port).")
     api_port: int = setting("SNAKETRON_API_PORT", 3001, "HTTP account API port (0 picks a free port).")
     public_ws_url: str = setting(
@@ -432,10 +432,10 @@ class Settings:
 
     @property
     def binds_loopback(self) -> bool:
-        if self.host == "localhost":
+        if self.bind_address == "localhost":
             return True
         try:
-            return ipaddress.ip_address(self.host).is_loopback
+            return ipaddress.ip_address(self.bind_address).is_loopback
         except ValueError:
             return False
 
@@ -489,7 +489,7 @@ class Settings:
             return "SNAKETRON_DEV_MODE=0"
         if not self.uses_embedded_endpoint:
             return f"DynamoDB endpoint {self.effective_dynamodb_endpoint or 'AWS'}"
-        return f"bound to {self.host}, not loopback"
+        return f"bound to {self.bind_address}, not loopback"
 
 
 def _env_of(name: str) -> str:

@@ -120,27 +120,29 @@ class GameServer:
     # --- addresses -------------------------------------------------------------------------
     @property
     def ws_url(self) -> str:
-        return self.settings.public_ws_url or f"ws://{_url_host(self.settings.host)}:{self.ws_port}/ws"
+        return self.settings.public_ws_url or f"ws://{_url_host(self.settings.bind_address)}:{self.ws_port}/ws"
 
     @property
     def api_url(self) -> str:
-        return self.settings.public_api_url or f"http://{_url_host(self.settings.host)}:{self.api_port}"
+        return self.settings.public_api_url or f"http://{_url_host(self.settings.bind_address)}:{self.api_port}"
 
     @property
     def internal_url(self) -> str:
         """Where the other servers of the cluster relay their clients' game traffic."""
-        return self.settings.internal_ws_url or f"ws://{_url_host(self.settings.host)}:{self.ws_port}{RELAY_PATH}"
+        return (
+            self.settings.internal_ws_url or f"ws://{_url_host(self.settings.bind_address)}:{self.ws_port}{RELAY_PATH}"
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.server_id = await self.db.next_id("server")
         self.rooms.server_id = self.server_id
-        host = self.settings.host
-        with _listen_error("WebSocket", host, self.settings.ws_port, "SNAKETRON_WS_PORT", "--ws-port"):
-            self.ws_port = await self.ws.start(host, self.settings.ws_port)
+        bind_address = self.settings.bind_address
+        with _listen_error("WebSocket", bind_address, self.settings.ws_port, "SNAKETRON_WS_PORT", "--ws-port"):
+            self.ws_port = await self.ws.start(bind_address, self.settings.ws_port)
         try:
-            with _listen_error("HTTP API", host, self.settings.api_port, "SNAKETRON_API_PORT", "--api-port"):
-                self._api_runner, self.api_port = await start_api(self.api_app, host, self.settings.api_port)
+            with _listen_error("HTTP API", bind_address, self.settings.api_port, "SNAKETRON_API_PORT", "--api-port"):
+                self._api_runner, self.api_port = await start_api(self.api_app, bind_address, self.settings.api_port)
         except ConfigError:
             await self.ws.close()
             raise
@@ -267,28 +269,29 @@ def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: C
 
 
 @contextlib.contextmanager
-def _listen_error(what: str, host: str, port: int, setting: str, option: str) -> Iterator[None]:
+def _listen_error(what: str, bind_address: str, port: int, setting: str, option: str) -> Iterator[None]:
     """A port that cannot be bound is the operator's to change: ConfigError naming the setting."""
     try:
         yield
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
-                f"the {what} port {port} on {host} is in use: set {setting} (or {option}) to a free port, "
+                f"the {what} port {port} on {bind_address} is in use: set {setting} (or {option}) to a free port, "
                 "or 0 for any free port"
             ) from exc
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
             raise ConfigError(
-                f"cannot listen on {host}:{port} for the {what} ({exc.strerror}): "
+                f"cannot listen on {bind_address}:{port} for the {what} ({exc.strerror}): "
                 f"check SNAKETRON_HOST (or --host) and {setting} (or {option})"
             ) from exc
         raise
 
 
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
+def _url_host(bind_address: str) -> str:
+    """The host part of a URL that reaches this process bound to `bind_address`."""
+    if bind_address in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+    return f"[{bind_address}]" if ":" in bind_address else bind_address
 
 
 # --- `snaketron serve` -------------------------------------------------------------------------
@@ -298,7 +301,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides = {
         name: value
         for name, value in (
-            ("host", args.host),
+            ("bind_address", args.host),
             ("ws_port", args.ws_port),
             ("api_port", args.api_port),
             ("region", args.region),

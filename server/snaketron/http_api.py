@@ -585,7 +585,7 @@ class ConnectionCap:
 
 
 async def start_api(
-    app: web.Application, host: str, port: int, settings: Settings | None = None
+    app: web.Application, bind_address: str, port: int, settings: Settings | None = None
 ) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port (0 picks a free port); returns the runner (call
     `await runner.cleanup()` to stop) and the bound port.
@@ -606,8 +606,8 @@ async def start_api(
     # Behind a trusted proxy every connection comes from the proxy: it limits them.
     if settings.max_http_conn_per_ip > 0 and not settings.trust_forwarded_for:
         ConnectionCap(runner.server, settings.max_http_conn_per_ip)  # kept alive by the server it wraps
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, bind_address, port)
     await site.start()
     bound_port = runner.addresses[0][1]
-    log.info("api_listening", host=host, port=bound_port)
+    log.info("api_listening", bind_address=bind_address, port=bound_port)
     return runner, bound_port

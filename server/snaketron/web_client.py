@@ -105,7 +105,7 @@ def websocket_url(request: web.Request, settings: Settings, ws_port: int) -> str
     """
     if settings.public_ws_url:
         return settings.public_ws_url
-    host = request.url.host or settings.host
+    host = request.url.host or settings.bind_address
     scheme = "wss" if request.secure else "ws"
     return str(URL.build(scheme=scheme, host=host, port=ws_port, path=WS_PATH))
 

@@ -132,11 +132,11 @@ class WsServer:
         }
 
     # --- listening ----------------------------------------------------------------------
-    async def start(self, host: str, port: int) -> int:
+    async def start(self, bind_address: str, port: int) -> int:
         """Listen; returns the bound port (useful with port 0)."""
         self._server = await serve(
             self._handle_connection,
-            host,
+            bind_address,
             port,
             max_size=self.settings.max_frame_bytes * HARD_FRAME_LIMIT_FACTOR,
             compression="deflate" if self.settings.ws_compression else None,

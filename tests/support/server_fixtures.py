@@ -24,7 +24,7 @@ _names = itertools.count(1)
 
 def server_settings(settings: Settings, **overrides: object) -> Settings:
     values = {
-        "host": "127.0.0.1",
+        "bind_address": "127.0.0.1",
         "ws_port": 0,
         "api_port": 0,
         "api_rate_per_min": 0,  # many registrations from 127.0.0.1
