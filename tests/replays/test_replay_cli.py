@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import msgspec
 
@@ -12,6 +14,7 @@ from snaketron.engine import type_free_for_all
 from snaketron.replays.cli import configure_parser, show_replay
 from snaketron.replays.store import ReplayStore, ReplaySummary
 from support.replay_games import Plan, play
+from support.serve_process import default_env
 
 
 async def test_summary_events_and_unknown_ids(settings, db, capsys) -> None:
@@ -44,3 +47,15 @@ def test_the_command_is_wired() -> None:
     configure_parser(sub)
     args = parser.parse_args(["replay", "12", "--json"])
     assert (args.game_id, args.json) == (12, True)
+
+
+def test_with_no_endpoint_it_names_the_setting_that_points_it_at_a_database():
+    """serve's embedded endpoint is its own: the replay command cannot read it, and says
+    which setting points it at a database it can (the same words as `snaketron tables`)."""
+    for command in (["replay", "1"], ["tables", "describe"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "snaketron.cli", *command], env=default_env(), capture_output=True, text=True
+        )
+        assert done.returncode == 2, done.stderr
+        last = done.stderr.strip().splitlines()[-1]
+        assert "AWS_ENDPOINT_URL_DYNAMODB" in last and "Traceback" not in done.stderr, done.stderr

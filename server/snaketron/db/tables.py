@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from snaketron.config import ConfigError, Settings
 from snaketron.db.errors import Conflict, DatabaseError, InvalidRequest, TableNotFound
 from snaketron.logs import get_logger
 
@@ -213,8 +214,19 @@ async def delete_tables(client: Any, prefix: str) -> list[str]:
 # --- `snaketron tables create|describe|delete` ------------------------------------
 
 
+def require_shared_endpoint(settings: Settings, consequence: str) -> None:
+    """Commands that work on the database from outside `serve` (tables, replay) need an
+    endpoint that outlives a process: with none configured, serve's endpoint is its own."""
+    if not settings.effective_dynamodb_endpoint and settings.embedded_db:
+        raise ConfigError(
+            "no DynamoDB endpoint is configured, so `snaketron serve` uses its own embedded endpoint: in memory, "
+            f"inside that process, tables created as it starts; {consequence}. Set "
+            "AWS_ENDPOINT_URL_DYNAMODB (LocalStack: http://localhost:4566), or SNAKETRON_EMBEDDED_DB=0 for AWS DynamoDB"
+        )
+
+
 def tables_command(args: argparse.Namespace) -> int:
-    from snaketron.config import ConfigError, Settings
+    from snaketron.config import Settings
     from snaketron.db.client import DynamoClient
     from snaketron.logs import configure_logging
 
@@ -222,12 +234,7 @@ def tables_command(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     # The endpoint as `snaketron serve` picks it (open_database): configured, else embedded, else AWS.
     endpoint = settings.effective_dynamodb_endpoint
-    if not endpoint and settings.embedded_db:
-        raise ConfigError(
-            "no DynamoDB endpoint is configured, so `snaketron serve` uses its own embedded endpoint: in memory, "
-            "inside that process, tables created as it starts; there is nothing here to manage. Set "
-            "AWS_ENDPOINT_URL_DYNAMODB (LocalStack: http://localhost:4566), or SNAKETRON_EMBEDDED_DB=0 for AWS DynamoDB"
-        )
+    require_shared_endpoint(settings, "there is nothing here to manage")
     where = endpoint or f"AWS DynamoDB in {settings.aws_region}"
     print(f"snaketron tables {args.action}: {where}, tables {settings.table_prefix}-*", file=sys.stderr)
 

@@ -17,6 +17,7 @@ import msgspec
 
 from snaketron.config import Settings
 from snaketron.db.errors import DatabaseError
+from snaketron.db.tables import require_shared_endpoint
 from snaketron.engine import ReplayMismatch
 from snaketron.replays.api import GameSummary, resimulate, summary_of
 from snaketron.replays.codec import ReplayCorrupt
@@ -30,13 +31,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def replay_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    if not settings.effective_dynamodb_endpoint and settings.embedded_db:
-        print(
-            "snaketron replay reads a shared database: set SNAKETRON_DYNAMODB_ENDPOINT "
-            "(an embedded endpoint lives only inside `snaketron serve`)",
-            file=sys.stderr,
-        )
-        return 2
+    require_shared_endpoint(settings, "its games are not readable from another process")
     return asyncio.run(show_replay(settings, args.game_id, as_json=args.json))
 
 
