@@ -71,3 +71,27 @@ async def test_a_matched_duel_reaches_the_boards_the_player_page_and_its_replay(
     since = watched[0].sequence
     assert without_snapshots([e for e in replayed if e.sequence > since]) == without_snapshots(watched[1:])
     assert replayed[-1].event.StatusUpdated is not None
+
+
+async def test_a_solo_game_reaches_the_solo_board_and_its_player_s_own_history(server, players):
+    """A solo game is announced as Custom of mode Solo (as the original server did); its
+    history still calls it solo and its length goes on the solo board."""
+    ann = await players.new()
+    await ann.send(protocol.CreateSoloGame())
+    game_id = (await ann.expect(protocol.SoloGameCreated)).game_id
+    await ann.send(protocol.JoinGame(game_id))
+    await events_until_complete(ann, timeout=60)  # nobody steers: the snake meets a wall
+    result = await server.rooms.games[game_id].wait_result(timeout_s=5)
+    updater = next(x for x in server.rooms.listeners if isinstance(x, LeaderboardUpdater))
+    await updater.idle()
+
+    async with aiohttp.ClientSession(server.api_url) as http:
+        async with http.get("/api/leaderboard", params={"game_type": "solo"}) as response:
+            board = await response.json()
+        assert [(e["username"], e["score"], e["gameId"]) for e in board["entries"]] == [
+            (ann.username, result.player(ann.user_id).score, game_id)
+        ]
+        mine = {"Authorization": f"Bearer {ann.token}"}
+        async with http.get(f"/api/players/{ann.username}/games", headers=mine) as response:
+            history = await response.json()
+        assert [(g["gameId"], g["gameType"]) for g in history["games"]] == [(game_id, "solo")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from snaketron.engine.types import type_free_for_all, type_team_match
+from snaketron.engine.types import SOLO_GAME_TYPE, type_free_for_all, type_team_match
 from snaketron.rooms.result import GameResult, PlayerResult
 
 _game_ids = itertools.count(1)
@@ -47,7 +47,7 @@ def result(
     game_id: int | None = None,
 ) -> GameResult:
     end = now_ms() if end_ms is None else end_ms
-    game_type = {"duel": type_team_match(1), "ffa": type_free_for_all(len(players)), "solo": "Solo"}[kind]
+    game_type = {"duel": type_team_match(1), "ffa": type_free_for_all(len(players)), "solo": SOLO_GAME_TYPE}[kind]
     rated = kind in ("duel", "ffa")
     winner = next((p.user_id for p in players if p.place == 1), None)
     return GameResult(

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from snaketron.engine.types import GameType, GameTypeObject
+from snaketron.engine.types import GameType, GameTypeObject, is_solo
 from snaketron.leaderboard import keys
 from snaketron.leaderboard.keys import GLOBAL, BoardType
 from snaketron.rooms.result import GameResult, PlayerResult
@@ -62,7 +62,8 @@ def game_label(result: GameResult) -> str:
 
 
 def game_label_of(game_type: GameType) -> str:
-    if game_type == "Solo":
+    # Solo games are announced as Custom of mode Solo, as the original server did.
+    if is_solo(game_type):
         return "solo"
     if isinstance(game_type, GameTypeObject):
         if game_type.TeamMatch is not None:
