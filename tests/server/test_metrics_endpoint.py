@@ -11,19 +11,22 @@ from support.gameplay import events_until_complete, snapshot, turn
 from support.metrics_scrape import scrape, total
 
 
-async def play_solo_game(client) -> None:
+async def play_solo_game(client) -> int:
     await client.send(protocol.CreateSoloGame())
     created = await client.expect(protocol.SoloGameCreated)
     await client.send(protocol.JoinGame(game_id=created.game_id))
     first = await snapshot(client)
     await client.send(turn(client, Direction.UP, first.tick))  # the wall is 21 cells up
     await events_until_complete(client)
+    return created.game_id
 
 
 async def test_metrics_move_with_a_played_game(server, players, start_server):
     before = await scrape(server)
     client = await players.new()
-    await play_solo_game(client)
+    game_id = await play_solo_game(client)
+    # The result is written, then the listeners queue the game's history (its replay).
+    await server.rooms.wait_result(game_id, 10.0)
     await server.db.flush()
     after = await scrape(server)
 
