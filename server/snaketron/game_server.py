@@ -76,6 +76,7 @@ class GameServer:
             self.recorder,
             self.tasks,
             region=settings.region,
+            season_months=settings.season_months,
             clock_ms=clock_ms,
             listeners=history_listeners(settings, db, self.tasks),
         )

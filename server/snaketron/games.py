@@ -22,6 +22,7 @@ from snaketron.db.models import GamePlayerRecord, GameRecord, MatchTicket, Ratin
 from snaketron.engine import SOLO_GAME_TYPE, CustomGameSettings, Game, GameType, type_custom
 from snaketron.engine.timing import tick_deadline_ms
 from snaketron.histograms import TickTimings
+from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
 from snaketron.rooms.ratings import RatedSeats
 from snaketron.rooms.result import RoomKind
@@ -83,6 +84,7 @@ class Rooms:
         listeners: Iterable[RoomListener] = (),
         server_id: int = 0,
         region: str = "",
+        season_months: int = 1,
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.persistence = persistence
@@ -93,6 +95,7 @@ class Rooms:
         self._clock_ms = clock_ms
         self.server_id = server_id
         self.region = region
+        self.season_months = season_months  # a rated game's season decides a soft reset
         self.games: dict[int, Room] = {}
         # The rooms not finished yet, kept apart so that asking for the load (every game
         # placed, every heartbeat) never walks the finished ones that linger.
@@ -109,6 +112,10 @@ class Rooms:
 
     def now_ms(self) -> int:
         return self._clock_ms()
+
+    def season_of(self, ms: int) -> str:
+        """The id of the season containing `ms`, as the leaderboards name it."""
+        return season_at(ms, self.season_months).id
 
     # --- the factory: solo, lobby and matched rooms ------------------------------------
     def open_solo(self, game_id: int, user_id: int, username: str) -> Room:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from snaketron import protocol
 from snaketron.client import GameClient
 from snaketron.db.models import RatingUpdate
-from snaketron.engine import GameEventMessage, GameType, type_free_for_all, type_team_match
+from snaketron.engine import Direction, GameEventMessage, GameType, type_free_for_all, type_team_match
 from snaketron.game_server import GameServer
 from snaketron.rating import skill_from_mmr
-from support.gameplay import snapshot
+from support.gameplay import events_until_complete, snapshot, turn
 
 # The real rating windows and start delay; only rounds and polls come faster than in
 # production (4 matching rounds a second), so tests spend their time on what they measure.
@@ -69,3 +69,37 @@ async def set_rating(db, client: GameClient, mmr: int) -> None:
             )
         ]
     )
+
+
+async def matched_duel(ann: GameClient, bob: GameClient) -> tuple[int, GameEventMessage]:
+    """Both queue for a duel and, once matched, join; the game id and ann's first Snapshot."""
+    await queue(ann, DUEL)
+    await queue(bob, DUEL)
+    game_id = await match_found(ann)
+    assert await match_found(bob) == game_id
+    first = await join(ann, game_id)
+    await join(bob, game_id)
+    return game_id, first
+
+
+def duel_sides(first: GameEventMessage, ann: GameClient, bob: GameClient) -> tuple[GameClient, GameClient]:
+    """(winner, loser) once the loser steers into the wall: the loser is team 0's."""
+    state = first.event.Snapshot.game_state
+    snake_of = {uid: entry.snake_id for uid, entry in state.players.items()}
+    loser = next(c for c in (ann, bob) if state.arena.snakes[snake_of[c.user_id]].team_id == 0)
+    return (bob if loser is ann else ann), loser
+
+
+async def lose_into_the_wall(loser: GameClient, first: GameEventMessage, *clients: GameClient) -> None:
+    """The loser turns into the top wall at the first tick; waits for the end on `clients`."""
+    await loser.send(turn(loser, Direction.UP, first.tick))
+    for client in clients:
+        await events_until_complete(client, timeout=15)
+
+
+async def played_duel(ann: GameClient, bob: GameClient) -> tuple[int, GameClient, GameClient]:
+    """A matched duel played to its end (team 0 loses); the game id, winner and loser."""
+    game_id, first = await matched_duel(ann, bob)
+    winner, loser = duel_sides(first, ann, bob)
+    await lose_into_the_wall(loser, first, ann, bob)
+    return game_id, winner, loser

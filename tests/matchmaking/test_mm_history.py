@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 import msgspec
 import pytest
-from queueing import DUEL, join, match_found, queue
+from queueing import duel_sides, matched_duel
 
 from snaketron import protocol
 from snaketron.engine import Direction, GameEventMessage
@@ -28,18 +28,10 @@ async def server(start_server):
 
 async def test_a_matched_duel_reaches_the_boards_the_player_page_and_its_replay(server, players, db):
     ann, bob, watcher = await players.new(), await players.new(), await players.new()
-    await queue(ann, DUEL)
-    await queue(bob, DUEL)
-    game_id = await match_found(ann)
-    assert await match_found(bob) == game_id
-    first = await join(ann, game_id)
-    await join(bob, game_id)
+    game_id, first = await matched_duel(ann, bob)
     await watcher.send(protocol.SpectateGame(game_id=game_id))
     await watcher.expect(protocol.SpectatorJoined)
-    state = first.event.Snapshot.game_state
-    snake_of = {uid: entry.snake_id for uid, entry in state.players.items()}
-    loser = next(c for c in (ann, bob) if state.arena.snakes[snake_of[c.user_id]].team_id == 0)
-    winner = bob if loser is ann else ann
+    winner, loser = duel_sides(first, ann, bob)
     await loser.send(turn(loser, Direction.UP, first.tick))  # into the top wall
     watched = await events_until_complete(watcher, timeout=15)
     await events_until_complete(ann, timeout=15)

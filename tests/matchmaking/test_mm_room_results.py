@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from queueing import DUEL, join, match_found, queue
+from queueing import join, played_duel
 
 from snaketron import protocol
 from snaketron.engine import Direction
@@ -44,19 +44,7 @@ async def test_a_matched_duel_hands_every_listener_its_places_scores_and_rating_
     server.rooms.subscribe(Broken())  # first: a failing listener must not stop the others
     server.rooms.subscribe(results)
     ann, bob = await players.new(), await players.new()
-    await queue(ann, DUEL)
-    await queue(bob, DUEL)
-    game_id = await match_found(ann)
-    assert await match_found(bob) == game_id
-    first = await join(ann, game_id)
-    await join(bob, game_id)
-    state = first.event.Snapshot.game_state
-    snake_of = {uid: entry.snake_id for uid, entry in state.players.items()}
-    loser = next(c for c in (ann, bob) if state.arena.snakes[snake_of[c.user_id]].team_id == 0)
-    winner = bob if loser is ann else ann
-    await loser.send(turn(loser, Direction.UP, first.tick))  # into the top wall
-    await events_until_complete(ann, timeout=15)
-    await events_until_complete(bob, timeout=15)
+    game_id, winner, loser = await played_duel(ann, bob)
 
     result = await server.rooms.games[game_id].wait_result(timeout_s=5)
     assert results.finished == [result] and game_id in results.started

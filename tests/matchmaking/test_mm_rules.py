@@ -8,9 +8,10 @@ import pytest
 from snaketron import rating
 from snaketron.db.models import MatchTicket
 from snaketron.engine import type_free_for_all, type_team_match
+from snaketron.leaderboard.seasons import soft_reset
 from snaketron.matchmaking import RULES, WindowSchedule, form_matches, rule_for
 from snaketron.matchmaking.forming import estimate_wait_s, split_teams
-from snaketron.rooms.ratings import PlayerOutcome, finishing_order
+from snaketron.rooms.ratings import PlayerOutcome, RatedSeats, finishing_order, rating_updates
 
 WINDOWS = WindowSchedule.parse("0:100,5000:250,10000:500,20000:1000")
 
@@ -169,3 +170,48 @@ def test_rate_needs_two_groups_and_one_rank_each():
         rating.rate([[rating.skill_from_mmr(1000)]], [1])
     with pytest.raises(ValueError):
         rating.rate([[rating.skill_from_mmr(1000)], [rating.skill_from_mmr(1000)]], [1])
+
+
+def rated_ticket(user_id: int, mmr: int, season: str | None) -> MatchTicket:
+    skill = rating.skill_from_mmr(mmr)
+    return MatchTicket(
+        region="r",
+        queue_key="team1",
+        user_id=user_id,
+        username=f"u{user_id}",
+        mmr=mmr,
+        server_id=1,
+        enqueued_at_ms=0,
+        rating_mu=skill.mu,
+        rating_sigma=skill.sigma / 2,
+        games_played=5,
+        rating_season=season,
+    )
+
+
+def test_a_rating_of_an_earlier_season_is_soft_reset_and_tagged_with_the_new_one():
+    old, fresh = rated_ticket(1, 1400, "2026-11"), rated_ticket(2, 1400, "2026-12")
+    tickets = {1: old, 2: fresh}
+    seats = RatedSeats.of([old, fresh])
+    assert seats.mmr_before(1, "2026-12") == 1200  # half way back to 1000
+    assert seats.mmr_before(2, "2026-12") == 1400  # already this season's: no reset
+    # A draw between the two: each starts from what mmr_before says.
+    updates = {u.user_id: u for u in rating_updates([([1], 1), ([2], 1)], tickets, "2026-12")}
+    expected = rating.rate(
+        [
+            [soft_reset(rating.skill_of(1400, old.rating_mu, old.rating_sigma))],
+            [rating.Skill(fresh.rating_mu, fresh.rating_sigma)],
+        ],
+        [1, 1],
+    )
+    assert [updates[1].mmr, updates[2].mmr] == [rating.mmr_of(g[0]) for g in expected]
+    assert updates[1].rating_season == updates[2].rating_season == "2026-12"
+
+
+def test_no_season_counts_as_current_and_a_season_never_goes_back():
+    unknown, ahead = rated_ticket(1, 1400, None), rated_ticket(2, 1400, "2027-01")
+    seats = RatedSeats.of([unknown, ahead])
+    assert seats.mmr_before(1, "2026-12") == seats.mmr_before(2, "2026-12") == 1400
+    updates = {u.user_id: u for u in rating_updates([([1], 1), ([2], 2)], {1: unknown, 2: ahead}, "2026-12")}
+    # A game ended on a lagging clock keeps the newer season, so nothing resets twice.
+    assert (updates[1].rating_season, updates[2].rating_season) == ("2026-12", "2027-01")

@@ -15,6 +15,7 @@ from snaketron.client import AccountClient, GameClient
 from snaketron.config import Settings
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.game_server import GameServer
+from snaketron.games import wall_clock_ms
 
 # Cheap password hashing: the tests exercise the protocol, not argon2's cost.
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
@@ -61,8 +62,10 @@ StartServer = Callable[..., Awaitable[GameServer]]
 async def start_server(settings: Settings, db: DynamoDatabase) -> AsyncIterator[StartServer]:
     started: list[GameServer] = []
 
-    async def start(**overrides: object) -> GameServer:
-        server = GameServer(server_settings(settings, **overrides), db)
+    async def start(*, clock_ms: Callable[[], int] | None = None, **overrides: object) -> GameServer:
+        """A started server with these settings; `clock_ms` replaces its clock (a test
+        that needs a game to end in another season)."""
+        server = GameServer(server_settings(settings, **overrides), db, clock_ms=clock_ms or wall_clock_ms)
         await server.start()
         started.append(server)
         return server

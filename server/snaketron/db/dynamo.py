@@ -366,6 +366,8 @@ class DynamoDatabase:
                 .set("ratingSigma", u.rating_sigma)
                 .set("gamesPlayed", u.games_played)
             )
+            if u.rating_season is not None:
+                user.set("ratingSeason", u.rating_season)
             claim = _Update().set("mmr", u.mmr)
             claim_condition = f"{claim.name('userId')} = {claim.value(u.user_id)}"
             actions.append(

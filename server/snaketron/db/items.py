@@ -137,6 +137,7 @@ def user_item(u: UserRecord) -> dict[str, Any]:
         "ratingMu": u.rating_mu,
         "ratingSigma": u.rating_sigma,
         "gamesPlayed": u.games_played,
+        "ratingSeason": u.rating_season,
         "createdAt": u.created_at_ms,
         "tokenGen": u.token_generation,
     }
@@ -151,6 +152,7 @@ def user_from_item(i: dict[str, Any]) -> UserRecord:
         rating_mu=_float_or_none(i.get("ratingMu")),
         rating_sigma=_float_or_none(i.get("ratingSigma")),
         games_played=i.get("gamesPlayed", 0),
+        rating_season=i.get("ratingSeason"),
         created_at_ms=i.get("createdAt", 0),
         token_generation=i.get("tokenGen", 0),
     )
@@ -386,6 +388,7 @@ def ticket_item(t: MatchTicket, ttl: int) -> dict[str, Any]:
         "ratingMu": t.rating_mu,
         "ratingSigma": t.rating_sigma,
         "gamesPlayed": t.games_played,
+        "ratingSeason": t.rating_season,
         "ttl": ttl,
     }
 
@@ -403,4 +406,5 @@ def ticket_from_item(i: dict[str, Any]) -> MatchTicket:
         rating_mu=i.get("ratingMu"),
         rating_sigma=i.get("ratingSigma"),
         games_played=i.get("gamesPlayed", 0),
+        rating_season=i.get("ratingSeason"),
     )

@@ -52,6 +52,10 @@ class UserRecord(msgspec.Struct, kw_only=True):
     rating_mu: float | None = None  # openskill state; None until the first rated game
     rating_sigma: float | None = None
     games_played: int = 0
+    # The season (e.g. "2026-12") of the rated game that wrote the rating: a game of a
+    # later season starts from its soft reset. None: no rated game since seasons carry
+    # ratings (a migrated or older rating), which counts as the current season's.
+    rating_season: str | None = None
     created_at_ms: int = 0
     # Tokens issued with an older generation are refused (password change, logout-all).
     token_generation: int = 0
@@ -66,6 +70,7 @@ class RatingUpdate(msgspec.Struct, kw_only=True):
     rating_mu: float
     rating_sigma: float
     games_played: int
+    rating_season: str | None = None  # the season the new rating belongs to (None: left as it is)
 
 
 class GameRecord(msgspec.Struct, kw_only=True):
@@ -135,6 +140,7 @@ class MatchTicket(msgspec.Struct, kw_only=True):
     rating_mu: float | None = None
     rating_sigma: float | None = None
     games_played: int = 0
+    rating_season: str | None = None  # the user's, read with the rating (UserRecord.rating_season)
 
 
 class Lease(msgspec.Struct, kw_only=True):

@@ -210,6 +210,7 @@ class MatchmakingService:
                 rating_mu=user.rating_mu,
                 rating_sigma=user.rating_sigma,
                 games_played=user.games_played,
+                rating_season=user.rating_season,
             )
             await self.db.put_ticket(entry.ticket, ttl_seconds=self.settings.match_ticket_ttl_seconds)
         except DatabaseError as exc:

@@ -7,6 +7,12 @@ the one write that records them together (`Database.record_result`).
 
 Solo and custom rooms carry no `RatedSeats`, so they never change ratings; an
 abandoned game (server shutdown, crash) is not rated either.
+
+Seasons: a rating carries the season of the game that wrote it. A player's first
+rated game of a later season starts from `soft_reset` of the rating their ticket
+carries, and its update writes the new season with the new rating, so the reset
+happens once per season and needs no read: it is computed from the values the
+ticket read together, and a rating already of this season is never reset again.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 
 from snaketron import rating
 from snaketron.db.models import MatchTicket, RatingUpdate
+from snaketron.leaderboard.seasons import soft_reset
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +46,26 @@ class RatedSeats:
     def of(cls, tickets: Sequence[MatchTicket]) -> RatedSeats:
         return cls({t.user_id: t for t in tickets})
 
-    def mmr_before(self, user_id: int) -> int | None:
+    def mmr_before(self, user_id: int, season: str) -> int | None:
+        """The mmr a player starts a game of `season` from (soft-reset in a new season)."""
         ticket = self.tickets.get(user_id)
-        return ticket.mmr if ticket is not None else None
+        if ticket is None:
+            return None
+        return rating.mmr_of(season_skill(ticket, season)) if resets(ticket, season) else ticket.mmr
+
+
+def resets(ticket: MatchTicket, season: str) -> bool:
+    """Whether the ticket's rating was earned in a season before `season` (season ids
+    are `YYYY-MM` and sort as text). A rating with no season counts as the current
+    season's: a migrated rating is not halved by the first game after migration."""
+    return ticket.rating_season is not None and ticket.rating_season < season
+
+
+def season_skill(ticket: MatchTicket, season: str) -> rating.Skill:
+    """The rating a player brings to a game of `season`: the ticket's, soft-reset when
+    it belongs to an earlier season."""
+    skill = rating.skill_of(ticket.mmr, ticket.rating_mu, ticket.rating_sigma)
+    return soft_reset(skill) if resets(ticket, season) else skill
 
 
 def finishing_order(outcomes: Sequence[PlayerOutcome], *, teams: bool) -> list[tuple[list[int], int]]:
@@ -82,12 +106,12 @@ def finishing_order(outcomes: Sequence[PlayerOutcome], *, teams: bool) -> list[t
     return ranks
 
 
-def rating_updates(order: Sequence[tuple[list[int], int]], tickets: dict[int, MatchTicket]) -> list[RatingUpdate]:
-    """New ratings of every player of a finished game, from their tickets' rating state."""
-    groups = [
-        [rating.skill_of(tickets[u].mmr, tickets[u].rating_mu, tickets[u].rating_sigma) for u in users]
-        for users, _ in order
-    ]
+def rating_updates(
+    order: Sequence[tuple[list[int], int]], tickets: dict[int, MatchTicket], season: str
+) -> list[RatingUpdate]:
+    """New ratings of every player of a game finished in `season`, from their tickets'
+    rating state (soft-reset for a player's first game of a new season)."""
+    groups = [[season_skill(tickets[u], season) for u in users] for users, _ in order]
     rated = rating.rate(groups, [rank for _, rank in order])
     updates = []
     for (users, _), skills in zip(order, rated, strict=True):
@@ -101,6 +125,9 @@ def rating_updates(order: Sequence[tuple[list[int], int]], tickets: dict[int, Ma
                     rating_mu=skill.mu,
                     rating_sigma=skill.sigma,
                     games_played=ticket.games_played + 1,
+                    # Never back to an older season (a game ended across the boundary on
+                    # a server whose clock lags): that would reset the rating again.
+                    rating_season=max(season, ticket.rating_season or season),
                 )
             )
     return updates

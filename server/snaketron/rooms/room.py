@@ -140,7 +140,14 @@ class Room:
         return self._rated is not None and user_id in self._rated.left_alive
 
     def mmr_before(self, user_id: int) -> int | None:
-        return self._rated.mmr_before(user_id) if self._rated is not None else None
+        """The mmr a rated player starts from: soft-reset when the game ends (or, still
+        running, is now) in a season after their rating's."""
+        return self._rated.mmr_before(user_id, self.season()) if self._rated is not None else None
+
+    def season(self) -> str:
+        """The season the game belongs to: the one it ended in (running: the current one)."""
+        rooms = self._rooms
+        return rooms.season_of(self.ended_at_ms or rooms.now_ms())
 
     # --- members ------------------------------------------------------------------------
     def join(self, member: Member, role: Role) -> None:
@@ -307,7 +314,7 @@ class Room:
         if rated is None or self.abandoned or not game.is_complete:
             return []  # unrated, or no result to rate
         order = finishing_order(self._outcomes(rated), teams=game.setup.per_team > 0)
-        return rating_updates(order, rated.tickets) if len(order) >= 2 else []
+        return rating_updates(order, rated.tickets, self.season()) if len(order) >= 2 else []
 
     def _outcomes(self, rated: RatedSeats) -> list[PlayerOutcome]:
         game = self.game
