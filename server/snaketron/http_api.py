@@ -125,6 +125,13 @@ def json_response(body: msgspec.Struct, status: int = 200, headers: dict[str, st
     return web.Response(body=_encoder.encode(body), status=status, content_type="application/json", headers=headers)
 
 
+def spend_budget(limiter: KeyedRateLimiter | None, address: str) -> None:
+    """One request from `address` against a per-address limit (None: no limit); over it,
+    429 with the Retry-After the limiter computes. Every rate-limited route uses this."""
+    if limiter is not None and not limiter.try_take(address):
+        raise ApiError(429, "Too many requests, try again later", retry_after=limiter.retry_after(address))
+
+
 class ApiError(Exception):
     """Raised by a handler; the error middleware answers `{"error": message}`."""
 
@@ -471,11 +478,8 @@ class AccountEndpoints:
         return client_address(request, self._settings.trust_forwarded_for)
 
     def _take_budget(self, endpoint: str, address: str) -> None:
-        if self._rate_limits is None:
-            return
-        limiter = self._rate_limits[endpoint]
-        if not limiter.try_take(address):
-            raise ApiError(429, "Too many requests, try again later", retry_after=limiter.retry_after(address))
+        if self._rate_limits is not None:
+            spend_budget(self._rate_limits[endpoint], address)
 
     async def _authenticated_user(self, request: web.Request) -> UserRecord:
         return await signed_in_user(request, self._tokens, self._db)

@@ -32,6 +32,7 @@ from snaketron.http_api import (
     client_address,
     json_response,
     signed_in_user,
+    spend_budget,
 )
 from snaketron.leaderboard.keys import GLOBAL, BoardType
 from snaketron.leaderboard.reader import BadCursor, LeaderboardReader
@@ -266,11 +267,7 @@ class LeaderboardEndpoints:
     # --- parameters -----------------------------------------------------------------------
 
     def _take_budget(self, request: web.Request) -> None:
-        if self._limiter is None:
-            return
-        address = client_address(request, self._settings.trust_forwarded_for)
-        if not self._limiter.try_take(address):
-            raise ApiError(429, "Too many requests, try again later", retry_after=self._limiter.retry_after(address))
+        spend_budget(self._limiter, client_address(request, self._settings.trust_forwarded_for))
 
     def _game_type(self, request: web.Request) -> tuple[BoardType, str]:
         raw = request.query.get("game_type", "duel").lower()

@@ -30,7 +30,7 @@ from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.interface import Database
 from snaketron.db.models import GameWithMembers
 from snaketron.engine import GameEventMessage, ReplayMismatch, replay_events
-from snaketron.http_api import CORS_HEADERS, ApiError, client_address, json_response, signed_in_user
+from snaketron.http_api import CORS_HEADERS, ApiError, client_address, json_response, signed_in_user, spend_budget
 from snaketron.ratelimit import Clock, KeyedRateLimiter
 from snaketron.replays.codec import ReplayCorrupt
 from snaketron.replays.serving import EncodedReplays, send_json_slices
@@ -181,8 +181,7 @@ class ReplayEndpoints:
 
     async def _visible_game(self, request: web.Request) -> tuple[GameWithMembers, StoredReplay | None]:
         address = client_address(request, self._settings.trust_forwarded_for)
-        if self._limit is not None and not self._limit.try_take(address):
-            raise ApiError(429, "Too many requests, try again later", retry_after=self._limit.retry_after(address))
+        spend_budget(self._limit, address)
         viewer = await self._viewer(request)
         game_id = int(request.match_info["game_id"])
         if game_id > MAX_GAME_ID:
