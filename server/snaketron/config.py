@@ -341,7 +341,8 @@ class Settings:
     read_rate_per_min: int = setting(
         "SNAKETRON_READ_RATE_PER_MIN",
         120,
-        "Requests per minute per address to the leaderboard and player endpoints together (0: no limit).",
+        "Requests per minute per address to the leaderboard and player endpoints together, and again to the "
+        "game summary and replay endpoints together (0: no limit).",
     )
 
     # --- process ----------------------------------------------------------------

@@ -136,7 +136,7 @@ async def test_a_replay_of_other_rules_is_a_clear_409(api) -> None:
 
 
 async def test_game_reads_are_rate_limited_per_address(start_api_server) -> None:
-    api = await start_api_server(api_rate_per_min=3)
+    api = await start_api_server(read_rate_per_min=3, api_rate_per_min=1)
     statuses = [(await api.get("/api/games/1"))[0] for _ in range(4)]
     assert statuses == [404, 404, 404, 429]
     api.clock.now += 60

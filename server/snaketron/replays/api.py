@@ -13,7 +13,8 @@ requests cannot hold the event loop that runs the games. A replay the engine can
 reproduce (other rules), or one longer than `MAX_REPLAY_TICKS`, is a 409 with the
 reason, never a wrong stream.
 
-Both routes share one per-address budget of `api_rate_per_min` requests a minute.
+Both routes share one per-address budget of `read_rate_per_min` requests a minute, kept apart
+from the leaderboard's (a player browsing boards does not spend their replays).
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class ReplayEndpoints:
         self._store = store
         self._tokens = tokens
         self._db = db
-        per_minute = settings.api_rate_per_min
+        per_minute = settings.read_rate_per_min
         self._limit = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
         self._resimulating = asyncio.Semaphore(RESIMULATIONS_AT_ONCE)
         self._encoded = EncodedReplays(ENCODED_CACHE_BYTES)
