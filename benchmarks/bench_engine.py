@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -148,6 +149,60 @@ def bench_circling(ticks: int = 300, repeat: int = 5) -> float:
     return tick_us + encode_us
 
 
+def bench_steady(
+    label: str, game_type: GameType, players: int, *, ticks: int = 200, turn_every: int = 3, repeat: int = 9
+) -> tuple[float, float]:
+    """Steady state as the server runs it: every snake alive, each turning every
+    `turn_every` ticks (square loops), snapshots every 10 ticks. The commands are
+    built before the clock starts (decoding them is the receive path's cost); a
+    tick (`advance_to` one tick, applying the due turns) and a command
+    (`schedule_command`: check, stamp, queue, record, CommandScheduled) are timed
+    apart. Median of `repeat` games. Returns (µs per tick, µs per command)."""
+    tick_samples: list[float] = []
+    command_samples: list[float] = []
+    alive = 0
+    for _ in range(repeat):
+        game = _new_game(game_type, players, 2)
+        turns: dict[int, list[list[tuple[int, GameCommandMessage]]]] = {}
+        for tick in range(1, ticks, turn_every):
+            batch = []
+            for user, snake_id in game.players.items():
+                snake = game.state.arena.snakes[snake_id]
+                ahead = snake.direction
+                toward_centre = Direction.DOWN if snake.body[0].y < game.state.arena.height // 2 else Direction.UP
+                loop = [toward_centre, ahead.opposite, toward_centre.opposite, ahead]
+                message = GameCommandMessage(
+                    command_id_client=CommandId(tick=tick, user_id=user, sequence_number=tick),
+                    command=GameCommand(Turn=Turn(direction=loop[(tick // turn_every) % 4])),
+                )
+                batch.append((user, message))
+            turns[tick] = [batch]
+        tick_s = command_s = 0.0
+        commands = 0
+        clock = time.perf_counter
+        for tick in range(ticks):
+            for batch in turns.get(tick, ()):
+                started = clock()
+                for user, message in batch:
+                    game.schedule_command(user, message)
+                command_s += clock() - started
+                commands += len(batch)
+            started = clock()
+            game.advance_to(tick)
+            tick_s += clock() - started
+        alive = sum(snake.is_alive for snake in game.state.arena.snakes)
+        tick_samples.append(tick_s / ticks * 1e6)
+        command_samples.append(command_s / commands * 1e6)
+    tick_us = statistics.median(tick_samples)
+    command_us = statistics.median(command_samples)
+    print(
+        f"steady {label}: {alive}/{players} alive after {ticks} ticks; tick {tick_us:.2f} us "
+        f"(min {min(tick_samples):.2f}), command {command_us:.2f} us (min {min(command_samples):.2f}); "
+        f"median of {repeat}"
+    )
+    return tick_us, command_us
+
+
 def bench_snapshot(players: int, repeat: int = 2000) -> None:
     game = _new_game(type_free_for_all(players), players, 1)
     game.advance_to(5)
@@ -209,8 +264,13 @@ def bench_brains(label: str, game_type: GameType, players: int, games: int, repe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--games", type=int, default=8, help="recorded games per scenario")
+    parser.add_argument("--steady-only", action="store_true", help="only the steady-state tick and command figures")
     args = parser.parse_args()
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
+    bench_steady("duel, 60x40 team match", type_team_match(1), 2)
+    bench_steady("6-player free-for-all, 40x40", type_free_for_all(6), 6)
+    if args.steady_only:
+        return
     bench_ticks("10 snakes, 40x40 free-for-all", type_free_for_all(10), 10, args.games)
     bench_ticks("duel, 60x40 team match", type_team_match(1), 2, args.games)
     steady_us = bench_circling()
