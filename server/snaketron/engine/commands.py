@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
 
 from snaketron.engine.types import CommandId, GameCommandMessage
 
@@ -24,7 +23,7 @@ class CommandQueue:
         computed tick); one stamped beyond `latest_tick` is clamped to it.
         """
         tick = min(max(client_tick, earliest_tick), latest_tick)
-        command_id = CommandId(tick=tick, user_id=user_id, sequence_number=self._received)
+        command_id = CommandId(tick, user_id, self._received)
         self._received += 1
         return command_id
 
@@ -35,11 +34,22 @@ class CommandQueue:
         # A queue restored from a snapshot keeps its stamps unique.
         self._received = max(self._received, server_id.sequence_number + 1)
 
-    def pop_due(self, tick: int) -> Iterator[GameCommandMessage]:
-        """Remove and yield, in order, every command whose effective tick is <= `tick`."""
+    def push_stamped(self, command_id: CommandId, message: GameCommandMessage) -> None:
+        """Queue a command `stamp` has just stamped (its sequence number is already taken)."""
+        heapq.heappush(self._heap, (command_id.tick, command_id.user_id, command_id.sequence_number, message))
+
+    def due(self, tick: int) -> bool:
+        """Whether any command's effective tick is <= `tick`: most ticks have none."""
         heap = self._heap
+        return bool(heap) and heap[0][0] <= tick
+
+    def pop_due(self, tick: int) -> list[GameCommandMessage]:
+        """Remove and return, in order, every command whose effective tick is <= `tick`."""
+        heap = self._heap
+        due = []
         while heap and heap[0][0] <= tick:
-            yield heapq.heappop(heap)[3]
+            due.append(heapq.heappop(heap)[3])
+        return due
 
     def pending(self) -> list[GameCommandMessage]:
         return [entry[3] for entry in sorted(self._heap, key=lambda entry: entry[:3])]

@@ -68,12 +68,27 @@ Cell = tuple[int, int]
 class BoardSnake:
     """A snake as the tick sees it: every cell, head first."""
 
-    __slots__ = ("alive", "cells", "died_at", "direction", "eaten", "food", "last_move", "team_id", "user_id")
+    __slots__ = (
+        "alive",
+        "cells",
+        "delta",
+        "died_at",
+        "direction",
+        "eaten",
+        "food",
+        "last_move",
+        "team_id",
+        "user_id",
+        "wire_body",
+    )
 
     def __init__(self, user_id: int, cells: list[Cell], direction: Direction, team_id: int | None) -> None:
         self.user_id = user_id
         self.cells: deque[Cell] = deque(cells)
         self.direction = direction
+        # `direction.delta`, kept with it: the tick reads it for every snake, and the
+        # property (an enum-keyed dict lookup, Enum.__hash__ in Python) costs more.
+        self.delta = direction.delta
         # The reversal rule is judged against the last step, not the last turn.
         self.last_move = direction
         self.alive = True
@@ -81,10 +96,19 @@ class BoardSnake:
         self.eaten = 0
         self.team_id = team_id
         self.died_at: int | None = None
+        # A dead snake's compressed body never changes again: compressed once, for
+        # every later snapshot (each gets its own copy of the list).
+        self.wire_body: list[Position] | None = None
 
     def to_wire(self) -> Snake:
+        if self.alive:
+            points = body.compress(self.cells)
+        else:
+            if self.wire_body is None:
+                self.wire_body = body.compress(self.cells)
+            points = list(self.wire_body)
         return Snake(
-            body=body.compress(self.cells),
+            body=points,
             direction=self.direction,
             is_alive=self.alive,
             food=self.food,
@@ -99,6 +123,37 @@ def _last_step(cells: list[Cell], facing: Direction) -> Direction:
             if direction.delta == (hx - nx, hy - ny):
                 return direction
     return facing
+
+
+# Frozen events and commands that depend only on a snake id and a direction, built
+# once per process: constructing a OneOf runs its Python `__post_init__`, the
+# largest part of a turn's cost. Bounded by MAX_PLAYERS_RANGE x 4 directions.
+_TURN_COMMANDS: dict[tuple[int, Direction], GameCommand] = {}
+_TURNED_EVENTS: dict[tuple[int, Direction], GameEvent] = {}
+_DIED_EVENTS: dict[int, GameEvent] = {}
+
+
+def _turn_command(snake_id: int, direction: Direction) -> GameCommand:
+    key = (snake_id, direction)
+    command = _TURN_COMMANDS.get(key)
+    if command is None:
+        command = _TURN_COMMANDS[key] = GameCommand(Turn=Turn(snake_id=snake_id, direction=direction))
+    return command
+
+
+def _turned_event(snake_id: int, direction: Direction) -> GameEvent:
+    key = (snake_id, direction)
+    event = _TURNED_EVENTS.get(key)
+    if event is None:
+        event = _TURNED_EVENTS[key] = GameEvent(SnakeTurned=SnakeTurned(snake_id=snake_id, direction=direction))
+    return event
+
+
+def _died_event(snake_id: int) -> GameEvent:
+    event = _DIED_EVENTS.get(snake_id)
+    if event is None:
+        event = _DIED_EVENTS[snake_id] = GameEvent(SnakeDied=SnakeDied(snake_id=snake_id))
+    return event
 
 
 class Game:
@@ -135,8 +190,20 @@ class Game:
         self.emits_snapshots = True
         self._commands = CommandQueue()
         self._seats: list[tuple[int, str]] = []  # (user_id, username) in join order
+        self._snake_of: dict[int, int] = {}  # user_id -> snake_id, kept with `_seats`
         self._snakes: list[BoardSnake] = []
-        self._food: dict[Cell, None] = {}  # insertion-ordered set
+        # (snake_id, snake) of the live snakes in id order: the tick walks these only.
+        self._live: list[tuple[int, BoardSnake]] = []
+        # The end condition of docs/RULES.md, but for a team goal, changes only when a
+        # snake dies: the tick checks it again only then (and once after a (re)start).
+        self._end_check_due = True
+        # `is_complete`, kept as a flag: `advance_to` reads it once per tick.
+        self._complete = False
+        # How far ahead of the next computed tick a command may be stamped.
+        self._lead_ticks = COMMIT_DELAY_TICKS + 1 + -(-MAX_COMMAND_LEAD_MS // self.setup.tick_ms)
+        # Insertion-ordered: the cells, each with its wire Position (frozen, so the
+        # snapshots and the events share it instead of building one each).
+        self._food: dict[Cell, Position] = {}
         self._rng = Xorshift64(seed)
         w, h = self.setup.width, self.setup.height
         self._occupied = bytearray(w * h)  # live snake cells per board cell
@@ -174,6 +241,7 @@ class Game:
         if [entry.snake_id for entry in entries] != list(range(len(state.arena.snakes))):
             raise ValueError("players must map one to one onto arena.snakes")
         game._seats = [(entry.user_id, state.usernames.get(entry.user_id, "")) for entry in entries]
+        game._index_seats()
         game._snakes = []
         game._occupied = bytearray(setup.width * setup.height)
         for entry, wire in zip(entries, state.arena.snakes, strict=True):
@@ -186,7 +254,9 @@ class Game:
             if snake.alive:
                 for x, y in snake.cells:
                     game._occupied[y * setup.width + x] += 1
-        game._food = {(p.x, p.y): None for p in state.arena.food}
+        game._live = [(snake_id, snake) for snake_id, snake in enumerate(game._snakes) if snake.alive]
+        game._end_check_due = True
+        game._food = {(p.x, p.y): p for p in state.arena.food}
         if state.rng is not None:
             game._rng.state = state.rng.state
         game.status = state.status
@@ -197,6 +267,7 @@ class Game:
             game._commands.push(message)
         if isinstance(state.status, GameStatusObject) and state.status.Complete is not None:
             game.winning_snake_id = state.status.Complete.winning_snake_id
+            game._complete = True
         return game
 
     # --- seats --------------------------------------------------------------------
@@ -228,13 +299,14 @@ class Game:
 
     @property
     def is_complete(self) -> bool:
-        return self.status != STOPPED and self.status.Complete is not None
+        return self._complete
 
     def snake_of(self, user_id: int) -> int | None:
-        for snake_id, (seated, _) in enumerate(self._seats):
-            if seated == user_id:
-                return snake_id
-        return None
+        return self._snake_of.get(user_id)
+
+    def _index_seats(self) -> None:
+        """`_snake_of` again after the seats changed."""
+        self._snake_of = {user_id: snake_id for snake_id, (user_id, _) in enumerate(self._seats)}
 
     def add_player(self, user_id: int, username: str) -> int:
         """Seat a player before the start; returns their snake id (the same one when already seated)."""
@@ -246,6 +318,7 @@ class Game:
         if len(self._seats) >= self.setup.max_players:
             raise GameFull("the game is full")
         self._seats.append((user_id, username))
+        self._index_seats()
         self._lay_out()
         self._record(Joined(user_id, username))
         return len(self._seats) - 1
@@ -258,6 +331,7 @@ class Game:
         if snake_id is None:
             return
         del self._seats[snake_id]
+        self._index_seats()
         self._lay_out()
         self._record(Left(user_id))
 
@@ -278,6 +352,8 @@ class Game:
             for cx, cy in cells:
                 if 0 <= cx < w and 0 <= cy < setup.height:
                     self._occupied[cy * w + cx] += 1
+        self._live = list(enumerate(self._snakes))
+        self._end_check_due = True
         self._rng = Xorshift64(self.seed)
         self._food = {}
         for _ in range(INITIAL_FOOD_ATTEMPTS):
@@ -305,7 +381,7 @@ class Game:
         events: list[GameEventMessage] = []
         if not self.is_started:
             return events
-        while self.tick <= target_tick and not self.is_complete:
+        while self.tick <= target_tick and not self._complete:
             self._compute_tick(events)
         return events
 
@@ -315,6 +391,7 @@ class Game:
         if self.is_complete:
             return []
         self.status = status_complete(None)
+        self._complete = True
         self.winning_snake_id = None
         self._record(Abandoned(self.tick))
         events: list[GameEventMessage] = []
@@ -325,11 +402,11 @@ class Game:
 
     def schedule_command(self, user_id: int, msg: GameCommandMessage) -> GameEventMessage:
         """Check, stamp and queue a client's command; returns the CommandScheduled event."""
-        if not self.is_started:
+        if self.status == STOPPED:
             raise CommandRejected("the game has not started")
-        if self.is_complete:
+        if self._complete:
             raise CommandRejected("the game is over")
-        own_snake = self.snake_of(user_id)
+        own_snake = self._snake_of.get(user_id)
         if own_snake is None:
             raise CommandRejected("only players of this game may send commands")
         turn = msg.command.Turn
@@ -342,20 +419,20 @@ class Game:
         # directly makes the stamp the tick it really runs at, so clients that
         # replay from the stamp agree. Real time is COMMIT_DELAY_TICKS + 1 ahead of
         # `self.tick`; a stamp more than ~1 s beyond real time is clamped.
-        lead_ticks = COMMIT_DELAY_TICKS + 1 + -(-MAX_COMMAND_LEAD_MS // self.setup.tick_ms)
-        server_id = self._commands.stamp(
-            user_id, msg.command_id_client.tick, earliest_tick=self.tick, latest_tick=self.tick + lead_ticks
-        )
+        tick = self.tick
+        client_id = msg.command_id_client
+        direction = turn.direction
+        server_id = self._commands.stamp(user_id, client_id.tick, tick, tick + self._lead_ticks)
         stamped = GameCommandMessage(
-            command_id_client=msg.command_id_client,
-            command_id_server=server_id,
-            command=GameCommand(Turn=Turn(snake_id=own_snake, direction=turn.direction)),
+            command_id_client=client_id, command_id_server=server_id, command=_turn_command(own_snake, direction)
         )
-        self._commands.push(stamped)
-        self._record(command_input(self.tick, user_id, msg.command_id_client, turn.snake_id, turn.direction))
-        events: list[GameEventMessage] = []
-        self._emit(events, GameEvent(CommandScheduled=CommandScheduled(command_message=stamped)))
-        return events[0]
+        self._commands.push_stamped(server_id, stamped)
+        if self._inputs is not None:
+            self._inputs.append(command_input(tick, user_id, client_id, turn.snake_id, direction))
+        self._sequence += 1
+        return GameEventMessage(
+            self.game_id, tick, self._sequence, None, GameEvent(CommandScheduled=CommandScheduled(stamped))
+        )
 
     # --- a client computing the game along (the load generator's bots) ------------------
 
@@ -392,33 +469,35 @@ class Game:
         tick = self.tick
         if tick % SNAPSHOT_EVERY_TICKS == 0 and self.emits_snapshots:
             events.append(self.snapshot_event())
-        snakes = self._snakes
         setup = self.setup
         w, h = setup.width, setup.height
         occupied = self._occupied
 
         # 2. Commands due by this tick, in (tick, user, sequence) order.
-        for message in self._commands.pop_due(tick):
-            turn = message.command.Turn
-            if turn is None or turn.snake_id is None or turn.snake_id >= len(snakes):
-                continue
-            snake = snakes[turn.snake_id]
-            direction = turn.direction
-            if not snake.alive or direction is snake.direction or direction is snake.last_move.opposite:
-                continue
-            snake.direction = direction
-            self._emit(events, GameEvent(SnakeTurned=SnakeTurned(snake_id=turn.snake_id, direction=direction)))
+        commands = self._commands
+        if commands.due(tick):
+            snakes = self._snakes
+            for message in commands.pop_due(tick):
+                turn = message.command.Turn
+                if turn is None or turn.snake_id is None or turn.snake_id >= len(snakes):
+                    continue
+                snake = snakes[turn.snake_id]
+                direction = turn.direction
+                if not snake.alive or direction is snake.direction or direction is snake.last_move.opposite:
+                    continue
+                snake.direction = direction
+                snake.delta = direction.delta
+                self._emit(events, _turned_event(turn.snake_id, direction))
 
         # 3. Move every live snake one cell; growth keeps the tail.
         # (snake_id, snake, vacated tail or None when it grew)
         moved: list[tuple[int, BoardSnake, Cell | None]] = []
-        for snake_id, snake in enumerate(snakes):
-            if not snake.alive:
-                continue
-            hx, hy = snake.cells[0]
-            dx, dy = snake.direction.delta
+        for snake_id, snake in self._live:
+            cells = snake.cells
+            hx, hy = cells[0]
+            dx, dy = snake.delta
             nx, ny = hx + dx, hy + dy
-            snake.cells.appendleft((nx, ny))
+            cells.appendleft((nx, ny))
             snake.last_move = snake.direction
             if 0 <= nx < w and 0 <= ny < h:
                 occupied[ny * w + nx] += 1
@@ -426,7 +505,7 @@ class Game:
                 snake.food -= 1
                 vacated = None
             else:
-                vacated = snake.cells.pop()
+                vacated = cells.pop()
                 occupied[vacated[1] * w + vacated[0]] -= 1
             moved.append((snake_id, snake, vacated))
 
@@ -442,19 +521,22 @@ class Game:
             index = y * w + x
             if occupied[index] > 1 or walls[index]:
                 dead.append(entry)
-        for snake_id, snake, vacated in dead:
-            # No longer an obstacle, and put back to its body before the move.
-            for cx, cy in snake.cells:
-                if 0 <= cx < w and 0 <= cy < h:
-                    occupied[cy * w + cx] -= 1
-            snake.cells.popleft()
-            if vacated is None:
-                snake.food += 1
-            else:
-                snake.cells.append(vacated)
-            snake.alive = False
-            snake.died_at = tick
-            self._emit(events, GameEvent(SnakeDied=SnakeDied(snake_id=snake_id)))
+        if dead:
+            for snake_id, snake, vacated in dead:
+                # No longer an obstacle, and put back to its body before the move.
+                for cx, cy in snake.cells:
+                    if 0 <= cx < w and 0 <= cy < h:
+                        occupied[cy * w + cx] -= 1
+                snake.cells.popleft()
+                if vacated is None:
+                    snake.food += 1
+                else:
+                    snake.cells.append(vacated)
+                snake.alive = False
+                snake.died_at = tick
+                self._emit(events, _died_event(snake_id))
+            self._live = [entry for entry in self._live if entry[1].alive]
+            self._end_check_due = True
 
         # 5. Food under a live head is eaten.
         food = self._food
@@ -463,57 +545,71 @@ class Game:
                 if not snake.alive:
                     continue
                 head = snake.cells[0]
-                if head in food:
-                    del food[head]
+                position = food.pop(head, None)
+                if position is not None:
                     snake.food += 1
                     snake.eaten += 1
-                    self._emit(events, GameEvent(FoodEaten=FoodEaten(snake_id=snake_id, position=Position(*head))))
+                    self._emit(events, GameEvent(FoodEaten=FoodEaten(snake_id, position)))
 
         # 6. One spawn attempt while below the target.
         if len(food) < setup.food_target:
             spawned = self._try_spawn_food()
             if spawned is not None:
-                self._emit(events, GameEvent(FoodSpawned=FoodSpawned(position=Position(*spawned))))
+                self._emit(events, GameEvent(FoodSpawned=FoodSpawned(spawned)))
 
         # 7. Goal, then the game type's end condition.
         self._check_end(events)
         self.tick = tick + 1
 
-    def _try_spawn_food(self) -> Cell | None:
+    def _try_spawn_food(self) -> Position | None:
         setup = self.setup
         x = setup.food_x_min + self._rng.next_u16() % setup.food_x_range
         y = self._rng.next_u16() % setup.height
         cell = (x, y)
         if cell in self._food or self._occupied[y * setup.width + x]:
             return None
-        self._food[cell] = None
-        return cell
+        position = Position(x, y)
+        self._food[cell] = position
+        return position
 
     def _check_end(self, events: list[GameEventMessage]) -> None:
-        rule = self.setup.end_rule
-        snakes = self._snakes
-        alive = [snake_id for snake_id, snake in enumerate(snakes) if snake.alive]
+        setup = self.setup
+        rule = setup.end_rule
+        live = self._live
+        if rule is EndRule.TEAM_GOAL:
+            # A goal can happen on any tick: the first live snake (by id) in the other
+            # team's goal wins (`TeamZones.scores`, inlined).
+            zones = setup.zones
+            assert zones is not None
+            right, depth = zones.right_wall_x, zones.depth
+            for snake_id, snake in live:
+                x = snake.cells[0][0]
+                if (x < depth) if snake.team_id else (x >= right):
+                    self._end(events, snake_id)
+                    return
+        # Everything else depends only on who is alive.
+        if not self._end_check_due:
+            return
+        self._end_check_due = False
         if rule is EndRule.SOLO:
-            if alive:
+            if live:
                 return
             winner = None
         elif rule is EndRule.LAST_ALIVE:
-            if len(alive) > 1:
+            if len(live) > 1:
                 return
-            winner = alive[0] if alive else None
+            winner = live[0][0] if live else None
         else:
-            zones = self.setup.zones
-            assert zones is not None
-            scorer = next((i for i in alive if zones.scores(snakes[i].team_id or 0, snakes[i].cells[0][0])), None)
-            if scorer is not None:
-                winner = scorer
-            else:
-                alive_teams = {snakes[i].team_id for i in alive}
-                if len(alive_teams) > 1:
-                    return
-                winner = alive[0] if alive else None
+            alive_teams = {snake.team_id for _, snake in live}
+            if len(alive_teams) > 1:
+                return
+            winner = live[0][0] if live else None
+        self._end(events, winner)
+
+    def _end(self, events: list[GameEventMessage], winner: int | None) -> None:
         self.winning_snake_id = winner
         self.status = status_complete(winner)
+        self._complete = True
         self._emit(events, GameEvent(StatusUpdated=StatusUpdated(status=self.status)))
 
     # --- events and snapshots ---------------------------------------------------------------
@@ -523,15 +619,7 @@ class Game:
         # `user_id` is null on every event, as the original server sends it (a command's
         # sender is in its command ids).
         self._sequence += 1
-        events.append(
-            GameEventMessage(
-                game_id=self.game_id,
-                tick=self.tick,
-                sequence=self._sequence,
-                user_id=None,
-                event=event,
-            )
-        )
+        events.append(GameEventMessage(self.game_id, self.tick, self._sequence, None, event))
 
     def snapshot_event(self) -> GameEventMessage:
         """A Snapshot of the state now (before tick `tick`). It takes no sequence number of
@@ -560,7 +648,7 @@ class Game:
                 width=setup.width,
                 height=setup.height,
                 snakes=[snake.to_wire() for snake in self._snakes],
-                food=[Position(x, y) for x, y in self._food],
+                food=list(self._food.values()),
                 team_zone_config=None
                 if zones is None
                 else TeamZoneConfig(end_zone_depth=zones.depth, goal_width=zones.goal_width),
