@@ -199,6 +199,14 @@ class Game:
         self._end_check_due = True
         # `is_complete`, kept as a flag: `advance_to` reads it once per tick.
         self._complete = False
+        # The frozen parts of every snapshot, shared by all of them.
+        setup = self.setup
+        self._properties = GameProperties(available_food_target=setup.food_target, tick_duration_ms=setup.tick_ms)
+        zones = setup.zones
+        self._zone_config = (
+            None if zones is None else TeamZoneConfig(end_zone_depth=zones.depth, goal_width=zones.goal_width)
+        )
+        self._player_entries: dict[int, PlayerEntry] = {}  # kept with `_seats`; copied per snapshot
         # How far ahead of the next computed tick a command may be stamped.
         self._lead_ticks = COMMIT_DELAY_TICKS + 1 + -(-MAX_COMMAND_LEAD_MS // self.setup.tick_ms)
         # Insertion-ordered: the cells, each with its wire Position (frozen, so the
@@ -307,6 +315,9 @@ class Game:
     def _index_seats(self) -> None:
         """`_snake_of` again after the seats changed."""
         self._snake_of = {user_id: snake_id for snake_id, (user_id, _) in enumerate(self._seats)}
+        self._player_entries = {
+            user_id: PlayerEntry(user_id=user_id, snake_id=snake_id) for user_id, snake_id in self._snake_of.items()
+        }
 
     def add_player(self, user_id: int, username: str) -> int:
         """Seat a player before the start; returns their snake id (the same one when already seated)."""
@@ -625,19 +636,12 @@ class Game:
         """A Snapshot of the state now (before tick `tick`). It takes no sequence number of
         its own: it carries the state's `event_sequence` (the last event it includes), as
         the original server did, so members never see gaps in the event numbers."""
-        return GameEventMessage(
-            game_id=self.game_id,
-            tick=self.tick,
-            sequence=self._sequence,
-            user_id=None,
-            event=GameEvent(Snapshot=Snapshot(game_state=self.state)),
-        )
+        return GameEventMessage(self.game_id, self.tick, self._sequence, None, GameEvent(Snapshot=Snapshot(self.state)))
 
     @property
     def state(self) -> GameState:
         """The wire state: built fresh, so it is safe to keep while the game goes on."""
         setup = self.setup
-        zones = setup.zones
         return GameState(
             tick=self.tick,
             status=self.status,
@@ -649,17 +653,12 @@ class Game:
                 height=setup.height,
                 snakes=[snake.to_wire() for snake in self._snakes],
                 food=list(self._food.values()),
-                team_zone_config=None
-                if zones is None
-                else TeamZoneConfig(end_zone_depth=zones.depth, goal_width=zones.goal_width),
+                team_zone_config=self._zone_config,
             ),
-            properties=GameProperties(available_food_target=setup.food_target, tick_duration_ms=setup.tick_ms),
+            properties=self._properties,
             command_queue=CommandQueueState(queue=self._commands.pending(), active_ids=[], tombstone_ids=[]),
-            players={
-                user_id: PlayerEntry(user_id=user_id, snake_id=snake_id)
-                for snake_id, (user_id, _) in enumerate(self._seats)
-            },
-            rng=RngState(state=self._rng.state),
+            players=dict(self._player_entries),
+            rng=RngState(self._rng.state),
             game_code=self.game_code,
             host_user_id=self.host_user_id,
             usernames=dict(self._seats),
