@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 
-from snaketron.engine.types import CommandId, GameCommandMessage
+from snaketron.engine.types import CommandId, GameCommand, GameCommandMessage
 
 
 class CommandQueue:
@@ -16,16 +16,23 @@ class CommandQueue:
         self._heap: list[tuple[int, int, int, GameCommandMessage]] = []
         self._received = 0
 
-    def stamp(self, user_id: int, client_tick: int, earliest_tick: int, latest_tick: int) -> CommandId:
-        """The server's id of a command just received: its effective tick and receive order.
+    def schedule(
+        self, user_id: int, client_id: CommandId, command: GameCommand, earliest_tick: int, latest_tick: int
+    ) -> GameCommandMessage:
+        """Stamp a command just received with the server's id (its effective tick and
+        receive order), queue it and return it as stamped.
 
         A command for a tick already computed runs at `earliest_tick` (the next
         computed tick); one stamped beyond `latest_tick` is clamped to it.
         """
-        tick = min(max(client_tick, earliest_tick), latest_tick)
-        command_id = CommandId(tick, user_id, self._received)
-        self._received += 1
-        return command_id
+        tick = min(max(client_id.tick, earliest_tick), latest_tick)
+        sequence = self._received
+        self._received = sequence + 1
+        message = GameCommandMessage(
+            command_id_client=client_id, command_id_server=CommandId(tick, user_id, sequence), command=command
+        )
+        heapq.heappush(self._heap, (tick, user_id, sequence, message))
+        return message
 
     def push(self, message: GameCommandMessage) -> None:
         server_id = message.command_id_server
@@ -33,10 +40,6 @@ class CommandQueue:
         heapq.heappush(self._heap, (server_id.tick, server_id.user_id, server_id.sequence_number, message))
         # A queue restored from a snapshot keeps its stamps unique.
         self._received = max(self._received, server_id.sequence_number + 1)
-
-    def push_stamped(self, command_id: CommandId, message: GameCommandMessage) -> None:
-        """Queue a command `stamp` has just stamped (its sequence number is already taken)."""
-        heapq.heappush(self._heap, (command_id.tick, command_id.user_id, command_id.sequence_number, message))
 
     def due(self, tick: int) -> bool:
         """Whether any command's effective tick is <= `tick`: most ticks have none."""

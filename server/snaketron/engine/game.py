@@ -17,11 +17,11 @@ from snaketron.engine.recording import (
     RULES_VERSION,
     Abandoned,
     Began,
+    Commanded,
     Input,
     Joined,
     Left,
     Recording,
-    command_input,
     state_digest,
 )
 from snaketron.engine.rng import Xorshift64
@@ -413,7 +413,7 @@ class Game:
 
     def schedule_command(self, user_id: int, msg: GameCommandMessage) -> GameEventMessage:
         """Check, stamp and queue a client's command; returns the CommandScheduled event."""
-        if self.status == STOPPED:
+        if isinstance(self.status, str):  # "Stopped", the only variant that is a string
             raise CommandRejected("the game has not started")
         if self._complete:
             raise CommandRejected("the game is over")
@@ -433,13 +433,21 @@ class Game:
         tick = self.tick
         client_id = msg.command_id_client
         direction = turn.direction
-        server_id = self._commands.stamp(user_id, client_id.tick, tick, tick + self._lead_ticks)
-        stamped = GameCommandMessage(
-            command_id_client=client_id, command_id_server=server_id, command=_turn_command(own_snake, direction)
+        stamped = self._commands.schedule(
+            user_id, client_id, _turn_command(own_snake, direction), tick, tick + self._lead_ticks
         )
-        self._commands.push_stamped(server_id, stamped)
         if self._inputs is not None:
-            self._inputs.append(command_input(tick, user_id, client_id, turn.snake_id, direction))
+            self._inputs.append(
+                Commanded(
+                    tick,
+                    user_id,
+                    client_id.tick,
+                    client_id.user_id,
+                    client_id.sequence_number,
+                    turn.snake_id,
+                    direction,
+                )
+            )
         self._sequence += 1
         return GameEventMessage(
             self.game_id, tick, self._sequence, None, GameEvent(CommandScheduled=CommandScheduled(stamped))
