@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from snaketron.engine import body
 from snaketron.engine.arena import EndRule, GameSetup, setup_for, start_positions
@@ -102,6 +102,17 @@ class CommandQueue:
         return len(self._heap)
 
 
+def _compress(cells: Sequence[Cell]) -> list[Position]:
+    """body.compress as it was."""
+    points = [Position(*cells[0])]
+    for i in range(1, len(cells) - 1):
+        (ax, ay), (bx, by), (cx, cy) = cells[i - 1], cells[i], cells[i + 1]
+        if (ax - bx, ay - by) != (bx - cx, by - cy):
+            points.append(Position(bx, by))
+    points.append(Position(*cells[-1]))
+    return points
+
+
 SNAPSHOT_EVERY_TICKS = 10
 INITIAL_FOOD_ATTEMPTS = 1000
 # A command stamped further ahead of real time than this is clamped.
@@ -129,7 +140,7 @@ class BoardSnake:
 
     def to_wire(self) -> Snake:
         return Snake(
-            body=body.compress(self.cells),
+            body=_compress(self.cells),
             direction=self.direction,
             is_alive=self.alive,
             food=self.food,

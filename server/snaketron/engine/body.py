@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from snaketron.engine.types import Position
 
 Cell = tuple[int, int]
 
 
-def compress(cells: Sequence[Cell]) -> list[Position]:
+def compress(cells: Iterable[Cell]) -> list[Position]:
     """Head first, then every cell where the body bends, then the tail (a 1-cell body repeats its head)."""
-    points = [Position(*cells[0])]
-    for i in range(1, len(cells) - 1):
-        (ax, ay), (bx, by), (cx, cy) = cells[i - 1], cells[i], cells[i + 1]
-        if (ax - bx, ay - by) != (bx - cx, by - cy):
+    # One pass over the cells, carrying the last step: every snapshot compresses every
+    # live body, and indexing a deque (the engine's bodies) is not O(1).
+    it = iter(cells)
+    bx, by = next(it)
+    points = [Position(bx, by)]
+    step: Cell | None = None
+    for cx, cy in it:
+        here = (bx - cx, by - cy)
+        if step is not None and here != step:
             points.append(Position(bx, by))
-    points.append(Position(*cells[-1]))
+        step = here
+        bx, by = cx, cy
+    points.append(Position(bx, by))
     return points
 
 
