@@ -1,8 +1,10 @@
 """Engine speed: ticks per second, and the cost of encoding a tick's events and a snapshot.
 
-    python benchmarks/bench_engine.py [--games N]
+    python benchmarks/bench_engine.py [--games N] [--steady-only]
 
-Bot-driven games are recorded first (the bot is not what is measured), then
+First the steady state the server's CPU per player-second is made of (issue 22):
+a duel and a 6-player free-for-all with every snake alive and turning, a tick
+and a command timed apart, median of several games. Then bot-driven games are recorded first (the bot is not what is measured), then
 replayed: each replay schedules the recorded commands before their tick and
 advances one tick at a time, as the server does. The bot brain is timed on its
 own: both forms (on the wire state, and on the engine's board as the load
@@ -163,7 +165,7 @@ def bench_steady(
     alive = 0
     for _ in range(repeat):
         game = _new_game(game_type, players, 2)
-        turns: dict[int, list[list[tuple[int, GameCommandMessage]]]] = {}
+        turns: dict[int, list[tuple[int, GameCommandMessage]]] = {}
         for tick in range(1, ticks, turn_every):
             batch = []
             for user, snake_id in game.players.items():
@@ -176,12 +178,13 @@ def bench_steady(
                     command=GameCommand(Turn=Turn(direction=loop[(tick // turn_every) % 4])),
                 )
                 batch.append((user, message))
-            turns[tick] = [batch]
+            turns[tick] = batch
         tick_s = command_s = 0.0
         commands = 0
         clock = time.perf_counter
         for tick in range(ticks):
-            for batch in turns.get(tick, ()):
+            batch = turns.get(tick)
+            if batch:
                 started = clock()
                 for user, message in batch:
                     game.schedule_command(user, message)
