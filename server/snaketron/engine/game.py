@@ -390,7 +390,7 @@ class Game:
     def advance_to(self, target_tick: int) -> list[GameEventMessage]:
         """Compute ticks until `tick > target_tick` or the game completes; returns their events."""
         events: list[GameEventMessage] = []
-        if not self.is_started:
+        if isinstance(self.status, str):  # "Stopped", the only variant that is a string
             return events
         while self.tick <= target_tick and not self._complete:
             self._compute_tick(events)
@@ -576,8 +576,10 @@ class Game:
             if spawned is not None:
                 self._emit(events, GameEvent(FoodSpawned=FoodSpawned(spawned)))
 
-        # 7. Goal, then the game type's end condition.
-        self._check_end(events)
+        # 7. Goal, then the game type's end condition (only a goal can end a game in a
+        # tick where nobody died).
+        if self._end_check_due or setup.end_rule is EndRule.TEAM_GOAL:
+            self._check_end(events)
         self.tick = tick + 1
 
     def _try_spawn_food(self) -> Position | None:
