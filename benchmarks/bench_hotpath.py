@@ -18,6 +18,14 @@ Reported: the server process's CPU µs per client-second and per frame written,
 for `reference` (the send path as it was before issue 22's work: websockets'
 `Frame.serialize` per tick, kept here as the yardstick) and `fanout`
 (`snaketron.fanout.send_to_all` as it is now).
+
+`--pure` measures the rooms' own Python instead, with no socket at all: `--clients`
+players in real duel `Room`s (engine included, a new match when one ends), ticked
+as `TickSlots` would, each player sending `--commands-per-client` turns a second
+through `Room.command`; members' transports only count what they are given. Its
+figure is CPU µs per player-second of the tick and command paths without the
+system calls. To compare two versions of the server's code, run it alternately
+with each on PYTHONPATH (`PYTHONPATH=<other worktree>/server`).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import SERVER, State
 
 from snaketron import protocol
-from snaketron.engine import CommandId, Direction, GameCommand, GameCommandMessage, Turn
+from snaketron.engine import CommandId, CommandRejected, Direction, GameCommand, GameCommandMessage, Turn
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.tick_slots import TickSlots
 from snaketron.ws_connection import GameServerConnection
@@ -214,6 +222,130 @@ async def run_clients(port: int, clients: int, commands_per_client_s: float) -> 
             at = (at + 1) % clients
 
 
+class _CountingTransport:
+    """A member's transport that only counts what it is given (no system call)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+class _Connection:
+    """What the fan-out reads of a websockets connection, open and plain."""
+
+    def __init__(self) -> None:
+        from websockets.protocol import OPEN
+        from websockets.server import ServerProtocol
+
+        self.protocol = ServerProtocol(state=OPEN)
+        self.transport = _CountingTransport()
+        self.send_in_progress = None
+
+
+class _Member:
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.outbox = Outbox(_Connection(), 1 << 20)  # type: ignore[arg-type]
+
+
+class _NoWrites:
+    """Persistence that keeps nothing: the database is not what is measured here."""
+
+    def save_game(self, game: object, players: object) -> None:
+        return None
+
+    def spectator_added(self, spectator: object) -> None:
+        return None
+
+    async def record_result(self, game: object, players: object, ratings: object) -> bool:
+        return True
+
+
+async def run_pure(args: argparse.Namespace) -> None:
+    from snaketron.db.models import MatchTicket
+    from snaketron.engine.bot import choose_direction_on_board
+    from snaketron.engine.types import type_team_match
+    from snaketron.games import Rooms
+    from snaketron.histograms import TickTimings
+    from snaketron.tasks import BackgroundTasks
+
+    clock = [1_000_000_000]
+    rooms = Rooms(_NoWrites(), BackgroundTasks(), clock_ms=lambda: clock[0])  # type: ignore[arg-type]
+    rooms.tick_timings = TickTimings()  # as when metrics are served (bench_capacity.py)
+    next_id = [0]
+
+    def new_match(members: list[_Member]) -> object:
+        next_id[0] += 1
+        tickets = [
+            MatchTicket(
+                region="",
+                queue_key="team1",
+                user_id=m.user_id,
+                username=f"p{m.user_id}",
+                mmr=1000,
+                server_id=0,
+                enqueued_at_ms=0,
+            )
+            for m in members
+        ]
+        room = rooms.open_match(next_id[0], type_team_match(1), tickets, clock[0])
+        for member in members:
+            room.join(member, "player")
+        return room
+
+    groups = [[_Member(2 * g + 1), _Member(2 * g + 2)] for g in range(args.clients // 2)]
+    live = [new_match(members) for members in groups]
+    # The engine's bot steers each snake (as the load test's pilot does) so that games
+    # last as real ones do; that steering is not what is measured: only the time spent
+    # in `Room.tick` and `Room.command` counts.
+    sequence = 0
+    cpu = 0.0
+    ticks_run = 0
+    matches = len(live)
+    seconds = args.seconds
+    turns: list[tuple[int, _Member, Direction]] = []
+    for _ in range(int(seconds * 1000 / TICK_MS)):
+        clock[0] += TICK_MS
+        began = time.process_time()
+        for g, member, direction in turns:
+            room = live[g]
+            sequence += 1
+            command = GameCommandMessage(
+                command_id_client=CommandId(tick=room.game.tick, user_id=member.user_id, sequence_number=sequence),  # type: ignore[attr-defined]
+                command_id_server=None,
+                command=GameCommand(Turn=Turn(direction=direction)),
+            )
+            try:
+                room.command(member.user_id, command)  # type: ignore[attr-defined]
+            except CommandRejected:
+                pass
+        for room in live:
+            room.tick()  # type: ignore[attr-defined]
+            ticks_run += 1
+        cpu += time.process_time() - began
+        turns = []
+        for g, room in enumerate(live):
+            if room.finished:  # type: ignore[attr-defined]
+                live[g] = room = new_match(groups[g])
+                matches += 1
+            game = room.game  # type: ignore[attr-defined]
+            for member in groups[g]:
+                snake_id = game.snake_of(member.user_id)
+                road = game.road_ahead(snake_id, 8) if snake_id is not None else None
+                if road is not None and road <= 2:
+                    direction = choose_direction_on_board(game, snake_id)
+                    if direction is not None:
+                        turns.append((g, member, direction))
+        await asyncio.sleep(0)  # the result writes of finished games run
+    us = round(cpu * 1e6 / (args.clients * seconds), 2)
+    print(json.dumps({"us_per_player_s": us, "ticks": ticks_run, "matches": matches, "commands": sequence}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=1000)
@@ -224,12 +356,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="one measured window")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--impl", nargs="+", default=list(IMPLEMENTATIONS), choices=list(IMPLEMENTATIONS))
+    parser.add_argument("--pure", action="store_true", help="the rooms' Python alone, no sockets")
     parser.add_argument("--client", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import uvloop
 
     if args.client:
         uvloop.run(run_clients(args.client, args.clients, args.commands_per_client))
+    elif args.pure:
+        uvloop.run(run_pure(args))
     else:
         uvloop.run(run_server(args))
 
