@@ -14,10 +14,10 @@ instead of slowing the others or growing memory without bound.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 
 from websockets.asyncio.connection import Connection
-from websockets.frames import Frame, Opcode
 from websockets.protocol import SERVER, State
 
 from snaketron.logs import get_logger
@@ -27,6 +27,12 @@ log = get_logger(__name__)
 
 # Close code and reason for a client that cannot keep up (RFC 6455 1008: policy).
 SLOW_CLIENT_CLOSE = (1008, "too slow: send buffer full")
+
+# RFC 6455 5.2: FIN set, opcode 1 (text); a server's frames are never masked, so the
+# second byte is the length alone, or 126 / 127 announcing a 16 / 64-bit length.
+_FIN_TEXT = 0x81
+_LENGTH_16 = struct.Struct("!BBH").pack
+_LENGTH_64 = struct.Struct("!BBQ").pack
 
 
 class Outbox:
@@ -77,7 +83,7 @@ def send_to_all(outboxes: Iterable[Outbox], *frames: bytes) -> int:
         try:
             if _plain(connection):
                 if wire is None:
-                    wire = b"".join(Frame(Opcode.TEXT, frame).serialize(mask=False, extensions=[]) for frame in frames)
+                    wire = text_frames(frames)
                 transport.write(wire)
             else:
                 for frame in frames:
@@ -88,6 +94,28 @@ def send_to_all(outboxes: Iterable[Outbox], *frames: bytes) -> int:
             continue
         sent += 1
     return sent
+
+
+def text_frames(payloads: tuple[bytes, ...]) -> bytes:
+    """The wire bytes of a server's unfragmented text messages with no extension, one
+    frame each, in order: what websockets' `Frame.serialize(mask=False)` writes for each,
+    built without its per-frame objects (test_websockets_contract.py checks they agree)."""
+    if len(payloads) == 1:  # most ticks and every command answer: one message
+        payload = payloads[0]
+        return _text_header(len(payload)) + payload
+    parts: list[bytes] = []
+    for payload in payloads:
+        parts.append(_text_header(len(payload)))
+        parts.append(payload)
+    return b"".join(parts)
+
+
+def _text_header(length: int) -> bytes:
+    if length < 126:
+        return bytes((_FIN_TEXT, length))
+    if length < 65536:
+        return _LENGTH_16(_FIN_TEXT, 126, length)
+    return _LENGTH_64(_FIN_TEXT, 127, length)
 
 
 def _plain(connection: Connection) -> bool:

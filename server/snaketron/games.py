@@ -93,6 +93,8 @@ class Rooms:
         # entry here where the server is composed).
         self.listeners: list[RoomListener] = list(listeners)
         self._clock_ms = clock_ms
+        # The clock itself, not a method around it: every tick of every room reads it.
+        self.now_ms: Callable[[], int] = clock_ms
         self.server_id = server_id
         self.region = region
         self.season_months = season_months  # a rated game's season decides a soft reset
@@ -102,16 +104,14 @@ class Rooms:
         self._running: dict[int, Room] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
-        self._tick_slots: TickSlots[Room] = TickSlots(Room.tick)
+        # Every started room waits here for its next tick (a room's tick adds itself again).
+        self.tick_slots: TickSlots[Room] = TickSlots(Room.tick)
         self._all_finished = asyncio.Event()
         self._all_finished.set()
 
     def subscribe(self, listener: RoomListener) -> None:
         """Follow every room (services built on the rooms subscribe in their constructor)."""
         self.listeners.append(listener)
-
-    def now_ms(self) -> int:
-        return self._clock_ms()
 
     def season_of(self, ms: int) -> str:
         """The id of the season containing `ms`, as the leaderboards name it."""
@@ -189,7 +189,7 @@ class Rooms:
     def schedule(self, room: Room, now_ms: int | None = None) -> None:
         game = room.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        self._tick_slots.add(room, deadline, self._clock_ms() if now_ms is None else now_ms)
+        self.tick_slots.add(room, deadline, self._clock_ms() if now_ms is None else now_ms)
 
     def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1

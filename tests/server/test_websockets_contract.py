@@ -6,7 +6,8 @@ What relies on what:
 - `ws_connection.GameServerConnection` overrides `Connection.process_event(event)`,
   which websockets calls from `data_received` for every frame, and looks at
   `recv_messages.frames` (empty: nothing queued ahead of a frame).
-- `fanout.send_to_all` writes hand-built frames (`Frame.serialize`) to the transport
+- `fanout.send_to_all` writes hand-built frames (`fanout.text_frames`, the bytes
+  `Frame.serialize` and `protocol.send_text` give) to the transport
   when `_plain` says the connection is a server's with no extension, nothing in
   `protocol.writes`, no fragmented message open (`protocol.expect_continuation_frame`)
   and no send in progress (`connection.send_in_progress`); otherwise it goes through
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 import websockets
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.version import Version
 from websockets.asyncio.client import connect
@@ -34,7 +37,7 @@ from websockets.protocol import OPEN, SERVER, Event, State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from snaketron.fanout import Outbox, _plain, send_to_all
+from snaketron.fanout import Outbox, _plain, send_to_all, text_frames
 from snaketron.ws_connection import GameServerConnection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,12 +72,23 @@ def _server_frame(payload: bytes) -> bytes:
 @pytest.mark.parametrize("size", PAYLOAD_SIZES)
 def test_a_hand_built_frame_is_the_frame_websockets_builds(size):
     payload = b"x" * size
+    assert text_frames((payload,)) == _server_frame(payload)
     assert Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[]) == _server_frame(payload)
+
+
+# Lengths around each encoding's bounds, and anything in between.
+_LENGTHS = st.one_of(st.sampled_from(PAYLOAD_SIZES), st.integers(0, 70_000))
+
+
+@given(st.lists(_LENGTHS, min_size=1, max_size=4), st.binary(min_size=1, max_size=1))
+def test_hand_built_frames_are_websockets_frames_one_after_another(lengths, byte):
+    payloads = tuple(byte * n for n in lengths)
+    assert text_frames(payloads) == b"".join(_server_frame(p) for p in payloads)
 
 
 def test_hand_built_frames_written_together_parse_as_separate_messages_in_order():
     payloads = [b'{"GameEvent":%d}' % i + b"y" * size for i, size in enumerate(PAYLOAD_SIZES)]
-    wire = b"".join(Frame(Opcode.TEXT, p).serialize(mask=False, extensions=[]) for p in payloads)
+    wire = text_frames(tuple(payloads))
     reader = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=OPEN)
     reader.receive_data(wire)
     events = reader.events_received()
