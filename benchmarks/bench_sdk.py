@@ -95,7 +95,9 @@ def operations(table: str, run: str) -> dict[str, Params]:
     }
 
 
-async def cpu_per_request(client: DynamoClient, operation: str, params: Params, requests: int, concurrency: int) -> float:
+async def cpu_per_request(
+    client: DynamoClient, operation: str, params: Params, requests: int, concurrency: int
+) -> float:
     """CPU microseconds per request of `requests` requests, `concurrency` in flight."""
     numbers = iter(range(requests))
 
@@ -141,7 +143,7 @@ async def run(args: argparse.Namespace) -> None:
             totals = {"sdk": 0.0, "lean": 0.0}
             for operation, params in operations(table, run_id).items():
                 figures: dict[str, list[float]] = {"sdk": [], "lean": []}
-                for name, client in paths.items():  # warm-up: connections, caches
+                for client in paths.values():  # warm-up: connections, caches
                     await cpu_per_request(client, operation, params, 20, args.concurrency)
                 for _ in range(args.rounds):
                     for name, client in paths.items():

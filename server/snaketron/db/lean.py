@@ -9,9 +9,10 @@ DynamoDB's wire format is plain JSON over one POST, so for the item operations o
 - the body is the request parameters as they are (the data layer already writes
   DynamoDB JSON, `codec.to_item`), encoded with msgspec (bytes become base64, as the
   SDK sends blobs);
-- it is signed by botocore's own SigV4 signer (`SigV4Auth`) with the credentials and
-  region that the SDK client resolved, and sent to the SDK client's endpoint URL, so
-  both paths follow one configuration (AWS_ENDPOINT_URL_DYNAMODB, LocalStack, AWS);
+- it is signed with SigV4 (`sigv4.SigV4Signer`, held to botocore's `SigV4Auth` by
+  its tests) with the credentials and region that the SDK client resolved, and sent
+  to the SDK client's endpoint URL, so both paths follow one configuration
+  (AWS_ENDPOINT_URL_DYNAMODB, LocalStack, AWS);
 - it goes over an aiohttp session with the SDK client's limits (pool size, connect
   and read timeouts, keep-alive);
 - the answer is decoded with msgspec; blobs ("B", "BS") are turned back into bytes
@@ -33,10 +34,10 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ChecksumError, ClientError, NoCredentialsError, NoRegionError
 from botocore.httpsession import get_cert_path
+
+from snaketron.db.sigv4 import SigV4Signer
 
 # botocore method name -> DynamoDB API action.
 LEAN_OPERATIONS: Mapping[str, str] = {
@@ -52,7 +53,6 @@ LEAN_OPERATIONS: Mapping[str, str] = {
 }
 
 _TARGET_PREFIX = "DynamoDB_20120810."
-_CONTENT_TYPE = "application/x-amz-json-1.0"
 # aiobotocore's keep-alive: an idle pooled connection is closed after this long.
 _KEEPALIVE_S = 12.0
 
@@ -69,16 +69,13 @@ class LeanTransport:
         self._max_pool = max_pool
         self._session: aiohttp.ClientSession | None = None
         self._url = ""
-        self._region: str | None = None
         self._credentials: Any = None
-        # One signer per frozen credentials (they change only when refreshed).
-        self._signer: SigV4Auth | None = None
-        self._signed_with: Any = None
+        self._signer: SigV4Signer | None = None
 
     async def start(self, sdk_client: Any) -> None:
         meta = sdk_client.meta
         self._url = meta.endpoint_url
-        self._region = meta.region_name
+        self._signer = SigV4Signer(self._url, meta.region_name) if meta.region_name else None
         # The SDK's resolved credentials (explicit keys, environment, profile, role...),
         # refreshed by the SDK's own provider when they are temporary.
         self._credentials = sdk_client._request_signer._credentials
@@ -99,24 +96,13 @@ class LeanTransport:
         if session is not None:
             await session.close()
 
-    async def _sign(self, body: bytes, target: str) -> dict[str, str]:
+    async def _headers(self, body: bytes, target: str) -> dict[str, str]:
         if self._credentials is None:
             raise NoCredentialsError()
-        if self._region is None:
+        if self._signer is None:
             raise NoRegionError()
         frozen = await self._credentials.get_frozen_credentials()
-        signer = self._signer
-        if signer is None or frozen is not self._signed_with:
-            signer = self._signer = SigV4Auth(frozen, "dynamodb", self._region)
-            self._signed_with = frozen
-        request = AWSRequest(
-            method="POST",
-            url=self._url,
-            data=body,
-            headers={"Content-Type": _CONTENT_TYPE, "X-Amz-Target": target, "Accept-Encoding": "identity"},
-        )
-        signer.add_auth(request)
-        return dict(request.headers.items())
+        return self._signer.headers(body, target, frozen)
 
     async def send(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """One attempt of `operation`; the parsed answer, or the SDK's exception."""
@@ -125,7 +111,7 @@ class LeanTransport:
             raise aiohttp.ClientConnectionError("lean transport is closed")
         action = LEAN_OPERATIONS[operation]
         body = _encode(params)
-        headers = await self._sign(body, _TARGET_PREFIX + action)
+        headers = await self._headers(body, _TARGET_PREFIX + action)
         async with session.post(self._url, data=body, headers=headers) as response:
             raw = await response.read()
             status = response.status
