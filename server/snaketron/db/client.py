@@ -247,7 +247,8 @@ class DynamoClient:
             lean = LeanTransport(
                 connect_timeout=s.db_connect_timeout, read_timeout=s.db_read_timeout, max_pool=s.db_max_pool
             )
-            await lean.start(self._client)
+            ca_bundle = _session().get_config_variable("ca_bundle")
+            await lean.start(self._client, ca_bundle=ca_bundle if isinstance(ca_bundle, str) else None)
             self._stack.push_async_callback(lean.close)
             self._lean = lean
 

@@ -31,6 +31,8 @@ import ssl
 import zlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import msgspec
@@ -71,8 +73,11 @@ class LeanTransport:
         self._url = ""
         self._credentials: Any = None
         self._signer: SigV4Signer | None = None
+        self._proxy: str | None = None
 
-    async def start(self, sdk_client: Any) -> None:
+    async def start(self, sdk_client: Any, *, ca_bundle: str | None = None) -> None:
+        """Follow `sdk_client`'s endpoint, region and credentials; `ca_bundle` is the
+        SDK's (AWS_CA_BUNDLE or the profile's), else the CA bundle botocore uses."""
         meta = sdk_client.meta
         self._url = meta.endpoint_url
         self._signer = SigV4Signer(self._url, meta.region_name) if meta.region_name else None
@@ -81,7 +86,12 @@ class LeanTransport:
         self._credentials = sdk_client._request_signer._credentials
         context: ssl.SSLContext | bool = False
         if self._url.startswith("https:"):
-            context = ssl.create_default_context(cafile=get_cert_path(True))
+            context = ssl.create_default_context(cafile=ca_bundle or get_cert_path(True))
+        # The proxy the SDK would take from HTTP(S)_PROXY/NO_PROXY, found once: aiohttp's
+        # trust_env would read the environment again on every request.
+        scheme, host = urlsplit(self._url).scheme, urlsplit(self._url).hostname or ""
+        proxy = getproxies().get(scheme)
+        self._proxy = proxy if proxy and not proxy_bypass(host) else None
         connector = aiohttp.TCPConnector(limit=self._max_pool, keepalive_timeout=_KEEPALIVE_S, ssl=context)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -112,7 +122,7 @@ class LeanTransport:
         action = LEAN_OPERATIONS[operation]
         body = _encode(params)
         headers = await self._headers(body, _TARGET_PREFIX + action)
-        async with session.post(self._url, data=body, headers=headers) as response:
+        async with session.post(self._url, data=body, headers=headers, proxy=self._proxy) as response:
             raw = await response.read()
             status = response.status
             crc = response.headers.get("x-amz-crc32")
