@@ -152,6 +152,12 @@ class Settings:
     )
     db_read_timeout: float = setting("SNAKETRON_DB_READ_TIMEOUT", 5.0, "Seconds to wait for one DynamoDB response.")
     db_max_pool: int = setting("SNAKETRON_DB_MAX_POOL", 64, "Connection pool size of the DynamoDB client.")
+    db_lean: bool = setting(
+        "SNAKETRON_DB_LEAN",
+        True,
+        "Send the hot DynamoDB item requests (get/put/update/delete, query, batch, transact) as plain signed "
+        "JSON over aiohttp, about half the SDK's CPU per request; 0 sends every request through aiobotocore.",
+    )
     db_retry_attempts: int = setting(
         "SNAKETRON_DB_RETRY_ATTEMPTS",
         8,

@@ -1,11 +1,17 @@
 """One long-lived DynamoDB client per process, with the retry policy and error mapping.
 
 `DynamoClient.call("put_item", **params)` is the only way the data layer talks to
-DynamoDB. It sends the request on one aiobotocore client (a connection pool sized
-by SNAKETRON_DB_MAX_POOL, explicit connect/read timeouts, botocore's own retries
-switched off so that `RetryPolicy` is the only one), retries transient failures,
-and turns every SDK failure into a `snaketron.db.errors` type (`map_sdk_error`,
-the one place that knows botocore's exception shapes).
+DynamoDB. The hot item operations (`lean.LEAN_OPERATIONS`: get/put/update/delete,
+query, batch and transact) go through the lean data plane (`lean.LeanTransport`:
+msgspec JSON, botocore's SigV4 signer, aiohttp; about half the SDK's CPU per
+request); everything else (tables, describe, scans in tools), and every request
+when SNAKETRON_DB_LEAN is off, goes through one aiobotocore client. Both follow
+one configuration: the connection pool sized by SNAKETRON_DB_MAX_POOL, explicit
+connect/read timeouts, the SDK client's endpoint, region and credentials, and no
+retries of their own, so that `RetryPolicy` is the only one. `call` retries
+transient failures and turns every failure into a `snaketron.db.errors` type
+(`map_sdk_error`, the one place that knows botocore's exception shapes: the lean
+path raises the SDK's exceptions).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from snaketron.db.errors import (
     TableNotFound,
     TransactionCancelled,
 )
+from snaketron.db.lean import LEAN_OPERATIONS, LeanTransport
 from snaketron.db.retry import RetryPolicy
 from snaketron.histograms import DB_LATENCY_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
@@ -194,6 +201,12 @@ class DynamoClient:
         self.metrics = DbMetrics()
         self._stack = contextlib.AsyncExitStack()
         self._client: Any = None
+        self._lean: LeanTransport | None = None
+
+    @property
+    def lean(self) -> bool:
+        """True while the hot operations go through the lean data plane."""
+        return self._lean is not None
 
     async def __aenter__(self) -> DynamoClient:
         await self.start()
@@ -230,9 +243,18 @@ class DynamoClient:
                 config=config,
             )
         )
+        if s.db_lean:
+            lean = LeanTransport(
+                connect_timeout=s.db_connect_timeout, read_timeout=s.db_read_timeout, max_pool=s.db_max_pool
+            )
+            ca_bundle = _session().get_config_variable("ca_bundle")
+            await lean.start(self._client, ca_bundle=ca_bundle if isinstance(ca_bundle, str) else None)
+            self._stack.push_async_callback(lean.close)
+            self._lean = lean
 
     async def close(self) -> None:
         self._client = None
+        self._lean = None
         await self._stack.aclose()
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
@@ -246,7 +268,8 @@ class DynamoClient:
             # Makes a retried transaction idempotent: a repeat after a lost response
             # succeeds instead of failing its own conditions.
             params["ClientRequestToken"] = uuid.uuid4().hex
-        method = getattr(self._client, operation)
+        lean = self._lean if operation in LEAN_OPERATIONS else None
+        method: Any = None if lean is not None else getattr(self._client, operation)
         policy = self.policy
         deadline = time.monotonic() + policy.deadline_ms / 1000.0
         attempt = 0
@@ -257,6 +280,8 @@ class DynamoClient:
             remaining = deadline - sent
             try:
                 async with asyncio.timeout(max(remaining, 0.001)):
+                    if lean is not None:
+                        return await lean.send(operation, params)
                     response: dict[str, Any] = await method(**params)
                     return response
             except Exception as exc:  # every SDK failure is mapped below
