@@ -22,10 +22,12 @@ from snaketron.db.client import DbMetrics, DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
 from snaketron.db.errors import (
     Conflict,
+    DatabaseError,
     GameCodeTaken,
     InvalidRequest,
     LeaseHeld,
     NotFound,
+    RatingConflict,
     TicketAlreadyClaimed,
     TransactionCancelled,
     UsernameTaken,
@@ -353,10 +355,19 @@ class DynamoDatabase:
         return generation
 
     async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
-        if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
-            raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
         if not updates:
             return
+        try:
+            await self._transact(self.rating_actions(updates))
+        except TransactionCancelled as exc:
+            raise self.rating_refused(updates, exc.failed()) from None
+
+    def rating_actions(self, updates: Sequence[RatingUpdate]) -> list[dict[str, Any]]:
+        """The transaction actions of `update_ratings`: two per user (the user item, guarded
+        on the gamesPlayed its rating was computed from, and the name claim's mmr); the
+        result's write puts them in the leaderboard's transaction (persistence.py)."""
+        if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
+            raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
         actions = []
         for u in updates:
             user = (
@@ -368,19 +379,33 @@ class DynamoDatabase:
             )
             if u.rating_season is not None:
                 user.set("ratingSeason", u.rating_season)
+            condition = "attribute_exists(pk)"
+            if u.games_played_before is not None:
+                played, before = user.name("gamesPlayed"), user.value(u.games_played_before)
+                guard = f"{played} = {before}"
+                if u.games_played_before == 0:  # an account that never played may lack it
+                    guard = f"({guard} OR attribute_not_exists({played}))"
+                condition = f"{condition} AND {guard}"
             claim = _Update().set("mmr", u.mmr)
             claim_condition = f"{claim.name('userId')} = {claim.value(u.user_id)}"
-            actions.append(
-                {"Update": user.params(self.tables.main, shapes.user_key(u.user_id), "attribute_exists(pk)")}
-            )
+            actions.append({"Update": user.params(self.tables.main, shapes.user_key(u.user_id), condition)})
             actions.append(
                 {"Update": claim.params(self.tables.usernames, {"username": u.username.lower()}, claim_condition)}
             )
-        try:
-            await self._transact(actions)
-        except TransactionCancelled as exc:
-            missing = sorted({updates[i // 2].user_id for i in exc.failed()})
-            raise NotFound(f"rating update for unknown users {missing}") from None
+        return actions
+
+    @staticmethod
+    def rating_refused(updates: Sequence[RatingUpdate], failed: Sequence[int]) -> DatabaseError:
+        """The error for `rating_actions` whose transaction failed at `failed` (indexes):
+        RatingConflict naming the users whose guarded rating moved on (they may also be
+        gone: the re-read tells), else NotFound."""
+        stale = sorted(
+            {updates[i // 2].user_id for i in failed if i % 2 == 0 and updates[i // 2].games_played_before is not None}
+        )
+        if stale:
+            return RatingConflict(f"ratings of users {stale} changed meanwhile", tuple(stale))
+        missing = sorted({updates[i // 2].user_id for i in failed})
+        return NotFound(f"rating update for unknown users {missing}")
 
     # --- games -----------------------------------------------------------------------------
 

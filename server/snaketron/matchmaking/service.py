@@ -42,6 +42,7 @@ from snaketron.matchmaking.matcher import Matcher
 from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, MatchPlacement, PlacementRooms
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
 from snaketron.matchmaking.results import MatchSeatIndex
+from snaketron.rating import RatingCopy, copy_of
 from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
 
@@ -60,6 +61,10 @@ class QueuedPlayer(Protocol):
 
     @property
     def user_id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def rating(self) -> RatingCopy | None: ...  # what its sign-in read; None: read at queueing
     def match_found(self, game_id: int) -> None: ...
     def queue_update(self, position: int, estimated_wait_seconds: int) -> None: ...
 
@@ -77,6 +82,14 @@ class MatchRooms(PlacementRooms, Protocol):
 
     def get(self, game_id: int) -> Room | None: ...
     def subscribe(self, listener: RoomListener) -> None: ...
+
+
+# The newest rating this process wrote for a user (persistence.GameRecorder), if any.
+KnownRating = Callable[[int], RatingCopy | None]
+
+
+def _nothing_known(_: int) -> RatingCopy | None:
+    return None
 
 
 # The cluster wraps this server's own placement (it may host a match elsewhere).
@@ -116,8 +129,10 @@ class MatchmakingService:
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
         placement: PlacementFactory | None = None,
+        known_rating: KnownRating = _nothing_known,
     ) -> None:
         self.settings = settings
+        self.known_rating = known_rating
         self.db = db
         self.rooms = rooms
         self.tasks = tasks
@@ -192,9 +207,16 @@ class MatchmakingService:
         if previous is not None:
             self._withdraw(previous)
         try:
-            user = await self.db.get_user(user_id)
-            if self.waiting.get(user_id) is not entry:
-                return  # left, disconnected or queued again meanwhile
+            # The copy sign-in read, or the newer one a game here wrote since: no read.
+            # A copy gone stale elsewhere is caught by the rating write's guard.
+            copy = player.rating
+            known = self.known_rating(user_id)
+            if copy is not None:
+                copy = copy.newer(known)
+            else:
+                copy = known or copy_of(await self.db.get_user(user_id))
+                if self.waiting.get(user_id) is not entry:
+                    return  # left, disconnected or queued again meanwhile
             now = self.clock_ms()
             if previous is not None and previous.ticket is not None:
                 # Never reuse the key of the ticket just withdrawn (same queue, same ms).
@@ -203,14 +225,14 @@ class MatchmakingService:
                 region=self.settings.region,
                 queue_key=rule.key,
                 user_id=user_id,
-                username=user.username,
-                mmr=user.mmr,
+                username=player.username,
+                mmr=copy.mmr,
                 server_id=self.server_id,
                 enqueued_at_ms=now,
-                rating_mu=user.rating_mu,
-                rating_sigma=user.rating_sigma,
-                games_played=user.games_played,
-                rating_season=user.rating_season,
+                rating_mu=copy.mu,
+                rating_sigma=copy.sigma,
+                games_played=copy.games_played,
+                rating_season=copy.season,
             )
             await self.db.put_ticket(entry.ticket, ttl_seconds=self.settings.match_ticket_ttl_seconds)
         except DatabaseError as exc:
