@@ -46,11 +46,14 @@ KNOWN_RATINGS = 50_000
 BOARDED_MEMORY = 10_000
 
 
-class RatingActions(Protocol):
-    """The data layer's rating writes as transaction actions (`DynamoDatabase`)."""
+class ResultActions(Protocol):
+    """The data layer's result writes as transaction actions (`DynamoDatabase`)."""
 
     def rating_actions(self, updates: Sequence[RatingUpdate]) -> list[dict[str, Any]]: ...
     def rating_refused(self, updates: Sequence[RatingUpdate], failed: Sequence[int]) -> DatabaseError: ...
+    def row_actions(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], items: Sequence[dict[str, Any]] = ()
+    ) -> list[dict[str, Any]] | None: ...
 
 
 class GameRecorder:
@@ -62,7 +65,7 @@ class GameRecorder:
         *,
         replays: ReplayStore | None = None,
         boards: LeaderboardRecorder | None = None,
-        rating_actions: RatingActions | None = None,
+        rating_actions: ResultActions | None = None,
     ) -> None:
         self._db = db
         self._replays = replays
@@ -95,37 +98,99 @@ class GameRecorder:
         """The finished game, its players' places and new ratings, and (matchmade) the
         users' ratings: one call, so no listener's order decides what is written.
         `result` is the game's result as it will be announced if this lands: its replay
-        rides in the rows' batch, its boards in the ratings' transaction. False (logged)
-        when it did not land; RatingConflict when a rating moved on since the tickets
-        were read (the room re-reads and re-rates)."""
+        is written with the rows, its boards with the ratings. False (logged) when it
+        did not land (the rows still do, through the batch writer); RatingConflict when
+        a rating moved on since the tickets were read (nothing was written: the room
+        re-reads and re-rates)."""
         if not ratings and result is None:
             try:
                 await self._db.record_result(game, players, ratings)
             except DatabaseError as exc:
                 return _failed(game, exc)
             return True
+        boards, actions = self._boards, self._rating_actions
+        if ratings and result is not None and boards is not None and actions is not None:
+            return await self._rated_with_boards(game, players, ratings, result, boards, actions)
         try:
-            # Queued in the same turn, so they go out in one BatchWriteItem.
-            rows = self._db.save_game_nowait(game, players)
-            replay = self._save_replay(result)
-        except DatabaseError as exc:
+            queued = self._queue_rows(game, players, result)
+        except DatabaseError as exc:  # the writer is closed (a shutdown past its deadline)
             return _failed(game, exc)
         try:
-            if ratings and result is not None and self._boards is not None and self._rating_actions is not None:
-                await self._rated_with_boards(ratings, result, self._boards, self._rating_actions)
-            else:
-                await self._db.update_ratings(ratings)
-            await rows
+            await self._db.update_ratings(ratings)
         except RatingConflict:
+            await asyncio.wait([queued])
             raise
         except DatabaseError as exc:
+            await asyncio.wait([queued])  # the rows still land
             return _failed(game, exc)
-        finally:
-            if replay is not None:
-                await asyncio.wait([replay])  # durable before the result is announced
+        await asyncio.wait([queued])  # durable before the result is announced
+        if queued.exception() is not None:
+            return _failed(game, _as_error(queued.exception()))
         for u in ratings:
             self._remember(u)
         return True
+
+    async def _rated_with_boards(
+        self,
+        game: GameRecord,
+        players: Sequence[GamePlayerRecord],
+        ratings: Sequence[RatingUpdate],
+        result: GameResult,
+        boards: LeaderboardRecorder,
+        actions: ResultActions,
+    ) -> bool:
+        """A rated game: its rows, replay piece, ratings and boards in one transaction (one
+        request, all or nothing); the rows go through the batch writer when it still
+        holds an earlier write of them, or when the transaction fails."""
+        replay = self._replay_items(result)
+        rows = actions.row_actions(game, players, replay) if len(replay) <= 1 else None
+        try:
+            queued = self._queue_rows(game, players, result) if rows is None else None
+        except DatabaseError as exc:  # the writer is closed (a shutdown past its deadline)
+            return _failed(game, exc)
+        prefix = actions.rating_actions(ratings)
+        try:
+            await boards.record(result, with_actions=prefix + (rows or []))
+        except RatingActionsRefused as exc:
+            if queued is not None:
+                await asyncio.wait([queued])
+            raise actions.rating_refused(ratings, [i for i in exc.failed if i < len(prefix)]) from None
+        except DatabaseError as exc:
+            _failed(game, exc)
+            # The rows must not be lost with the ratings: the batch writer keeps trying.
+            try:
+                if queued is None:
+                    queued = self._queue_rows(game, players, result)
+                await asyncio.wait([queued])
+            except DatabaseError as closed:
+                _failed(game, closed)
+            return False
+        if queued is not None:
+            await asyncio.wait([queued])
+            if queued.exception() is not None:
+                _failed(game, _as_error(queued.exception()))
+        self._boarded[result.game_id] = None
+        while len(self._boarded) > BOARDED_MEMORY:
+            self._boarded.popitem(last=False)
+        for u in ratings:
+            self._remember(u)
+        return True
+
+    def _queue_rows(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], result: GameResult | None
+    ) -> asyncio.Future[Any]:
+        """The rows and the replay on the batch writer, in one turn: one BatchWriteItem."""
+        writes = [self._db.save_game_nowait(game, players)]
+        if self._replays is not None and result is not None and result.recording is not None:
+            saved = self._replays.save(result.recording, ReplaySummary.of_result(result))
+            saved.add_done_callback(lambda done: _replay_failure(done, result.game_id))
+            writes.append(saved)
+        return asyncio.gather(*writes)
+
+    def _replay_items(self, result: GameResult) -> list[dict[str, Any]]:
+        if self._replays is None or result.recording is None:
+            return []  # never started, or resumed from a state
+        return self._replays.items(result.recording, ReplaySummary.of_result(result))
 
     async def read_ratings(self, user_ids: Sequence[int]) -> dict[int, RatingCopy]:
         """The users' ratings as stored now (the re-rating path of a refused write)."""
@@ -142,24 +207,6 @@ class GameRecorder:
         """Were the game's boards written with its ratings? (Asked once, by the listener.)"""
         return self._boarded.pop(game_id, 0) is None
 
-    async def _rated_with_boards(
-        self, ratings: Sequence[RatingUpdate], result: GameResult, boards: LeaderboardRecorder, actions: RatingActions
-    ) -> None:
-        try:
-            await boards.record(result, with_actions=actions.rating_actions(ratings))
-        except RatingActionsRefused as exc:
-            raise actions.rating_refused(ratings, exc.failed) from None
-        self._boarded[result.game_id] = None
-        while len(self._boarded) > BOARDED_MEMORY:
-            self._boarded.popitem(last=False)
-
-    def _save_replay(self, result: GameResult | None) -> asyncio.Future[Any] | None:
-        if self._replays is None or result is None or result.recording is None:
-            return None  # never started, or resumed from a state
-        saved = self._replays.save(result.recording, ReplaySummary.of_result(result))
-        saved.add_done_callback(lambda done: _replay_failure(done, result.game_id))
-        return saved
-
     def _remember(self, update: RatingUpdate) -> None:
         copy = RatingCopy(update.mmr, update.rating_mu, update.rating_sigma, update.games_played, update.rating_season)
         self._known[update.user_id] = copy.newer(self._known.get(update.user_id))
@@ -172,6 +219,10 @@ def _failed(game: GameRecord, exc: DatabaseError) -> bool:
     if not isinstance(exc, WriteDropped):  # at shutdown the batch writer counts those
         log.error("game result not saved", game_id=game.game_id, error=str(exc))
     return False
+
+
+def _as_error(exc: BaseException | None) -> DatabaseError:
+    return exc if isinstance(exc, DatabaseError) else DatabaseError(repr(exc))
 
 
 def _replay_failure(done: asyncio.Future[Any], game_id: int) -> None:

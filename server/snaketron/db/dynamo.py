@@ -394,6 +394,19 @@ class DynamoDatabase:
             )
         return actions
 
+    def row_actions(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], items: Sequence[dict[str, Any]] = ()
+    ) -> list[dict[str, Any]] | None:
+        """Transaction Puts of a finished game's item, its player rows and `items` (typed
+        items of the main table, e.g. its replay piece), for the result's transaction;
+        None when the batch writer still holds an earlier write of one of them (that one
+        must land first: the result then goes through the batch writer too)."""
+        table = self.tables.main
+        typed = [to_item(shapes.game_item(game)), *(to_item(shapes.player_item(p)) for p in players), *items]
+        if any(self.writer.holds(table, item) for item in typed):
+            return None
+        return [{"Put": {"TableName": table, "Item": item}} for item in typed]
+
     @staticmethod
     def rating_refused(updates: Sequence[RatingUpdate], failed: Sequence[int]) -> DatabaseError:
         """The error for `rating_actions` whose transaction failed at `failed` (indexes):

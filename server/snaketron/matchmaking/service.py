@@ -176,6 +176,7 @@ class MatchmakingService:
                 server_freshness_ms=round(settings.heartbeat_seconds * 3000),
                 ticket_ttl_s=settings.match_ticket_ttl_seconds,
                 clock_ms=self.clock_ms,
+                server_id=server_id,
             )
             self.matcher.start()
         self._poll = asyncio.get_running_loop().create_task(self._poll_loop())

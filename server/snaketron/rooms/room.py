@@ -361,6 +361,9 @@ class Room:
                 # game of theirs rated meanwhile): read the ratings and rate again.
                 log.info("ratings changed meanwhile; rating again", game_id=self.game_id, users=exc.user_ids)
                 if attempt == RERATE_ATTEMPTS or not await self._reread_ratings(exc.user_ids):
+                    # Nothing was written: the game's rows still must be (unrated).
+                    rows = player_records(self, with_results=True)
+                    await rooms.persistence.record_result(record, rows, [], self._result({}))
                     written = False
                     break
                 ratings = self._rating_updates()
