@@ -3,9 +3,10 @@
 `MatchmakingService` is what the WebSocket server calls (`enqueue`, `dequeue`,
 `connection_lost`, `running_match_of`, ...). It knows its players as
 `QueuedPlayer`s (the network layer's sessions, which turn what they are told into
-frames) and refuses with `MatchmakingRefused`. It writes one
-ticket per queued player (queueing again replaces it; leaving or disconnecting
-withdraws it), runs this server's `Matcher` (active only while it holds the
+frames) and refuses with `MatchmakingRefused`. It writes one ticket per queued
+player (queueing again replaces it; leaving or disconnecting withdraws it),
+carrying the rating the player's sign-in read or the newer one this server wrote
+since (`known_rating`), so queueing reads nothing; it runs this server's `Matcher` (active only while it holds the
 region's lease), and tells its players about their matches:
 
 - matches placed by this server's own matcher are delivered in-process, at
@@ -102,7 +103,7 @@ class Waiting:
 
     player: QueuedPlayer
     rule: QueueRule
-    ticket: MatchTicket | None = None  # None until the user's rating is read
+    ticket: MatchTicket | None = None  # None until built (a player with no rating copy: read)
     stored: bool = False  # the ticket is durable
     next_update_ms: int = 0
 
