@@ -93,12 +93,14 @@ class LeaderboardRecorder:
                 await self._client.call("transact_write_items", TransactItems=prefix + actions)
                 return True
             except TransactionCancelled as exc:
-                refused = [i for i in exc.failed() if i < len(prefix)]
-                if refused:
-                    raise RatingActionsRefused(refused) from None
+                # History rows first: a retried request whose first attempt landed (its
+                # answer lost) fails every guard, the ratings' too; it was recorded.
                 if _history_exists(changes.puts, exc.reasons[len(prefix) :]):
                     log.info("leaderboard_already_recorded", game_id=result.game_id)
                     return False
+                refused = [i for i in exc.failed() if i < len(prefix)]
+                if refused:
+                    raise RatingActionsRefused(refused) from None
                 log.info("leaderboard_conflict", game_id=result.game_id, attempt=attempt)
                 await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
         raise RecordConflict(f"game {result.game_id}: entries changed under {CONFLICT_ATTEMPTS} attempts")
