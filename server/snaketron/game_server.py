@@ -38,7 +38,6 @@ from snaketron.logs import configure_logging, get_logger
 from snaketron.matchmaking import MatchmakingService
 from snaketron.metrics import ServerMetrics
 from snaketron.persistence import GameRecorder
-from snaketron.replays.listener import ReplaySaver
 from snaketron.replays.store import ReplayStore
 from snaketron.rooms.room import RoomListener
 from snaketron.tasks import BackgroundTasks
@@ -50,14 +49,28 @@ log = get_logger(__name__)
 CLOSE_STEP_S = 0.2
 
 
-def history_listeners(settings: Settings, db: Database, tasks: BackgroundTasks) -> list[RoomListener]:
-    """What keeps a finished game's history: its replay and the leaderboards. Both live
-    in the DynamoDB data layer's tables (a server on another Database keeps neither)."""
+def game_recorder(settings: Settings, db: Database) -> GameRecorder:
+    """The rooms' persistence. On the DynamoDB data layer a finished game's replay rides
+    with its rows and a rated game's boards with its ratings (fewer requests per game)."""
+    if not isinstance(db, DynamoDatabase):
+        return GameRecorder(db)
+    return GameRecorder(
+        db,
+        replays=ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds),
+        boards=LeaderboardRecorder.for_database(db),
+        rating_actions=db,
+    )
+
+
+def history_listeners(db: Database, tasks: BackgroundTasks, recorder: GameRecorder) -> list[RoomListener]:
+    """What keeps the history of a finished game whose result write did not already:
+    the leaderboards of unrated games (and of rated ones whose ratings did not land).
+    They live in the DynamoDB data layer's tables (a server on another Database keeps
+    none); replays are saved by the recorder with the game's rows."""
     if not isinstance(db, DynamoDatabase):
         return []
     return [
-        ReplaySaver(ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds)),
-        LeaderboardUpdater(LeaderboardRecorder.for_database(db), tasks),
+        LeaderboardUpdater(LeaderboardRecorder.for_database(db), tasks, recorded_with_result=recorder.boards_recorded),
     ]
 
 
@@ -71,14 +84,14 @@ class GameServer:
         self.tasks = BackgroundTasks()
         self.tokens = TokenIssuer.from_settings(settings)
         self.hasher = PasswordHasher.from_settings(settings)
-        self.recorder = GameRecorder(db)
+        self.recorder = game_recorder(settings, db)
         self.rooms = Rooms(
             self.recorder,
             self.tasks,
             region=settings.region,
             season_months=settings.season_months,
             clock_ms=clock_ms,
-            listeners=history_listeners(settings, db, self.tasks),
+            listeners=history_listeners(db, self.tasks, self.recorder),
         )
         self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
         self.lobbies = LobbyService(self.rooms, db, settings, self.tasks, clock_ms=clock_ms)
@@ -95,7 +108,13 @@ class GameServer:
         # Matched games go to the least loaded server of the region: the cluster wraps
         # matchmaking's own placement, once, as it is built.
         self.matchmaking = MatchmakingService(
-            settings, db, self.rooms, self.tasks, clock_ms=clock_ms, placement=self.cluster.match_placement
+            settings,
+            db,
+            self.rooms,
+            self.tasks,
+            clock_ms=clock_ms,
+            placement=self.cluster.match_placement,
+            known_rating=self.recorder.known_rating,
         )
         self.ws = WsServer(
             settings,

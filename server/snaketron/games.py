@@ -24,8 +24,9 @@ from snaketron.engine.timing import tick_deadline_ms
 from snaketron.histograms import TickTimings
 from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
+from snaketron.rating import RatingCopy
 from snaketron.rooms.ratings import RatedSeats
-from snaketron.rooms.result import RoomKind
+from snaketron.rooms.result import GameResult, RoomKind
 from snaketron.rooms.room import Member, Role, Room, RoomListener
 from snaketron.tasks import BackgroundTasks
 from snaketron.tick_slots import TickSlots
@@ -56,8 +57,13 @@ class GamePersistence(Protocol):
     def save_game(self, game: GameRecord, players: Sequence[GamePlayerRecord]) -> None: ...
     def spectator_added(self, spectator: SpectatorRecord) -> None: ...
     async def record_result(
-        self, game: GameRecord, players: Sequence[GamePlayerRecord], ratings: Sequence[RatingUpdate]
+        self,
+        game: GameRecord,
+        players: Sequence[GamePlayerRecord],
+        ratings: Sequence[RatingUpdate],
+        result: GameResult | None = None,
     ) -> bool: ...
+    async def read_ratings(self, user_ids: Sequence[int]) -> dict[int, RatingCopy]: ...
 
 
 @dataclass

@@ -17,9 +17,12 @@ the legacy Elo numbers) start from the mu their mmr maps to, at full uncertainty
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from openskill.models import PlackettLuce
+
+if TYPE_CHECKING:
+    from snaketron.db.models import UserRecord
 
 BASE_MMR = 1000
 MMR_PER_MU = 40.0
@@ -61,3 +64,27 @@ def rate(groups: Sequence[Sequence[Skill]], ranks: Sequence[int]) -> list[list[S
     teams = [[_MODEL.rating(mu=s.mu, sigma=s.sigma) for s in group] for group in groups]
     rated = _MODEL.rate(teams, ranks=list(ranks))
     return [[Skill(r.mu, r.sigma) for r in team] for team in rated]
+
+
+class RatingCopy(NamedTuple):
+    """A user's rating state as read with their user item: what a match ticket carries.
+
+    The session keeps the copy its sign-in read, so queueing reads nothing; the rating
+    write is guarded on `games_played` (it grows by one with every rated game), so a
+    copy that went stale can never overwrite a newer rating (rooms/room.py re-reads
+    and re-rates on that rare path)."""
+
+    mmr: int
+    mu: float | None
+    sigma: float | None
+    games_played: int
+    season: str | None
+
+    def newer(self, other: RatingCopy | None) -> RatingCopy:
+        """The later of two copies of one user's rating (more rated games is later)."""
+        return self if other is None or self.games_played >= other.games_played else other
+
+
+def copy_of(user: UserRecord) -> RatingCopy:
+    """The rating state of a user item just read."""
+    return RatingCopy(user.mmr, user.rating_mu, user.rating_sigma, user.games_played, user.rating_season)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from snaketron import protocol
 from snaketron.fanout import Outbox
 from snaketron.ratelimit import TokenBucket
+from snaketron.rating import RatingCopy
 
 if TYPE_CHECKING:
     from snaketron.rooms.room import Role, Room
@@ -40,7 +41,19 @@ class MessageStats:
 class ClientSession:
     """A connected client. Hashable by identity, so it can be a game member."""
 
-    __slots__ = ("address", "bucket", "busy", "errors", "id", "outbox", "role", "room", "user_id", "username")
+    __slots__ = (
+        "address",
+        "bucket",
+        "busy",
+        "errors",
+        "id",
+        "outbox",
+        "rating",
+        "role",
+        "room",
+        "user_id",
+        "username",
+    )
 
     def __init__(self, outbox: Outbox, address: str, bucket: TokenBucket) -> None:
         self.id = next(_session_ids)
@@ -53,6 +66,9 @@ class ClientSession:
         self.busy = False
         self.user_id = 0
         self.username = ""
+        # The rating its sign-in read (None: not read here, e.g. a peer's relayed player):
+        # queueing carries it on the ticket instead of reading the user item again.
+        self.rating: RatingCopy | None = None
         self.room: Room | None = None  # the room it is a member of
         self.role: Role | None = None
 

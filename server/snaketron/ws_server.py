@@ -33,6 +33,7 @@ from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
 from snaketron.matchmaking.service import MatchmakingRefused
 from snaketron.ratelimit import KeyedRateLimiter, TokenBucket, address_key
+from snaketron.rating import copy_of
 from snaketron.sessions import ClientSession, ConnectionState, MessageStats
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_connection import GameServerConnection
@@ -384,6 +385,7 @@ class WsServer:
             return
         session.user_id = user.user_id
         session.username = user.username
+        session.rating = copy_of(user)  # matchmaking's ticket carries it: queueing reads nothing
         session.send(protocol.Authenticated(user_id=user.user_id, username=user.username))
         if self.matchmaking is not None:
             matched = self.matchmaking.running_match_of(session.user_id)

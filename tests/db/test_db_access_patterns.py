@@ -17,6 +17,7 @@ from snaketron.db.errors import (
     InvalidRequest,
     LeaseHeld,
     NotFound,
+    RatingConflict,
     TicketAlreadyClaimed,
     UsernameTaken,
 )
@@ -151,6 +152,34 @@ async def test_update_ratings_changes_user_and_usernames_copy_together(db):
             ]
         )
     assert (await db.get_user(a.user_id)).mmr == 1016
+
+
+async def test_a_rating_write_lands_only_over_the_rating_it_was_computed_from(db):
+    """The guard that lets a ticket carry the session's copy of a rating: a new rating
+    computed from a copy that went stale (another game was rated since) is refused,
+    whole, and names whose copy was stale."""
+    a = await db.create_user("Ada", "h", now_ms=NOW)
+    b = await db.create_user("Bea", "h", now_ms=NOW)
+
+    def update(user, mmr: int, played: int, before: int) -> RatingUpdate:
+        return RatingUpdate(
+            user_id=user.user_id,
+            username=user.username,
+            mmr=mmr,
+            rating_mu=25.0,
+            rating_sigma=8.0,
+            games_played=played,
+            games_played_before=before,
+        )
+
+    # A new account may carry no gamesPlayed yet: 0 is its version.
+    await db.update_ratings([update(a, 1016, 1, 0), update(b, 984, 1, 0)])
+    with pytest.raises(RatingConflict) as refused:
+        await db.update_ratings([update(a, 1100, 1, 0), update(b, 900, 2, 1)])  # Ada's copy is stale
+    assert refused.value.user_ids == (a.user_id,)
+    assert ((await db.get_user(a.user_id)).mmr, (await db.get_user(b.user_id)).mmr) == (1016, 984)
+    await db.update_ratings([update(a, 1030, 2, 1), update(b, 970, 2, 1)])
+    assert (await db.get_user(a.user_id)).games_played == 2
 
 
 # --- games -----------------------------------------------------------------------------

@@ -22,6 +22,20 @@ def row(pk: str, sk: int, **extra) -> dict:
     return to_item({"pk": pk, "sk": f"{sk:05d}", **extra})
 
 
+async def test_holds_says_whether_a_write_of_the_key_is_still_pending(db):
+    """What the result's transaction checks before it writes a game's rows itself: an
+    earlier queued write of the same key must land first."""
+    writer = BatchWriter(db.client, db.tables.key_names(), flush_ms=10_000)
+    item = row("HOLDS", 1)
+    assert not writer.holds(db.tables.main, item)
+    future = writer.put_nowait(db.tables.main, item)
+    assert writer.holds(db.tables.main, row("HOLDS", 1, v=2))  # the key, whatever the value
+    assert not writer.holds(db.tables.main, row("HOLDS", 2))
+    await writer.flush()
+    assert future.done() and not writer.holds(db.tables.main, item)
+    await writer.close()
+
+
 async def test_chunks_of_25_and_coalesced_duplicates(db):
     writer = BatchWriter(db.client, db.tables.key_names(), flush_ms=10_000, max_in_flight=2)
     before = db.metrics.requests["batch_write_item"]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import msgspec
 import pytest
 
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import to_item
 from snaketron.db.dynamo import DynamoDatabase
-from snaketron.db.errors import DatabaseError, DatabaseUnavailable, UsernameTaken
-from snaketron.db.models import MatchTicket, ServerRecord
+from snaketron.db.errors import DatabaseError, DatabaseUnavailable, RatingConflict, UsernameTaken
+from snaketron.db.models import MatchTicket, RatingUpdate, ServerRecord
 from support.dynamo_reads import items_with_pk
 from support.fault_proxy import FaultProxy
 
@@ -79,6 +80,32 @@ async def test_lost_answers_of_conditional_writes_are_not_reported_as_conflicts(
     await faulty_db.claim_tickets(tickets, game_id=5)
     assert [t.matched_game_id for t in await db.list_region_tickets("eu", now_ms=3)] == [5, 5]
     assert proxy.counts["dropped_after_forward"] == 2
+
+
+async def test_a_guarded_rating_write_whose_answer_was_lost_is_recognised_as_ours(db, faulty_db, proxy):
+    # The rating guard (gamesPlayed) fails on the retry of a write that landed: the data
+    # layer must see its own rating there, not a stale copy (that would rate twice).
+    user = await db.create_user("Rita", "h", now_ms=1)
+    proxy.only = {"TransactWriteItems"}
+    proxy.lose_next_answers = 1
+    update = RatingUpdate(
+        user_id=user.user_id,
+        username="Rita",
+        mmr=1016,
+        rating_mu=25.4,
+        rating_sigma=8.1,
+        games_played=1,
+        games_played_before=0,
+    )
+    await asyncio.wait_for(faulty_db.update_ratings([update]), timeout=30)
+    assert proxy.counts["dropped_after_forward"] == 1
+    stored = await db.get_user(user.user_id)
+    assert (stored.games_played, stored.mmr) == (1, 1016)
+    # The same write again is that write (idempotent); a rating computed from the old
+    # copy with another outcome is refused.
+    await db.update_ratings([update])
+    with pytest.raises(RatingConflict):
+        await db.update_ratings([msgspec.structs.replace(update, mmr=984, rating_mu=24.6)])
 
 
 async def test_outage_surfaces_as_database_unavailable(faulty_db, proxy):

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from snaketron.db import open_database
 from snaketron.db.codec import from_item, to_attr
 from snaketron.db.dynamo import DynamoDatabase
+from snaketron.db.models import RatingUpdate
 from snaketron.leaderboard import keys
-from snaketron.leaderboard.recorder import LeaderboardRecorder
+from snaketron.leaderboard.recorder import LeaderboardRecorder, RatingActionsRefused
 from snaketron.leaderboard.seasons import parse_season, season_at, seasons_until, soft_reset
 from snaketron.rating import DEFAULT_MU, DEFAULT_SIGMA, Skill
 from support.game_results import duel, now_ms, player, solo
@@ -136,3 +139,41 @@ def test_soft_reset_halves_the_distance_to_a_new_player() -> None:
     assert strong.mu == DEFAULT_MU + 5
     assert 2.0 < strong.sigma <= DEFAULT_SIGMA
     assert soft_reset(Skill(DEFAULT_MU, DEFAULT_SIGMA)) == Skill(DEFAULT_MU, DEFAULT_SIGMA)
+
+
+async def test_ratings_in_front_of_the_plan_land_with_it_or_are_refused_with_it(db: DynamoDatabase) -> None:
+    """A rated game's rating actions ride in the plan's transaction: they land together,
+    a stale rating guard refuses the whole (nothing on the boards), and recording the
+    same game again is a no-op that does not report the now-moved rating as stale."""
+    recorder = recorder_for(db)
+    ann = await db.create_user("Ann", "h", now_ms=1)
+    bob = await db.create_user("Bob", "h", now_ms=1)
+
+    def rated(user, mmr: int, before: int) -> RatingUpdate:
+        return RatingUpdate(
+            user_id=user.user_id,
+            username=user.username,
+            mmr=mmr,
+            rating_mu=25.0,
+            rating_sigma=8.0,
+            games_played=before + 1,
+            games_played_before=before,
+        )
+
+    game = duel(player(ann.user_id, 1, mmr_after=1016), player(bob.user_id, 2, mmr_after=984))
+    stale = db.rating_actions([rated(ann, 1016, 3), rated(bob, 984, 0)])  # Ann never played 3 games
+    with pytest.raises(RatingActionsRefused) as refused:
+        await recorder.record(game, with_actions=stale)
+    assert refused.value.failed == [0]
+    assert await query(db, f"USER#{ann.user_id}", "HIST#") == []
+
+    fresh = db.rating_actions([rated(ann, 1016, 0), rated(bob, 984, 0)])
+    before = sum(db.metrics.requests.values())
+    assert await recorder.record(game, with_actions=fresh) is True
+    assert sum(db.metrics.requests.values()) - before == 2  # still one read and one transaction
+    assert ((await db.get_user(ann.user_id)).mmr, (await db.get_user(bob.user_id)).games_played) == (1016, 1)
+    (entry,) = await query(db, f"USER#{ann.user_id}", f"LB#{season_now(db)}#duel#global")
+    assert (entry["mmr"], entry["games"]) == (1016, 1)
+    # Again (a retry whose first answer was lost): the history rows say it is recorded.
+    assert await recorder.record(game, with_actions=fresh) is False
+    assert (await db.get_user(ann.user_id)).games_played == 1

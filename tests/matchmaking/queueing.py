@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from snaketron import protocol
 from snaketron.client import GameClient
 from snaketron.db.models import RatingUpdate
@@ -18,6 +20,8 @@ FFA2 = type_free_for_all(2)
 FFA3 = type_free_for_all(3)
 FFA4 = type_free_for_all(4)
 DUEL = type_team_match(1)
+
+_rated_names = itertools.count(1)
 
 
 async def queue(client: GameClient, game_type: GameType) -> None:
@@ -54,14 +58,24 @@ async def nothing_matched(server: GameServer, *clients: GameClient, rounds: int 
         assert not [m for m in client.skipped if isinstance(m, protocol.MatchFound)], client.skipped
 
 
-async def set_rating(db, client: GameClient, mmr: int) -> None:
+async def rated_player(players, db, mmr: int) -> GameClient:
+    """A new player with this rating, signed in after it was set: the session carries
+    the rating its sign-in read, and a ticket carries the session's copy."""
+    account = await players.accounts.register(f"rated{next(_rated_names)}", "secret1")
+    await set_rating(db, account.user_id, account.username, mmr)
+    client = await players.connect()
+    await client.authenticate(account.token)
+    return client
+
+
+async def set_rating(db, user_id: int, username: str, mmr: int) -> None:
     """Give a registered player a rating (user item and usernames copy)."""
     skill = skill_from_mmr(mmr)
     await db.update_ratings(
         [
             RatingUpdate(
-                user_id=client.user_id,
-                username=client.username,
+                user_id=user_id,
+                username=username,
                 mmr=mmr,
                 rating_mu=skill.mu,
                 rating_sigma=skill.sigma,

@@ -10,7 +10,7 @@ import random
 import time
 
 import pytest
-from queueing import DUEL, FFA2, FFA4, join, match_found, nothing_matched, queue, queued, set_rating
+from queueing import DUEL, FFA2, FFA4, join, match_found, nothing_matched, queue, queued, rated_player
 
 from snaketron import protocol
 from snaketron.engine import Direction, GameTypeObject, TeamMatch, type_free_for_all, type_team_match
@@ -157,10 +157,7 @@ async def test_pairs_queued_three_seconds_apart_land_in_three_games(server, play
     pairs = [(1400, 1420), (1480, 1500), (1580, 1600)]
     clients = []
     for pair in pairs:
-        two = [await players.new(), await players.new()]
-        for client, mmr in zip(two, pair, strict=True):
-            await set_rating(db, client, mmr)
-        clients.append(two)
+        clients.append([await rated_player(players, db, mmr) for mmr in pair])
     found: list[asyncio.Task[int]] = []
     for i, two in enumerate(clients):
         if i:
@@ -177,9 +174,7 @@ async def test_pairs_queued_three_seconds_apart_land_in_three_games(server, play
 async def test_twelve_players_with_spread_ratings_mostly_match_within_a_minute(server, players, db):
     ratings = [1000, 1050, 1230, 1260, 1500, 1720, 1800, 1990, 2300, 2350, 2700, 3300]
     random.Random(5).shuffle(ratings)
-    crowd = [await players.new() for _ in ratings]
-    for client, mmr in zip(crowd, ratings, strict=True):
-        await set_rating(db, client, mmr)
+    crowd = [await rated_player(players, db, mmr) for mmr in ratings]
     began = time.monotonic()
     waits = [asyncio.create_task(match_found(c, timeout=60)) for c in crowd]
     for client in crowd:

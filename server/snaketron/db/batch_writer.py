@@ -128,6 +128,12 @@ class BatchWriter:
         """Items accepted and not yet durable."""
         return len(self._buffer) + len(self._in_flight)
 
+    def holds(self, table: str, item: dict[str, Any]) -> bool:
+        """Is a write of this item's key accepted and not yet durable? (A caller that writes
+        the key by other means must wait for it, or the older write could land last.)"""
+        key = self._key(table, item)
+        return key in self._buffer or key in self._in_flight
+
     def put_nowait(self, table: str, item: dict[str, Any]) -> asyncio.Future[None]:
         """Queue a PutItem of `item` (typed attribute values). Never blocks, never raises
         for endpoint trouble; the returned future resolves once the item is durable."""

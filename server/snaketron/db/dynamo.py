@@ -22,10 +22,12 @@ from snaketron.db.client import DbMetrics, DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
 from snaketron.db.errors import (
     Conflict,
+    DatabaseError,
     GameCodeTaken,
     InvalidRequest,
     LeaseHeld,
     NotFound,
+    RatingConflict,
     TicketAlreadyClaimed,
     TransactionCancelled,
     UsernameTaken,
@@ -353,10 +355,35 @@ class DynamoDatabase:
         return generation
 
     async def update_ratings(self, updates: Sequence[RatingUpdate]) -> None:
-        if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
-            raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
         if not updates:
             return
+        try:
+            await self._transact(self.rating_actions(updates))
+        except TransactionCancelled as exc:
+            error = self.rating_refused(updates, exc.failed())
+            if isinstance(error, RatingConflict) and await self._ratings_are(updates):
+                return  # a retry whose first attempt landed (its answer lost) fails its guard
+            raise error from None
+
+    async def _ratings_are(self, updates: Sequence[RatingUpdate]) -> bool:
+        """Do the users' items hold exactly these new ratings already?"""
+        for u in updates:
+            stored = await self.get_user(u.user_id)
+            if (stored.games_played, stored.mmr, stored.rating_mu, stored.rating_sigma) != (
+                u.games_played,
+                u.mmr,
+                u.rating_mu,
+                u.rating_sigma,
+            ):
+                return False
+        return True
+
+    def rating_actions(self, updates: Sequence[RatingUpdate]) -> list[dict[str, Any]]:
+        """The transaction actions of `update_ratings`: two per user (the user item, guarded
+        on the gamesPlayed its rating was computed from, and the name claim's mmr); the
+        result's write puts them in the leaderboard's transaction (persistence.py)."""
+        if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
+            raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
         actions = []
         for u in updates:
             user = (
@@ -368,19 +395,46 @@ class DynamoDatabase:
             )
             if u.rating_season is not None:
                 user.set("ratingSeason", u.rating_season)
+            condition = "attribute_exists(pk)"
+            if u.games_played_before is not None:
+                played, before = user.name("gamesPlayed"), user.value(u.games_played_before)
+                guard = f"{played} = {before}"
+                if u.games_played_before == 0:  # an account that never played may lack it
+                    guard = f"({guard} OR attribute_not_exists({played}))"
+                condition = f"{condition} AND {guard}"
             claim = _Update().set("mmr", u.mmr)
             claim_condition = f"{claim.name('userId')} = {claim.value(u.user_id)}"
-            actions.append(
-                {"Update": user.params(self.tables.main, shapes.user_key(u.user_id), "attribute_exists(pk)")}
-            )
+            actions.append({"Update": user.params(self.tables.main, shapes.user_key(u.user_id), condition)})
             actions.append(
                 {"Update": claim.params(self.tables.usernames, {"username": u.username.lower()}, claim_condition)}
             )
-        try:
-            await self._transact(actions)
-        except TransactionCancelled as exc:
-            missing = sorted({updates[i // 2].user_id for i in exc.failed()})
-            raise NotFound(f"rating update for unknown users {missing}") from None
+        return actions
+
+    def row_actions(
+        self, game: GameRecord, players: Sequence[GamePlayerRecord], items: Sequence[dict[str, Any]] = ()
+    ) -> list[dict[str, Any]] | None:
+        """Transaction Puts of a finished game's item, its player rows and `items` (typed
+        items of the main table, e.g. its replay piece), for the result's transaction;
+        None when the batch writer still holds an earlier write of one of them (that one
+        must land first: the result then goes through the batch writer too)."""
+        table = self.tables.main
+        typed = [to_item(shapes.game_item(game)), *(to_item(shapes.player_item(p)) for p in players), *items]
+        if any(self.writer.holds(table, item) for item in typed):
+            return None
+        return [{"Put": {"TableName": table, "Item": item}} for item in typed]
+
+    @staticmethod
+    def rating_refused(updates: Sequence[RatingUpdate], failed: Sequence[int]) -> DatabaseError:
+        """The error for `rating_actions` whose transaction failed at `failed` (indexes):
+        RatingConflict naming the users whose guarded rating moved on (they may also be
+        gone: the re-read tells), else NotFound."""
+        stale = sorted(
+            {updates[i // 2].user_id for i in failed if i % 2 == 0 and updates[i // 2].games_played_before is not None}
+        )
+        if stale:
+            return RatingConflict(f"ratings of users {stale} changed meanwhile", tuple(stale))
+        missing = sorted({updates[i // 2].user_id for i in failed})
+        return NotFound(f"rating update for unknown users {missing}")
 
     # --- games -----------------------------------------------------------------------------
 

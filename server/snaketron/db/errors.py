@@ -46,6 +46,16 @@ class TransactionCancelled(Conflict):
         return [i for i, reason in enumerate(self.reasons) if reason == code]
 
 
+class RatingConflict(Conflict):
+    """A rating write's guard failed: the users' ratings changed since the copies the new
+    ratings were computed from (another game of theirs was rated meanwhile). The caller
+    reads them again and re-rates."""
+
+    def __init__(self, message: str = "", user_ids: tuple[int, ...] = ()) -> None:
+        super().__init__(message or "ratings changed meanwhile")
+        self.user_ids = user_ids
+
+
 class UsernameTaken(Conflict):
     """Another account holds this name (compared case-insensitively)."""
 

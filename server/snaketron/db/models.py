@@ -71,6 +71,9 @@ class RatingUpdate(msgspec.Struct, kw_only=True):
     rating_sigma: float
     games_played: int
     rating_season: str | None = None  # the season the new rating belongs to (None: left as it is)
+    # The gamesPlayed the new rating was computed from: the write is guarded on it, so a
+    # stale copy never overwrites a newer rating (None: unguarded, e.g. a migration).
+    games_played_before: int | None = None
 
 
 class GameRecord(msgspec.Struct, kw_only=True):

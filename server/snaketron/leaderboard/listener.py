@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from snaketron.db.errors import DatabaseError
 from snaketron.leaderboard.recorder import LeaderboardRecorder
@@ -16,14 +17,25 @@ log = get_logger(__name__)
 
 class LeaderboardUpdater(RoomListener):
     """Records each finished game on the boards in the background. The result it gets
-    already holds the ratings the room wrote, so the boards show the new ratings."""
+    already holds the ratings the room wrote, so the boards show the new ratings.
+    A rated game whose boards went into its ratings' transaction (`recorded_with_result`,
+    persistence.GameRecorder) is already on them: nothing to do, no request."""
 
-    def __init__(self, recorder: LeaderboardRecorder, tasks: BackgroundTasks) -> None:
+    def __init__(
+        self,
+        recorder: LeaderboardRecorder,
+        tasks: BackgroundTasks,
+        *,
+        recorded_with_result: Callable[[int], bool] = lambda game_id: False,
+    ) -> None:
         self._recorder = recorder
         self._tasks = tasks
+        self._recorded_with_result = recorded_with_result
         self._pending: set[asyncio.Task[None]] = set()
 
     def room_finished(self, result: GameResult) -> None:
+        if self._recorded_with_result(result.game_id):
+            return
         task = self._tasks.spawn(self._record(result), "leaderboard update")
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

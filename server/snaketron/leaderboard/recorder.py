@@ -1,4 +1,5 @@
-"""`LeaderboardRecorder`: writes everything one finished game changes, in two requests.
+"""`LeaderboardRecorder`: writes everything one finished game changes, in two requests
+(a rated game's new ratings ride in the second: `record(result, with_actions=...)`).
 
 1. BatchGetItem (strongly consistent) of the board entries and profile stats the
    game touches;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from snaketron.db.client import DynamoClient
@@ -44,6 +46,15 @@ class RecordConflict(DatabaseError):
     """Other writers kept changing the same entries; the game was not recorded."""
 
 
+class RatingActionsRefused(DatabaseError):
+    """An action the caller put in front of the plan (`with_actions`: the game's rating
+    writes) failed its condition; `failed` holds their indexes. Nothing was written."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"actions {failed} refused")
+        self.failed = failed
+
+
 class LeaderboardRecorder:
     """One per process. `await recorder.record(result)` once per finished game, with
     the result the ratings write produced (its players' `mmr_after`): a rated player
@@ -59,26 +70,46 @@ class LeaderboardRecorder:
         """The recorder of a server's database, with its configured season length."""
         return cls(db.client, db.tables.main, season_months=db.settings.season_months)
 
-    async def record(self, result: GameResult) -> bool:
-        """Write the game's changes; False when it had already been recorded."""
+    async def record(self, result: GameResult, *, with_actions: Sequence[dict[str, Any]] = ()) -> bool:
+        """Write the game's changes; False when it had already been recorded.
+
+        `with_actions` (the game's rating writes) go in front of the plan in the same
+        transaction, so ratings and boards land together in one request; when one of
+        them fails its condition, RatingActionsRefused (nothing was written). When the
+        two do not fit one transaction, they go as two, the caller's first."""
         season = season_at(result.end_ms, self._season_months).id
         wanted = keys_to_read(result, season)
+        prefix = list(with_actions)
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             current = await self._read(wanted)
             changes = plan(result, current, season)
             actions = [self._put(p) for p in changes.puts] + [self._add(b) for b in changes.buckets]
             if len(actions) > MAX_TRANSACTION_ACTIONS:
                 raise DatabaseError(f"game {result.game_id}: {len(actions)} leaderboard writes exceed one transaction")
+            if prefix and len(prefix) + len(actions) > MAX_TRANSACTION_ACTIONS:
+                await self._write_alone(prefix)
+                prefix = []
             try:
-                await self._client.call("transact_write_items", TransactItems=actions)
+                await self._client.call("transact_write_items", TransactItems=prefix + actions)
                 return True
             except TransactionCancelled as exc:
-                if _history_exists(changes.puts, exc.reasons):
+                # History rows first: a retried request whose first attempt landed (its
+                # answer lost) fails every guard, the ratings' too; it was recorded.
+                if _history_exists(changes.puts, exc.reasons[len(prefix) :]):
                     log.info("leaderboard_already_recorded", game_id=result.game_id)
                     return False
+                refused = [i for i in exc.failed() if i < len(prefix)]
+                if refused:
+                    raise RatingActionsRefused(refused) from None
                 log.info("leaderboard_conflict", game_id=result.game_id, attempt=attempt)
                 await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
         raise RecordConflict(f"game {result.game_id}: entries changed under {CONFLICT_ATTEMPTS} attempts")
+
+    async def _write_alone(self, actions: list[dict[str, Any]]) -> None:
+        try:
+            await self._client.call("transact_write_items", TransactItems=actions)
+        except TransactionCancelled as exc:
+            raise RatingActionsRefused(exc.failed()) from None
 
     async def _read(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
         found: dict[Key, dict[str, Any]] = {}

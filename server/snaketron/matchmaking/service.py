@@ -3,9 +3,10 @@
 `MatchmakingService` is what the WebSocket server calls (`enqueue`, `dequeue`,
 `connection_lost`, `running_match_of`, ...). It knows its players as
 `QueuedPlayer`s (the network layer's sessions, which turn what they are told into
-frames) and refuses with `MatchmakingRefused`. It writes one
-ticket per queued player (queueing again replaces it; leaving or disconnecting
-withdraws it), runs this server's `Matcher` (active only while it holds the
+frames) and refuses with `MatchmakingRefused`. It writes one ticket per queued
+player (queueing again replaces it; leaving or disconnecting withdraws it),
+carrying the rating the player's sign-in read or the newer one this server wrote
+since (`known_rating`), so queueing reads nothing; it runs this server's `Matcher` (active only while it holds the
 region's lease), and tells its players about their matches:
 
 - matches placed by this server's own matcher are delivered in-process, at
@@ -42,6 +43,7 @@ from snaketron.matchmaking.matcher import Matcher
 from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, MatchPlacement, PlacementRooms
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
 from snaketron.matchmaking.results import MatchSeatIndex
+from snaketron.rating import RatingCopy, copy_of
 from snaketron.rooms.room import Room, RoomListener
 from snaketron.tasks import BackgroundTasks
 
@@ -60,6 +62,10 @@ class QueuedPlayer(Protocol):
 
     @property
     def user_id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def rating(self) -> RatingCopy | None: ...  # what its sign-in read; None: read at queueing
     def match_found(self, game_id: int) -> None: ...
     def queue_update(self, position: int, estimated_wait_seconds: int) -> None: ...
 
@@ -79,6 +85,14 @@ class MatchRooms(PlacementRooms, Protocol):
     def subscribe(self, listener: RoomListener) -> None: ...
 
 
+# The newest rating this process wrote for a user (persistence.GameRecorder), if any.
+KnownRating = Callable[[int], RatingCopy | None]
+
+
+def _nothing_known(_: int) -> RatingCopy | None:
+    return None
+
+
 # The cluster wraps this server's own placement (it may host a match elsewhere).
 PlacementFactory = Callable[[MatchPlacement, Deliver, IsWaiting], MatchPlacement]
 
@@ -89,7 +103,7 @@ class Waiting:
 
     player: QueuedPlayer
     rule: QueueRule
-    ticket: MatchTicket | None = None  # None until the user's rating is read
+    ticket: MatchTicket | None = None  # None until built (a player with no rating copy: read)
     stored: bool = False  # the ticket is durable
     next_update_ms: int = 0
 
@@ -116,8 +130,10 @@ class MatchmakingService:
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
         placement: PlacementFactory | None = None,
+        known_rating: KnownRating = _nothing_known,
     ) -> None:
         self.settings = settings
+        self.known_rating = known_rating
         self.db = db
         self.rooms = rooms
         self.tasks = tasks
@@ -161,6 +177,7 @@ class MatchmakingService:
                 server_freshness_ms=round(settings.heartbeat_seconds * 3000),
                 ticket_ttl_s=settings.match_ticket_ttl_seconds,
                 clock_ms=self.clock_ms,
+                server_id=server_id,
             )
             self.matcher.start()
         self._poll = asyncio.get_running_loop().create_task(self._poll_loop())
@@ -192,9 +209,16 @@ class MatchmakingService:
         if previous is not None:
             self._withdraw(previous)
         try:
-            user = await self.db.get_user(user_id)
-            if self.waiting.get(user_id) is not entry:
-                return  # left, disconnected or queued again meanwhile
+            # The copy sign-in read, or the newer one a game here wrote since: no read.
+            # A copy gone stale elsewhere is caught by the rating write's guard.
+            copy = player.rating
+            known = self.known_rating(user_id)
+            if copy is not None:
+                copy = copy.newer(known)
+            else:
+                copy = known or copy_of(await self.db.get_user(user_id))
+                if self.waiting.get(user_id) is not entry:
+                    return  # left, disconnected or queued again meanwhile
             now = self.clock_ms()
             if previous is not None and previous.ticket is not None:
                 # Never reuse the key of the ticket just withdrawn (same queue, same ms).
@@ -203,14 +227,14 @@ class MatchmakingService:
                 region=self.settings.region,
                 queue_key=rule.key,
                 user_id=user_id,
-                username=user.username,
-                mmr=user.mmr,
+                username=player.username,
+                mmr=copy.mmr,
                 server_id=self.server_id,
                 enqueued_at_ms=now,
-                rating_mu=user.rating_mu,
-                rating_sigma=user.rating_sigma,
-                games_played=user.games_played,
-                rating_season=user.rating_season,
+                rating_mu=copy.mu,
+                rating_sigma=copy.sigma,
+                games_played=copy.games_played,
+                rating_season=copy.season,
             )
             await self.db.put_ticket(entry.ticket, ttl_seconds=self.settings.match_ticket_ttl_seconds)
         except DatabaseError as exc:

@@ -78,6 +78,13 @@ class ReplayStore:
     def save(self, recording: Recording, summary: ReplaySummary) -> asyncio.Future[Any]:
         """Queue the replay's items on the batch writer; never waits. The future
         resolves once every piece is durable."""
+        table = self._db.tables.main
+        writer = self._db.writer
+        return asyncio.gather(*(writer.put_nowait(table, item) for item in self.items(recording, summary)))
+
+    def items(self, recording: Recording, summary: ReplaySummary) -> list[dict[str, Any]]:
+        """The replay's pieces as typed items of the main table (the result's write may
+        put a lone piece in its own transaction instead of queueing it)."""
         pieces = split(encode_recording(recording), self._chunk_bytes)
         ttl = math.ceil(self._clock_ms() / 1000) + self._ttl_seconds
         meta = {
@@ -88,16 +95,10 @@ class ReplayStore:
             "userIds": [user_id for user_id, _ in recording.seats],
             "endedAt": summary.ended_at_ms,
         }
-        table = self._db.tables.main
-        writer = self._db.writer
-        writes = [
-            writer.put_nowait(
-                table,
-                to_item(shapes.replay_chunk_item(recording.game_id, i, piece, ttl=ttl, **(meta if i == 0 else {}))),
-            )
+        return [
+            to_item(shapes.replay_chunk_item(recording.game_id, i, piece, ttl=ttl, **(meta if i == 0 else {})))
             for i, piece in enumerate(pieces)
         ]
-        return asyncio.gather(*writes)
 
     async def load_game(self, game_id: int) -> tuple[GameWithMembers | None, StoredReplay | None]:
         """The game with its members and its replay (None when absent, unfinished or

@@ -128,6 +128,8 @@ def rating_updates(
                     # Never back to an older season (a game ended across the boundary on
                     # a server whose clock lags): that would reset the rating again.
                     rating_season=max(season, ticket.rating_season or season),
+                    # Guard: written only over the rating it was computed from.
+                    games_played_before=ticket.games_played,
                 )
             )
     return updates

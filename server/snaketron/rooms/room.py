@@ -26,7 +26,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import msgspec
+
 from snaketron import protocol
+from snaketron.db.errors import DatabaseError, RatingConflict
 from snaketron.db.models import GamePlayerRecord, GameRecord, RatingUpdate, SpectatorRecord
 from snaketron.engine import CustomGameSettings, Game, GameCommandMessage
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
@@ -42,6 +45,11 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 Role = Literal["player", "spectator"]
+
+# Rating writes refused because a player's rating moved on, before the game is left
+# unrated: each refusal re-reads and re-rates (it takes a game of theirs finishing
+# elsewhere at the same moment, every time).
+RERATE_ATTEMPTS = 3
 
 
 class Member(Protocol):
@@ -348,13 +356,55 @@ class Room:
         self, record: GameRecord, rows: list[GamePlayerRecord], ratings: list[RatingUpdate]
     ) -> GameResult:
         rooms = self._rooms
-        written = await rooms.persistence.record_result(record, rows, ratings)
+        for attempt in range(1, RERATE_ATTEMPTS + 1):
+            # The result as it is announced if the write lands: its replay and boards are
+            # written with it (persistence.GameRecorder).
+            expected = self._result({u.user_id: u.mmr for u in ratings})
+            try:
+                written = await rooms.persistence.record_result(record, rows, ratings, expected)
+                break
+            except RatingConflict as exc:
+                # A ticket carried a rating that moved on (a stale sign-in copy, or another
+                # game of theirs rated meanwhile): read the ratings and rate again.
+                log.info("ratings changed meanwhile; rating again", game_id=self.game_id, users=exc.user_ids)
+                if attempt == RERATE_ATTEMPTS or not await self._reread_ratings(exc.user_ids):
+                    # Nothing was written: the game's rows still must be (unrated).
+                    rows = player_records(self, with_results=True)
+                    await rooms.persistence.record_result(record, rows, [], self._result({}))
+                    written = False
+                    break
+                ratings = self._rating_updates()
+                rows = player_records(self, with_results=True, mmr_after={u.user_id: u.mmr for u in ratings})
         new_mmr = {u.user_id: u.mmr for u in ratings} if written else {}
         result = self._result(new_mmr)
         self.result = result
         for listener in rooms.listeners:
             _notify(listener.room_finished, result)
         return result
+
+    async def _reread_ratings(self, user_ids: Sequence[int]) -> bool:
+        """Replace these players' tickets' rating state with what is stored now; False
+        (logged) when it cannot be read."""
+        rated = self._rated
+        if rated is None:
+            return False
+        try:
+            current = await self._rooms.persistence.read_ratings(user_ids)
+        except DatabaseError as exc:
+            log.error("ratings not re-read; game not rated", game_id=self.game_id, error=str(exc))
+            return False
+        for user_id, copy in current.items():
+            ticket = rated.tickets.get(user_id)
+            if ticket is not None:
+                rated.tickets[user_id] = msgspec.structs.replace(
+                    ticket,
+                    mmr=copy.mmr,
+                    rating_mu=copy.mu,
+                    rating_sigma=copy.sigma,
+                    games_played=copy.games_played,
+                    rating_season=copy.season,
+                )
+        return True
 
     def _result(self, new_mmr: dict[int, int]) -> GameResult:
         game = self.game
