@@ -11,9 +11,11 @@ latency in an HDR histogram after a warm-up.
     python benchmarks/bench_broadcast_ceiling.py --clients 2000 --group 2 \
         --frames-per-client 6 --frame-bytes 180 --seconds 15
 
-`find_ceiling(...)` raises the client count until p99 delivery reaches 50 ms or a
-group's timer falls more than one tick behind; bench_capacity.py calls it with
-the traffic profile it measured, in the same run.
+`measure(...)` runs one step; bench_capacity.py runs one at the game server's
+player count with the traffic its players saw, in the same run, for the CPU per
+client-second (issue 22's figure 1). `find_ceiling(...)` raises the client count
+until p99 delivery reaches 50 ms or a group's timer falls more than one tick behind.
+Each step prints the load average before and after it and every process's CPU.
 
 With `--client-work-us W` every client spends W µs of CPU per frame received
 (calibrated busy work) and `--client-processes N` spreads the clients over N

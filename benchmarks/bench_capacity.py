@@ -1,4 +1,5 @@
-"""Capacity: the most concurrent players one server process holds in live 10 Hz games.
+"""Capacity: the most concurrent players one server process holds in live 10 Hz games,
+and issue 22's figures, which compare it with a bare broadcast server in the same run.
 
 A player count holds when, in the steady state (after the ramp and a warm-up),
 p99 event delivery stays under 50 ms, no game's tick was computed more than one
@@ -11,27 +12,53 @@ environment variables; it prints its host stats when it stops), a fresh DynamoDB
 endpoint per step (the embedded one that `snaketron serve` starts, whose
 transactions back up only the items they touch; stock moto copies whole tables
 per transaction and, with a thousand accounts, timed out lobby creation and
-authentication during the ramp), and the load generator (`snaketron
-loadtest` with JSON output; it signs every bot up before its ramp). Then, in the
-same run, the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured
-for the traffic the load test saw (frames per client per second, bytes per
-frame), and capacity is reported as a ratio of it.
+authentication during the ramp), and the load generators (`snaketron
+loadtest` with JSON output; they sign every bot up before their ramp).
 
-    python benchmarks/bench_capacity.py                 # both modes, via custom lobbies
-    python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
-    python benchmarks/bench_capacity.py --via matchmaking
-    python benchmarks/bench_capacity.py --endpoint-nice 10 --matched-clients
-    python benchmarks/bench_capacity.py --modes duel --start 1000 --metrics-ab
+Issue 22's figures, for each mode, from one run (the first `--via` is the reference):
+  1. CPU efficiency: the bare broadcast server (bench_broadcast_ceiling.py) measured
+     at the reference's bot count with the traffic its players saw (frames per client
+     per second, bytes per frame, group size), reading clients in as many processes as
+     there were load generators: its CPU µs per client-second / the game server's CPU
+     µs per player-second. Target >= 0.8.
+  2. `--matched-clients`: the bare server's ceiling with clients that spend the bots'
+     CPU per frame, searched from the capacity up in whole groups (bounded with
+     `--once`); capacity / that ceiling. Target >= 0.8.
+  3. `--via lobby,matchmaking`: the capacity through matchmaking next to the lobby's,
+     their ratio (target: within 10%) and the queue-to-match p99 (QueueForMatch sent ->
+     MatchFound received, over the whole run, ramp included).
+  4. Context only: DynamoDB requests in the steady state per game finished in it
+     (bench_requests_per_game.py measures the judged figure).
+  5. Players per core: 1,000,000 / the game server's µs per player-second, next to
+     the bare server's 1,000,000 / µs per client-second.
+Each step prints the load average before and after it and every process's CPU (game
+server, endpoint, each load generator; bare server, each client process); the mode
+ends with a table of every figure and each ratio against its target. With `--once`
+a failing step's figures are still printed, marked as not a capacity.
 
-The machine's two cores are shared by everything here (and by whatever else
-runs): the load average is printed with each step, and the CPU of the server, the
-load generators and the endpoint over the steady state. The server's figures
-(late ticks, collections, DynamoDB requests, games finished) cover the load
-generators' steady-state window only; its loop's longest stalls are printed with
-the CPU it used across each (stall_watch.py), which tells its own work from being
-preempted. `--matched-clients` measures the ceiling a second time with clients
-that spend a bot's CPU per frame (see bench_broadcast_ceiling.py); the ratio to the
-receive-only ceiling stays the headline figure.
+    # every figure for one mode, one count (< 20 min per mode):
+    python benchmarks/bench_capacity.py --modes duel --start 1600 --once \\
+        --via lobby,matchmaking --matched-clients
+    python benchmarks/bench_capacity.py --modes ffa --start 3000 --once \\
+        --via lobby,matchmaking --matched-clients
+    # a quick check of the tool (about 3 minutes):
+    python benchmarks/bench_capacity.py --modes duel --start 200 --once --seconds 8 \\
+        --via lobby,matchmaking --matched-clients
+    # a capacity search (raise by --step while it holds), then the figures at the best count:
+    python benchmarks/bench_capacity.py --modes duel --start 3200 --step 400 --matched-clients
+    # also the bare ceiling with reading clients (the earlier capacity ratio, context):
+    python benchmarks/bench_capacity.py --modes duel --start 3200 --once --receive-ceiling
+    # the game server alone, profiled (py-spy, raw collapsed stacks per process):
+    python benchmarks/bench_capacity.py --modes duel --start 1000 --once --no-ceiling \\
+        --endpoint-nice 10 --seconds 15 --profile /tmp/prof
+    python benchmarks/bench_capacity.py --modes duel --start 1000 --metrics-ab 3
+
+The machine's cores are shared by everything here (and by whatever else runs): CPU
+per player-second holds up under that better than latency does. The server's
+figures (late ticks, collections, DynamoDB requests, games finished) cover the load
+generators' steady-state window only; its loop's longest stalls are printed with the
+CPU it used across each (stall_watch.py), which tells its own work from being
+preempted.
 """
 
 from __future__ import annotations
