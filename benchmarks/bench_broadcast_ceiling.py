@@ -200,9 +200,13 @@ class BusyWork:
 
     @staticmethod
     def _timed(rounds: int) -> float:
-        began = time.perf_counter()
+        # This thread's CPU time, not the wall clock: on cores shared with other work a
+        # preempted calibration read as slow spinning, so the rounds came out too few and
+        # each process's clients cost a different amount (a tool check on a loaded
+        # machine: 42 us of work per frame cost 20).
+        began = time.thread_time()
         BusyWork._spin(rounds)
-        return time.perf_counter() - began
+        return time.thread_time() - began
 
     @staticmethod
     def _spin(rounds: int) -> int:
@@ -411,7 +415,7 @@ def describe(result: CeilingStep, label: str = "ceiling") -> str:
         f"  {label} {result.clients:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
         f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
         f"{result.server_cpu_percent}% ({result.server_us_per_client_s:.1f} us per client-second) clients "
-        f"{result.client_cpu_percent}% {result.client_cpu_percents} (busy work {result.client_work_us} us/frame), "
+        f"{result.client_cpu_percent}% {result.client_cpu_percents} (busy work {result.client_work_us:.1f} us/frame), "
         f"server gc max {result.gc_max_ms} ms, load {result.load} -> {'holds' if result.holds else 'fails'}"
     )
 
