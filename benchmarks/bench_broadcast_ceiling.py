@@ -11,9 +11,11 @@ latency in an HDR histogram after a warm-up.
     python benchmarks/bench_broadcast_ceiling.py --clients 2000 --group 2 \
         --frames-per-client 6 --frame-bytes 180 --seconds 15
 
-`find_ceiling(...)` raises the client count until p99 delivery reaches 50 ms or a
-group's timer falls more than one tick behind; bench_capacity.py calls it with
-the traffic profile it measured, in the same run.
+`measure(...)` runs one step; bench_capacity.py runs one at the game server's
+player count with the traffic its players saw, in the same run, for the CPU per
+client-second (issue 22's figure 1). `find_ceiling(...)` raises the client count
+until p99 delivery reaches 50 ms or a group's timer falls more than one tick behind.
+Each step prints the load average before and after it and every process's CPU.
 
 With `--client-work-us W` every client spends W µs of CPU per frame received
 (calibrated busy work) and `--client-processes N` spreads the clients over N
@@ -34,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Protocol, TypeVar
 
 TICK_MS = 100
@@ -93,10 +95,17 @@ class CeilingStep:
     client_cpu_percent: float  # all client processes together
     client_processes: int = 1
     client_work_us: float = 0.0  # busy work per frame received, per client
+    client_cpu_percents: list[float] = field(default_factory=list)  # each client process's
+    load: str = ""  # the load average before and after the step
 
     @property
     def holds(self) -> bool:
         return self.connected == self.clients and self.p99_ms < P99_LIMIT_MS and self.late_ticks == 0
+
+    @property
+    def server_us_per_client_s(self) -> float:
+        """The bare server's CPU per connected client and second (issue 22's figure 1)."""
+        return self.server_cpu_percent / 100 / max(1, self.connected) * 1e6
 
 
 # --- the bare server ----------------------------------------------------------------------
@@ -191,9 +200,13 @@ class BusyWork:
 
     @staticmethod
     def _timed(rounds: int) -> float:
-        began = time.perf_counter()
+        # This thread's CPU time, not the wall clock: on cores shared with other work a
+        # preempted calibration read as slow spinning, so the rounds came out too few and
+        # each process's clients cost a different amount (a tool check on a loaded
+        # machine: 42 us of work per frame cost 20).
+        began = time.thread_time()
         BusyWork._spin(rounds)
-        return time.perf_counter() - began
+        return time.thread_time() - began
 
     @staticmethod
     def _spin(rounds: int) -> int:
@@ -331,6 +344,7 @@ def measure(clients_count: int, traffic: Traffic, seconds: float, load: ClientLo
     from snaketron.loadtest.metrics import Latency
 
     port = free_port()
+    load_before = load_average()
     script = os.path.abspath(__file__)
     server = subprocess.Popen(
         [sys.executable, script, "--serve", str(port), "--group", str(traffic.group),
@@ -390,24 +404,43 @@ def measure(clients_count: int, traffic: Traffic, seconds: float, load: ClientLo
         client_cpu_percent=round(sum(part["client_cpu_percent"] for part in parts), 1),
         client_processes=load.processes,
         client_work_us=load.work_us,
+        client_cpu_percents=[part["client_cpu_percent"] for part in parts],
+        load=f"{load_before} -> {load_average()}",
+    )
+
+
+def describe(result: CeilingStep, label: str = "ceiling") -> str:
+    """One step on one line: latency, the load average and every process's CPU."""
+    return (
+        f"  {label} {result.clients:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
+        f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
+        f"{result.server_cpu_percent}% ({result.server_us_per_client_s:.1f} us per client-second) clients "
+        f"{result.client_cpu_percent}% {result.client_cpu_percents} (busy work {result.client_work_us:.1f} us/frame), "
+        f"server gc max {result.gc_max_ms} ms, load {result.load} -> {'holds' if result.holds else 'fails'}"
     )
 
 
 def find_ceiling(
-    traffic: Traffic, *, start: int, step: int, seconds: float, load: ClientLoad = READING_CLIENTS, log=print
+    traffic: Traffic,
+    *,
+    start: int,
+    step: int,
+    seconds: float,
+    load: ClientLoad = READING_CLIENTS,
+    log=print,
+    unit: int = 1,
+    max_steps: int = MAX_STEPS,
 ) -> tuple[int, list[CeilingStep]]:
-    """The most clients (in steps, `climb`) the bare server holds, and every step measured."""
+    """The most clients (in steps, `climb`; whole `unit`s, at most `max_steps`) the bare
+    server holds, and every step measured."""
 
     def measure_at(clients_count: int) -> CeilingStep:
         result = measure(clients_count, traffic, seconds, load)
-        log(f"  ceiling {clients_count:>6} clients: p99 {result.p99_ms:6.1f} ms, late ticks {result.late_ticks}, "
-            f"connected {result.connected}, {result.frames_received_per_s:,.0f} frames/s, cpu server "
-            f"{result.server_cpu_percent}% clients {result.client_cpu_percent}%, server gc max {result.gc_max_ms} ms, "
-            f"load {load_average()} -> "
-            f"{'holds' if result.holds else 'fails'}")  # fmt: skip
+        log(describe(result))
         return result
 
-    steps = climb(measure_at, start=start, step=step, unit=1, floor=50, largest=MAX_CLIENTS, max_steps=MAX_STEPS)
+    floor = max(1, 50 // unit) * unit
+    steps = climb(measure_at, start=start, step=step, unit=unit, floor=floor, largest=MAX_CLIENTS, max_steps=max_steps)
     top = highest_held(steps)
     return (top.clients if top else 0), steps
 

@@ -1,4 +1,5 @@
-"""Capacity: the most concurrent players one server process holds in live 10 Hz games.
+"""Capacity: the most concurrent players one server process holds in live 10 Hz games,
+and issue 22's figures, which compare it with a bare broadcast server in the same run.
 
 A player count holds when, in the steady state (after the ramp and a warm-up),
 p99 event delivery stays under 50 ms, no game's tick was computed more than one
@@ -11,27 +12,53 @@ environment variables; it prints its host stats when it stops), a fresh DynamoDB
 endpoint per step (the embedded one that `snaketron serve` starts, whose
 transactions back up only the items they touch; stock moto copies whole tables
 per transaction and, with a thousand accounts, timed out lobby creation and
-authentication during the ramp), and the load generator (`snaketron
-loadtest` with JSON output; it signs every bot up before its ramp). Then, in the
-same run, the bare broadcast ceiling (bench_broadcast_ceiling.py) is measured
-for the traffic the load test saw (frames per client per second, bytes per
-frame), and capacity is reported as a ratio of it.
+authentication during the ramp), and the load generators (`snaketron
+loadtest` with JSON output; they sign every bot up before their ramp).
 
-    python benchmarks/bench_capacity.py                 # both modes, via custom lobbies
-    python benchmarks/bench_capacity.py --modes duel --start 400 --step 400
-    python benchmarks/bench_capacity.py --via matchmaking
-    python benchmarks/bench_capacity.py --endpoint-nice 10 --matched-clients
-    python benchmarks/bench_capacity.py --modes duel --start 1000 --metrics-ab
+Issue 22's figures, for each mode, from one run (the first `--via` is the reference):
+  1. CPU efficiency: the bare broadcast server (bench_broadcast_ceiling.py) measured
+     at the reference's bot count with the traffic its players saw (frames per client
+     per second, bytes per frame, group size), reading clients in as many processes as
+     there were load generators: its CPU µs per client-second / the game server's CPU
+     µs per player-second. Target >= 0.8.
+  2. `--matched-clients`: the bare server's ceiling with clients that spend the bots'
+     CPU per frame, searched from the capacity up in whole groups (bounded with
+     `--once`); capacity / that ceiling. Target >= 0.8.
+  3. `--via lobby,matchmaking`: the capacity through matchmaking next to the lobby's,
+     their ratio (target: within 10%) and the queue-to-match p99 (QueueForMatch sent ->
+     MatchFound received, over the whole run, ramp included).
+  4. Context only: DynamoDB requests in the steady state per game finished in it
+     (bench_requests_per_game.py measures the judged figure).
+  5. Players per core: 1,000,000 / the game server's µs per player-second, next to
+     the bare server's 1,000,000 / µs per client-second.
+Each step prints the load average before and after it and every process's CPU (game
+server, endpoint, each load generator; bare server, each client process); the mode
+ends with a table of every figure and each ratio against its target. With `--once`
+a failing step's figures are still printed, marked as not a capacity.
 
-The machine's two cores are shared by everything here (and by whatever else
-runs): the load average is printed with each step, and the CPU of the server, the
-load generators and the endpoint over the steady state. The server's figures
-(late ticks, collections, DynamoDB requests, games finished) cover the load
-generators' steady-state window only; its loop's longest stalls are printed with
-the CPU it used across each (stall_watch.py), which tells its own work from being
-preempted. `--matched-clients` measures the ceiling a second time with clients
-that spend a bot's CPU per frame (see bench_broadcast_ceiling.py); the ratio to the
-receive-only ceiling stays the headline figure.
+    # every figure for one mode, one count (< 20 min per mode):
+    python benchmarks/bench_capacity.py --modes duel --start 1600 --once \\
+        --via lobby,matchmaking --matched-clients
+    python benchmarks/bench_capacity.py --modes ffa --start 3000 --once \\
+        --via lobby,matchmaking --matched-clients
+    # a quick check of the tool (about 3 minutes):
+    python benchmarks/bench_capacity.py --modes duel --start 200 --once --seconds 8 \\
+        --via lobby,matchmaking --matched-clients
+    # a capacity search (raise by --step while it holds), then the figures at the best count:
+    python benchmarks/bench_capacity.py --modes duel --start 3200 --step 400 --matched-clients
+    # also the bare ceiling with reading clients (the earlier capacity ratio, context):
+    python benchmarks/bench_capacity.py --modes duel --start 3200 --once --receive-ceiling
+    # the game server alone, profiled (py-spy, raw collapsed stacks per process):
+    python benchmarks/bench_capacity.py --modes duel --start 1000 --once --no-ceiling \\
+        --endpoint-nice 10 --seconds 15 --profile /tmp/prof
+    python benchmarks/bench_capacity.py --modes duel --start 1000 --metrics-ab 3
+
+The machine's cores are shared by everything here (and by whatever else runs): CPU
+per player-second holds up under that better than latency does. The server's
+figures (late ticks, collections, DynamoDB requests, games finished) cover the load
+generators' steady-state window only; its loop's longest stalls are printed with the
+CPU it used across each (stall_watch.py), which tells its own work from being
+preempted.
 """
 
 from __future__ import annotations
@@ -53,12 +80,15 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_broadcast_ceiling import MAX_STEPS as MAX_CEILING_STEPS
 from bench_broadcast_ceiling import (
     P99_LIMIT_MS,
+    CeilingStep,
     ClientLoad,
     Traffic,
     climb,
     cpu_seconds,
+    describe,
     find_ceiling,
     free_port,
     highest_held,
@@ -73,6 +103,9 @@ from snaketron.db.embedded import EmbeddedEndpoint
 RAMP_BOTS_PER_S = {"duel": 20, "ffa": 40}  # one lobby per 2 or 6 bots
 WARMUP_S = 10.0
 MAX_STEPS = 10
+# The matched-clients ceiling under --once: up from the capacity by halves, then a quarter
+# and an eighth after failures; steps of half a minute or so at the counts measured here.
+MATCHED_STEPS_ONCE = 8
 ROLES = {
     ("duel", "lobby"): "lobby-duel",
     ("ffa", "lobby"): "lobby-ffa",
@@ -170,6 +203,7 @@ async def serve_child() -> None:
 @dataclasses.dataclass
 class CapacityStep:
     mode: str
+    via: str  # lobby or matchmaking
     bots: int
     players_live: float
     p50_ms: float
@@ -181,7 +215,8 @@ class CapacityStep:
     frames_per_client_s: float
     bytes_per_frame: float
     server_cpu_percent: float  # of one core, over the steady state
-    loadgen_cpu_percent: float
+    loadgen_cpu_percent: float  # all load generators together
+    loadgen_cpu_percents: list[float]  # each load generator's
     endpoint_cpu_percent: float  # the DynamoDB endpoint: near 100% means it, not the server, is the limit
     gc_max_ms: list[float]  # the server's longest collection per generation in the steady state
     loadgen_gc_max_ms: list[float]  # the load generators' longest, per generation, from their steady state on
@@ -192,6 +227,20 @@ class CapacityStep:
     load: str
     metrics: bool = True  # SNAKETRON_METRICS, and /metrics scraped every second
     scrape_ms: list[float] = dataclasses.field(default_factory=list)  # each scrape's answer time
+    # QueueForMatch sent -> MatchFound received, over the whole run (matchmaking only: 0 bots queued else).
+    queue_to_match_p99_ms: float = 0.0
+    queue_to_match_count: int = 0
+
+    @property
+    def server_us_per_player_s(self) -> float:
+        """The game server's CPU per player in a live game and second (issue 22's figure 1)."""
+        return self.server_cpu_percent / 100 / max(1e-9, self.players_live) * 1e6
+
+    @property
+    def db_requests_per_game(self) -> float:
+        """DynamoDB requests in the steady state per game finished in it: context for
+        figure 4, whose judged value comes from bench_requests_per_game.py."""
+        return sum(self.db_requests_per_s.values()) / max(1e-9, self.games_finished_per_s)
 
     @property
     def server_us_per_frame(self) -> float:
@@ -445,6 +494,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metri
     stats = json.loads(next(line for line in stdout.splitlines() if line.startswith("STATS "))[6:])
     delivery = Latency.merged([r["latency_hdr"]["event_delivery"] for r in reports]).summary()
     command = Latency.merged([r["latency_hdr"]["command_to_scheduled"] for r in reports]).summary()
+    queued = Latency.merged([r["latency_hdr"]["queue_to_match"] for r in reports]).summary()
     players = sum(r["players_live_mean"] for r in reports)
     frames = sum(r["steady_frames_received"] for r in reports)
     frames_per_s = sum(r["steady_frames_received"] / max(1e-9, r["steady_s"]) for r in reports)
@@ -453,6 +503,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metri
         errors.update(report["errors"])
     return CapacityStep(
         mode=mode,
+        via=via,
         bots=bots,
         players_live=players,
         p50_ms=delivery.p50_ms,
@@ -466,6 +517,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metri
         server_cpu_percent=meter.percent[0],
         endpoint_cpu_percent=meter.percent[1],
         loadgen_cpu_percent=round(sum(meter.percent[2:]), 1),
+        loadgen_cpu_percents=meter.percent[2:],
         gc_max_ms=stats["gc"]["max_ms"],
         loadgen_gc_max_ms=[max(r["load_generator_gc"]["max_ms"][g] for r in reports) for g in range(3)],
         games_finished_per_s=round(stats["games_finished"] / stats["window_s"], 1),
@@ -475,6 +527,8 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metri
         load=f"{load_before} -> {load_average()}",
         metrics=metrics,
         scrape_ms=scrape_ms,
+        queue_to_match_p99_ms=queued.p99_ms,
+        queue_to_match_count=queued.count,
     )
 
 
@@ -496,17 +550,24 @@ def search(
 
 
 def print_step(result: CapacityStep) -> None:
+    queued = (
+        f"queue-to-match p99 {result.queue_to_match_p99_ms:.1f} ms ({result.queue_to_match_count} matches), "
+        if result.queue_to_match_count
+        else ""
+    )
     scraped = (
         f"on ({len(result.scrape_ms)} scrapes, slowest {max(result.scrape_ms, default=0)} ms)"
         if result.metrics
         else "off"
     )
     print(
-        f"  {result.mode} {result.bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
+        f"  {result.mode} via {result.via} {result.bots:>5} bots ({result.players_live:.0f} live): delivery p50 {result.p50_ms:.1f} "
         f"p99 {result.p99_ms:.1f} ms, command p99 {result.command_p99_ms:.1f} ms, late ticks "
         f"{result.late_ticks} (max {result.max_lateness_ms} ms), errors {result.errors or 0}, "
         f"{result.frames_per_client_s} frames/client/s of {result.bytes_per_frame} B, cpu server "
-        f"{result.server_cpu_percent}% loadgen {result.loadgen_cpu_percent}% endpoint {result.endpoint_cpu_percent}%, "
+        f"{result.server_cpu_percent}% ({result.server_us_per_player_s:.1f} us per player-second) "
+        f"loadgen {result.loadgen_cpu_percent}% {result.loadgen_cpu_percents} endpoint {result.endpoint_cpu_percent}%, "
+        f"{queued}"
         f"server gc max {result.gc_max_ms} ms, load generators' {result.loadgen_gc_max_ms} ms, games finished {result.games_finished_per_s}/s, "
         f"event frames per write {result.frames_per_write}, "
         f"requests/s {result.db_requests_per_s}, "
@@ -528,11 +589,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--modes", default="duel,ffa")
-    parser.add_argument("--via", choices=("lobby", "matchmaking"), default="lobby")
+    parser.add_argument(
+        "--via",
+        default="lobby",
+        help="lobby, matchmaking or both (lobby,matchmaking): how games form; the first is the reference "
+        "for figures 1, 2 and 5, and with both the matchmade capacity is compared with it (figure 3)",
+    )
     parser.add_argument("--start", type=int, default=600)
     parser.add_argument("--step", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=15.0, help="steady-state seconds per step")
-    parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="measure the game server only: no bare server at all (profiling)"
+    )
+    parser.add_argument(
+        "--receive-ceiling",
+        action="store_true",
+        help="also search the bare server's ceiling with reading clients (the earlier capacity ratio, context)",
+    )
     parser.add_argument(
         "--endpoint-nice",
         type=int,
@@ -542,9 +615,11 @@ def main() -> None:
     parser.add_argument(
         "--matched-clients",
         action="store_true",
-        help="also measure the ceiling with clients that spend the bots' CPU per frame",
+        help="figure 2: the ceiling with clients that spend the bots' CPU per frame, searched from the capacity up",
     )
-    parser.add_argument("--once", action="store_true", help="measure the --start count only, no search")
+    parser.add_argument(
+        "--once", action="store_true", help="measure the --start count only (per --via), no capacity search"
+    )
     parser.add_argument(
         "--profile",
         metavar="DIR",
@@ -566,37 +641,158 @@ def main() -> None:
 
         uvloop.run(serve_child())
         return
+    vias = args.via.split(",")
+    for via in vias:
+        if via not in ("lobby", "matchmaking"):
+            parser.error(f"--via: {via!r} is neither lobby nor matchmaking")
     print(
-        f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}, via {args.via}"
+        f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+        f"via {args.via}, load {load_average()}",
+        flush=True,
     )
     global PROFILE_DIR, ENDPOINT_NICE
     PROFILE_DIR = args.profile
     ENDPOINT_NICE = args.endpoint_nice
     for mode in args.modes.split(","):
         if args.metrics_ab:
-            metrics_cost(mode, args.via, args.start, args.seconds, args.loadgens, args.metrics_ab)
+            metrics_cost(mode, vias[0], args.start, args.seconds, args.loadgens, args.metrics_ab)
             continue
-        if args.once:
-            search(mode, args.via, args.start, 0, args.seconds, args.loadgens)
-            continue
-        best, _ = search(mode, args.via, args.start, args.step, args.seconds, args.loadgens)
-        if best is None:
-            print(f"{mode}: no step held")
-            continue
-        print(f"{mode}: capacity {best.players_live:.0f} players in live games ({best.bots} bots)")
-        if args.no_ceiling:
-            continue
-        ceiling, ceiling_steps = find_ceiling(
-            best.traffic,
-            start=best.bots,
-            step=best.bots,
+        began = time.monotonic()
+        figures = Figures(mode, once=args.once)
+        for via in vias:
+            best, steps = search(mode, via, args.start, 0 if args.once else args.step, args.seconds, args.loadgens)
+            if args.once:
+                best = steps[0]  # the one count measured: its figures, held or not (the table says which)
+            if best is None:
+                print(f"{mode} via {via}: no step held", flush=True)
+                continue
+            figures.capacity[via] = best
+            held = "" if best.holds else " (the step FAILED: not a capacity)"
+            print(
+                f"{mode} via {via}: capacity {best.players_live:.0f} players in live games ({best.bots} bots){held}",
+                flush=True,
+            )
+        reference = figures.capacity.get(vias[0])
+        if reference is not None and not args.no_ceiling:
+            measure_bare(figures, reference, args)
+        print_figures(figures, vias)
+        print(f"{mode}: measured in {(time.monotonic() - began) / 60:.1f} min, load {load_average()}", flush=True)
+
+
+def measure_bare(figures: Figures, reference: CapacityStep, args: argparse.Namespace) -> None:
+    """The bare server next to the reference step: at its count with its traffic (figures 1
+    and 5), then, if asked, its ceilings with matched clients (figure 2) and reading ones."""
+    # Reading clients in as many processes as there were load generators, whole groups each.
+    bare = measure_ceiling(reference.bots, reference.traffic, args.seconds, ClientLoad(args.loadgens, 0.0))
+    print(describe(bare, "bare server at the same count,"), flush=True)
+    figures.bare = bare
+    if args.matched_clients:
+        figures.matched_ceiling, figures.matched_reached = matched_ceiling(
+            reference, bare, args.seconds, args.loadgens, args.once
+        )
+    if args.receive_ceiling:
+        ceiling, _ = find_ceiling(
+            reference.traffic,
+            start=reference.bots,
+            step=reference.bots,
             seconds=args.seconds,
+            unit=GROUP[reference.mode],
             log=lambda line: print(line, flush=True),
         )
-        ratio = best.players_live / ceiling if ceiling else float("nan")
-        print(f"{mode}: bare broadcast ceiling {ceiling} clients; capacity ratio {ratio:.2f}", flush=True)
-        if args.matched_clients and ceiling:
-            matched_ceiling(best, ceiling_steps, args.seconds, args.loadgens)
+        ratio = reference.players_live / ceiling if ceiling else float("nan")
+        print(f"{reference.mode}: bare ceiling, reading clients, {ceiling} clients; capacity ratio {ratio:.2f}")
+
+
+@dataclasses.dataclass
+class Figures:
+    """Issue 22's figures for one mode, as measured in this run."""
+
+    mode: str
+    once: bool
+    capacity: dict[str, CapacityStep] = dataclasses.field(default_factory=dict)  # per --via
+    bare: CeilingStep | None = None  # the bare server at the reference's count and traffic
+    matched_ceiling: int | None = None  # clients; None: not measured
+    matched_reached: bool = True  # False: every step held, the ceiling is higher still
+
+
+# Issue 22's targets: figures 1 and 2 at least this ratio; figure 3 within this fraction.
+EFFICIENCY_TARGET = 0.8
+MATCHED_TARGET = 0.8
+MATCHMAKING_TOLERANCE = 0.10
+
+
+def judged(ratio: float, met: bool) -> str:
+    return f"{ratio:.2f} | {'met' if met else 'NOT MET'}"
+
+
+def print_figures(figures: Figures, vias: list[str]) -> None:
+    """The final table: every figure, and each ratio against its target."""
+    mode = figures.mode
+    reference = figures.capacity.get(vias[0])
+    rows: list[tuple[str, str, str, str]] = []  # figure, values, ratio and verdict, target
+    if reference is not None and figures.bare is not None:
+        game_us, bare_us = reference.server_us_per_player_s, figures.bare.server_us_per_client_s
+        efficiency = bare_us / game_us if game_us else float("nan")
+        rows.append(
+            (
+                f"1. CPU efficiency ({reference.bots} clients, via {reference.via})",
+                f"bare {bare_us:.1f} us per client-second / game {game_us:.1f} us per player-second",
+                judged(efficiency, efficiency >= EFFICIENCY_TARGET),
+                f">= {EFFICIENCY_TARGET}",
+            )
+        )
+    if reference is not None and figures.matched_ceiling is not None:
+        ratio = reference.players_live / figures.matched_ceiling if figures.matched_ceiling else 0.0
+        bound = "" if figures.matched_reached else " (not reached: the ratio is at most this)"
+        rows.append(
+            (
+                "2. capacity / matched-clients ceiling",
+                f"{reference.players_live:.0f} players / {figures.matched_ceiling} clients{bound}",
+                judged(ratio, ratio >= MATCHED_TARGET),
+                f">= {MATCHED_TARGET}",
+            )
+        )
+    lobby, matchmade = figures.capacity.get("lobby"), figures.capacity.get("matchmaking")
+    if lobby is not None and matchmade is not None:
+        ratio = matchmade.players_live / lobby.players_live if lobby.players_live else 0.0
+        rows.append(
+            (
+                "3. capacity via matchmaking / via lobby",
+                f"{matchmade.players_live:.0f} / {lobby.players_live:.0f} players, "
+                f"queue-to-match p99 {matchmade.queue_to_match_p99_ms:.0f} ms",
+                judged(ratio, ratio >= 1 - MATCHMAKING_TOLERANCE),
+                f"within {MATCHMAKING_TOLERANCE:.0%} (>= {1 - MATCHMAKING_TOLERANCE:.2f})",
+            )
+        )
+    for step in figures.capacity.values():
+        rows.append(
+            (
+                f"4. (context) DynamoDB requests per game finished, via {step.via}",
+                f"{sum(step.db_requests_per_s.values()):.1f} requests/s, {step.games_finished_per_s} games/s",
+                f"{step.db_requests_per_game:.2f} | see bench_requests_per_game.py",
+                "<= 4 concurrent",
+            )
+        )
+    if reference is not None and figures.bare is not None:
+        game_us, bare_us = reference.server_us_per_player_s, figures.bare.server_us_per_client_s
+        rows.append(
+            (
+                "5. players per core (1,000,000 / us per player-second)",
+                f"game {1e6 / max(1e-9, game_us):,.0f} players, bare {1e6 / max(1e-9, bare_us):,.0f} clients",
+                f"{bare_us / game_us if game_us else float('nan'):.2f} | (figure 1's ratio)",
+                "-",
+            )
+        )
+    print(f"\n{mode}: issue 22's figures", flush=True)
+    for via, step in figures.capacity.items():
+        status = "holds" if step.holds else "FAILED"
+        kind = "the --once count" if figures.once else "the largest count that held"
+        print(f"  via {via}: {kind}, {step.bots} bots, {step.players_live:.0f} live, {status}", flush=True)
+    print("| figure | measured | ratio | verdict | target |\n|---|---|---|---|---|")
+    for figure, values, verdict, target in rows:
+        print(f"| {figure} | {values} | {verdict} | {target} |", flush=True)
+    if reference is not None and not all(step.holds for step in figures.capacity.values()):
+        print(f"{mode}: a step failed, so a ratio built on its capacity is no capacity ratio", flush=True)
 
 
 def metrics_cost(mode: str, via: str, bots: int, seconds: float, loadgens: int, pairs: int) -> None:
@@ -620,26 +816,32 @@ def cpu_us_per_frame(cpu_percent: float, frames_per_s: float) -> float:
     return cpu_percent / 100 / max(1e-9, frames_per_s) * 1e6
 
 
-def matched_ceiling(best: CapacityStep, ceiling_steps: list, seconds: float, loadgens: int) -> None:
-    """The bare ceiling again, with clients that cost the machine what the bots cost.
+def matched_ceiling(
+    best: CapacityStep, reader: CeilingStep, seconds: float, loadgens: int, once: bool
+) -> tuple[int, bool]:
+    """The bare ceiling with clients that cost the machine what the bots cost (figure 2).
 
-    The receive-only ceiling's clients spend a fraction of a playing bot's CPU per frame,
-    and on a machine whose cores the server shares with its clients that alone keeps the
-    ratio low whatever the server does. Here each client also spends, per frame, the
-    difference (calibrated busy work), in as many processes as there were load
-    generators, so that the ratio compares the game server with a bare one."""
+    Reading clients spend a fraction of a playing bot's CPU per frame, and on a machine
+    whose cores the server shares with its clients that alone keeps the ratio low
+    whatever the server does. Here each client also spends, per frame, the difference
+    (calibrated busy work), in as many processes as there were load generators, so that
+    the ratio compares the game server with a bare one. `reader`: the bare server at the
+    capacity's count with reading clients. The search starts at the capacity and climbs
+    in whole groups, half of it at a time (a quarter, then an eighth after failures), at
+    most MATCHED_STEPS_ONCE steps with `once`. Returns the ceiling in clients (0: none
+    held) and whether a step failed above it (False: the ceiling is at least that)."""
     mode = best.mode
+    group = GROUP[mode]
     bot_us = cpu_us_per_frame(best.loadgen_cpu_percent, best.frames_per_client_s * best.players_live)
-    reader = highest_held(ceiling_steps)
-    assert reader is not None  # a ceiling was found
     reader_us = cpu_us_per_frame(reader.client_cpu_percent, reader.frames_received_per_s)
     work_us = max(0.0, bot_us - reader_us)
     # Busy work calibrated on a quiet process costs a little more or less among thousands
     # of connections: one trial step at the capacity's count scales it to what it costs there.
     trial = measure_ceiling(best.bots, best.traffic, seconds, ClientLoad(loadgens, work_us))
+    print(describe(trial, "trial of the busy work,"), flush=True)
     trial_us = cpu_us_per_frame(trial.client_cpu_percent, trial.frames_received_per_s)
     if trial_us > reader_us:
-        work_us *= (bot_us - reader_us) / (trial_us - reader_us)
+        work_us *= max(0.0, bot_us - reader_us) / (trial_us - reader_us)
     work_us = round(work_us, 1)
     print(
         f"{mode}: bots spend {bot_us:.0f} us of CPU per frame received, reading clients {reader_us:.0f} us "
@@ -650,17 +852,22 @@ def matched_ceiling(best: CapacityStep, ceiling_steps: list, seconds: float, loa
     matched, matched_steps = find_ceiling(
         best.traffic,
         start=best.bots,
-        step=max(GROUP[mode], best.bots // 4),
+        step=max(group, best.bots // 2),
         seconds=seconds,
         load=ClientLoad(loadgens, work_us),
         log=lambda line: print(line, flush=True),
+        unit=group,
+        max_steps=MATCHED_STEPS_ONCE if once else MAX_CEILING_STEPS,
     )
     top = highest_held(matched_steps)
     if top is not None:
         achieved = cpu_us_per_frame(top.client_cpu_percent, top.frames_received_per_s)
         print(f"{mode}: matched clients spent {achieved:.0f} us of CPU per frame (bots: {bot_us:.0f})", flush=True)
+    reached = any(not step.holds and step.clients > matched for step in matched_steps)
+    bound = "" if reached else f"at least (no step above it failed in {len(matched_steps)} steps) "
     ratio = best.players_live / matched if matched else float("nan")
-    print(f"{mode}: ceiling with matched clients {matched} clients; capacity ratio {ratio:.2f}", flush=True)
+    print(f"{mode}: ceiling with matched clients {bound}{matched} clients; capacity ratio {ratio:.2f}", flush=True)
+    return matched, reached
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ LATENCIES = (
     "sign_in",  # HTTP register-or-login
     "connect",  # WebSocket opening handshake
     "auth",  # Token -> Authenticated
-    "queue_to_match",  # QueueForMatch -> JoinGame from the server
+    "queue_to_match",  # QueueForMatch sent -> MatchFound received
     "command_to_scheduled",  # GameCommand sent -> its CommandScheduled received
     "event_delivery",  # the event's server time -> arrival (see bot.event_server_time_ms)
 )
