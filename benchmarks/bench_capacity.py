@@ -744,11 +744,15 @@ def print_figures(figures: Figures, vias: list[str]) -> None:
     if reference is not None and figures.matched_ceiling is not None:
         ratio = reference.players_live / figures.matched_ceiling if figures.matched_ceiling else 0.0
         bound = "" if figures.matched_reached else " (not reached: the ratio is at most this)"
+        # Below an unreached ceiling's bound the target is missed for sure; above it, unknown.
+        verdict = judged(ratio, ratio >= MATCHED_TARGET)
+        if not figures.matched_reached and ratio >= MATCHED_TARGET:
+            verdict = f"<= {ratio:.2f} | unknown (search higher)"
         rows.append(
             (
                 "2. capacity / matched-clients ceiling",
                 f"{reference.players_live:.0f} players / {figures.matched_ceiling} clients{bound}",
-                judged(ratio, ratio >= MATCHED_TARGET),
+                verdict,
                 f">= {MATCHED_TARGET}",
             )
         )

@@ -1,6 +1,6 @@
 """CPU per DynamoDB request: the aiobotocore SDK path versus the lean data plane.
 
-    python benchmarks/bench_sdk.py [--requests 400] [--rounds 3] [--concurrency 4] [--endpoint URL]
+    python benchmarks/bench_sdk.py [--requests 400] [--rounds 3] [--concurrency 4] [--uvloop] [--endpoint URL]
 
 Both paths (`DynamoClient` with SNAKETRON_DB_LEAN on and off) send the same hot
 operations, shaped like the game server's (player rows, a heartbeat update, a
@@ -9,7 +9,8 @@ endpoint in the same run: the embedded one (moto in a child process, niced, so
 that its CPU is not this process's) unless --endpoint is given. For each operation
 the two paths alternate, round by round; each round sends --requests requests with
 --concurrency in flight and reads this process's CPU time (`time.process_time`)
-around them. Printed: the median over the rounds of CPU microseconds per request,
+around them (on asyncio's own event loop, or with --uvloop on the one the game
+server runs). Printed: the median over the rounds of CPU microseconds per request,
 everything `DynamoClient.call` does included (retry loop, metrics, timeout).
 """
 
@@ -162,7 +163,8 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         if endpoint is not None:
             endpoint.stop()
-    print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}")
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}, event loop: {loop}")
 
 
 def main() -> None:
@@ -171,7 +173,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--endpoint", default="", help="an endpoint URL instead of the embedded one")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as the game server does")
+    args = parser.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        uvloop.run(run(args))
+    else:
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -249,7 +249,12 @@ class GameServer:
         abandoned = self.rooms.abandon_all()
         if abandoned:
             log.warning("games abandoned at stop", count=len(abandoned))
+        # A result's task hands its GameResult to the listeners as it ends, and they may
+        # spawn work of their own (the leaderboard's write): wait for that too, or it
+        # would run on a closed database.
         await self.tasks.wait(timeout_s=max(0.0, deadline - loop.time()))
+        while len(self.tasks) and loop.time() < deadline:
+            await self.tasks.wait(timeout_s=max(0.0, deadline - loop.time()))
         try:
             async with asyncio.timeout_at(deadline):
                 await self.db.flush()

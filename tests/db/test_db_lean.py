@@ -20,7 +20,7 @@ from snaketron.config import Settings
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
 from snaketron.db.errors import Conflict, DatabaseError, InvalidRequest, TableNotFound, TransactionCancelled
-from snaketron.db.lean import LEAN_OPERATIONS
+from snaketron.db.lean import LEAN_OPERATIONS, serves
 from snaketron.db.tables import TableNames
 from support.fault_proxy import FaultProxy
 
@@ -294,3 +294,10 @@ def test_the_lean_operations_are_the_hot_ones() -> None:
         "transact_write_items",
         "transact_get_items",
     }
+
+
+def test_endpoints_behind_a_path_stay_on_the_sdk() -> None:
+    assert serves("https://dynamodb.eu-west-1.amazonaws.com")
+    assert serves("http://127.0.0.1:4566/")
+    assert not serves("https://proxy.example.com/dynamodb")
+    assert not serves("http://127.0.0.1:4566/?x=1")

@@ -100,6 +100,9 @@ def test_matched_ceiling_ratio_and_a_ceiling_not_reached(capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert "not reached: the ratio is at most this" in out
     assert "0.67 | NOT MET" in out
+    # An unreached ceiling whose bound still meets the target proves nothing.
+    figures.matched_ceiling = 1800
+    assert table(capsys, figures)["2. capacity / matched-clients ceiling"] == "unknown (search higher)"
 
 
 def test_a_failed_once_step_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:

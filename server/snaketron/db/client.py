@@ -49,7 +49,7 @@ from snaketron.db.errors import (
     TableNotFound,
     TransactionCancelled,
 )
-from snaketron.db.lean import LEAN_OPERATIONS, LeanTransport
+from snaketron.db.lean import LEAN_OPERATIONS, LeanTransport, serves
 from snaketron.db.retry import RetryPolicy
 from snaketron.histograms import DB_LATENCY_BOUNDS_S, BucketCounts
 from snaketron.logs import get_logger
@@ -243,7 +243,9 @@ class DynamoClient:
                 config=config,
             )
         )
-        if s.db_lean:
+        if s.db_lean and not serves(self._client.meta.endpoint_url):
+            log.info("dynamodb endpoint has a path or query: every request goes through the SDK")
+        elif s.db_lean:
             lean = LeanTransport(
                 connect_timeout=s.db_connect_timeout, read_timeout=s.db_read_timeout, max_pool=s.db_max_pool
             )

@@ -62,6 +62,14 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
+def serves(endpoint_url: str) -> bool:
+    """Whether the lean path can send to `endpoint_url`: its signer signs POSTs to
+    "/" (DynamoDB, LocalStack and the embedded endpoint all listen there); an endpoint
+    behind a path prefix or with a query stays on the SDK, which signs any URL."""
+    parts = urlsplit(endpoint_url)
+    return parts.scheme in ("http", "https") and parts.path in ("", "/") and not parts.query
+
+
 class LeanTransport:
     """Sends the `LEAN_OPERATIONS` of one `DynamoClient`. `start()` takes the SDK
     client whose endpoint, region and credentials it follows."""
@@ -213,4 +221,4 @@ def _b64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-__all__ = ["LEAN_OPERATIONS", "LeanTransport"]
+__all__ = ["LEAN_OPERATIONS", "LeanTransport", "serves"]
