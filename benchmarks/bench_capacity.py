@@ -56,9 +56,10 @@ a failing step's figures are still printed, marked as not a capacity.
 The machine's cores are shared by everything here (and by whatever else runs): CPU
 per player-second holds up under that better than latency does. The server's
 figures (late ticks, collections, DynamoDB requests, games finished) cover the load
-generators' steady-state window only; its loop's longest stalls are printed with the
-CPU it used across each (stall_watch.py), which tells its own work from being
-preempted.
+generators' steady-state window only. With `--stall-watch` its loop's longest stalls
+are printed with the CPU it used across each (stall_watch.py), which tells its own
+work from being preempted; it is off by default because the bare server carries no
+such watchdog and figure 1 compares the two servers' CPU.
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ ROLES = {
 GROUP = {"duel": 2, "ffa": 6}
 
 
+# `--stall-watch`: run stall_watch.py in the server (diagnosis; costs the server CPU).
+STALL_WATCH = False
+STALL_WATCH_ENV = "BENCH_STALL_WATCH"
+
+
 def server_env(ws_port: int, api_port: int, endpoint: str, metrics: bool = True) -> dict[str, str]:
     return {
         **os.environ,
@@ -130,6 +136,7 @@ def server_env(ws_port: int, api_port: int, endpoint: str, metrics: bool = True)
         "SNAKETRON_LOG_LEVEL": "warning",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "SNAKETRON_DEV_MODE": "1",  # a loopback server on a benchmark-only endpoint
+        STALL_WATCH_ENV: "1" if STALL_WATCH else "0",
     }
 
 
@@ -151,8 +158,11 @@ async def serve_child() -> None:
     from snaketron.loadtest.metrics import GcPauses
     from stall_watch import StallWatch
 
-    pauses = GcPauses().install()
-    stalls = StallWatch(pauses).start()
+    pauses = GcPauses().install()  # the bare server counts its collections too
+    # The stall watch (a watchdog thread waking every 10 ms, a loop heartbeat every 5 ms)
+    # is a diagnosis the bare server does not carry: off unless asked for, so that the
+    # two servers' CPU per player compares like with like (figure 1).
+    stalls = StallWatch(pauses).start() if os.environ.get(STALL_WATCH_ENV) == "1" else None
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -167,7 +177,8 @@ async def serve_child() -> None:
         def steady_state_begins() -> None:
             server.rooms.stats = HostStats()
             pauses.reset()
-            stalls.reset()
+            if stalls is not None:
+                stalls.reset()
             requests_before.clear()
             requests_before.update(db.metrics.requests)
             window_began[0] = time.monotonic()
@@ -179,7 +190,7 @@ async def serve_child() -> None:
             stats["window_s"] = time.monotonic() - window_began[0]
             stats["running_games"] = len(server.rooms.running_games())
             stats["gc"] = pauses.summary()
-            stats["stalls"] = stalls.summary()
+            stats["stalls"] = stalls.summary() if stalls is not None else []
             # DynamoDB requests sent in the steady state, per operation (every attempt).
             stats["db_requests"] = dict(collections.Counter(db.metrics.requests) - requests_before)
             taken.update(stats)
@@ -650,8 +661,9 @@ def main() -> None:
         f"via {args.via}, load {load_average()}",
         flush=True,
     )
-    global PROFILE_DIR, ENDPOINT_NICE
+    global PROFILE_DIR, ENDPOINT_NICE, STALL_WATCH
     PROFILE_DIR = args.profile
+    STALL_WATCH = args.stall_watch
     ENDPOINT_NICE = args.endpoint_nice
     for mode in args.modes.split(","):
         if args.metrics_ab:
