@@ -15,6 +15,9 @@ keep-alive time as the SDK's. An exchange that fails or is cancelled closes its
 connection, so a half-read answer never reaches the next request. Failures are
 `OSError`s (`ConnectionResetError` for a connection closed mid-answer) and
 `TimeoutError`s, which the data layer's retry policy treats as connection errors.
+The read timeout bounds the whole answer (aiohttp's and the SDK's bound each read):
+DynamoDB's answers are small, so the difference is a read stalled halfway, which
+both treat as a failed attempt.
 """
 
 from __future__ import annotations
