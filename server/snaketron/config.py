@@ -156,7 +156,7 @@ class Settings:
         "SNAKETRON_DB_LEAN",
         True,
         "Send the hot DynamoDB item requests (get/put/update/delete, query, batch, transact) as plain signed "
-        "JSON over kept-alive HTTP/1.1, a fraction of the SDK's CPU per request; 0 sends every request through aiobotocore.",
+        "JSON over aiohttp, about half the SDK's CPU per request; 0 sends every request through aiobotocore.",
     )
     db_retry_attempts: int = setting(
         "SNAKETRON_DB_RETRY_ATTEMPTS",

@@ -79,7 +79,11 @@ def _comparable(response: dict[str, Any]) -> dict[str, Any]:
 
     def normal(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: sorted(v) if k in ("SS", "NS", "BS") else normal(v) for k, v in value.items()}
+            # A set's members in a fixed order; an attribute merely named "SS" (its value a
+            # dict, not a list) is normalised like any other.
+            return {
+                k: sorted(v) if k in ("SS", "NS", "BS") and isinstance(v, list) else normal(v) for k, v in value.items()
+            }
         if isinstance(value, list):
             return [normal(v) for v in value]
         return value

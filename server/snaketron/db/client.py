@@ -3,8 +3,8 @@
 `DynamoClient.call("put_item", **params)` is the only way the data layer talks to
 DynamoDB. The hot item operations (`lean.LEAN_OPERATIONS`: get/put/update/delete,
 query, batch and transact) go through the lean data plane (`lean.LeanTransport`:
-msgspec JSON, our SigV4 signer, a small kept-alive HTTP/1.1 client; about a
-fifth to a third of the SDK's CPU per request); everything else (tables, describe, scans in tools), and every request
+msgspec JSON, botocore's SigV4 signer, aiohttp; about half the SDK's CPU per
+request); everything else (tables, describe, scans in tools), and every request
 when SNAKETRON_DB_LEAN is off, goes through one aiobotocore client. Both follow
 one configuration: the connection pool sized by SNAKETRON_DB_MAX_POOL, explicit
 connect/read timeouts, the SDK client's endpoint, region and credentials, and no

@@ -9,12 +9,11 @@ DynamoDB's wire format is plain JSON over one POST, so for the item operations o
 - the body is the request parameters as they are (the data layer already writes
   DynamoDB JSON, `codec.to_item`), encoded with msgspec (bytes become base64, as the
   SDK sends blobs);
-- it is signed with SigV4 (`sigv4.SigV4Signer`, held to botocore's `SigV4Auth` by
-  its tests) with the credentials and region that the SDK client resolved, and sent
-  to the SDK client's endpoint URL, so both paths follow one configuration
-  (AWS_ENDPOINT_URL_DYNAMODB, LocalStack, AWS);
-- it goes over kept-alive connections of `http1.Http1Pool` with the SDK client's
-  limits (pool size, connect and read timeouts, keep-alive);
+- it is signed by botocore's own SigV4 signer (`SigV4Auth`) with the credentials and
+  region that the SDK client resolved, and sent to the SDK client's endpoint URL, so
+  both paths follow one configuration (AWS_ENDPOINT_URL_DYNAMODB, LocalStack, AWS);
+- it goes over an aiohttp session with the SDK client's limits (pool size, connect
+  and read timeouts, keep-alive);
 - the answer is decoded with msgspec; blobs ("B", "BS") are turned back into bytes
   the way the SDK's parser does, only when the body has any.
 
@@ -34,12 +33,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
+import aiohttp
 import msgspec
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ChecksumError, ClientError, NoCredentialsError, NoRegionError
 from botocore.httpsession import get_cert_path
-
-from snaketron.db.http1 import Http1Pool
-from snaketron.db.sigv4 import SigV4Signer, canonical_host
 
 # botocore method name -> DynamoDB API action.
 LEAN_OPERATIONS: Mapping[str, str] = {
@@ -55,6 +54,9 @@ LEAN_OPERATIONS: Mapping[str, str] = {
 }
 
 _TARGET_PREFIX = "DynamoDB_20120810."
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+# aiobotocore's keep-alive: an idle pooled connection is closed after this long.
+_KEEPALIVE_S = 12.0
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -62,13 +64,10 @@ _decode = msgspec.json.Decoder().decode
 
 def serves(endpoint_url: str) -> bool:
     """Whether the lean path can send to `endpoint_url`: its signer signs POSTs to
-    "/" (DynamoDB, LocalStack and the embedded endpoint all listen there) and its
-    client connects directly. An endpoint behind a path prefix, with a query, or
-    reached through an HTTP proxy (HTTP(S)_PROXY, NO_PROXY) stays on the SDK."""
+    "/" (DynamoDB, LocalStack and the embedded endpoint all listen there); an endpoint
+    behind a path prefix or with a query stays on the SDK, which signs any URL."""
     parts = urlsplit(endpoint_url)
-    if parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
-        return False
-    return not (getproxies().get(parts.scheme) and not proxy_bypass(parts.hostname or ""))
+    return parts.scheme in ("http", "https") and parts.path in ("", "/") and not parts.query
 
 
 class LeanTransport:
@@ -76,62 +75,81 @@ class LeanTransport:
     client whose endpoint, region and credentials it follows."""
 
     def __init__(self, *, connect_timeout: float, read_timeout: float, max_pool: int) -> None:
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
         self._max_pool = max_pool
-        self._pool: Http1Pool | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._url = ""
+        self._region: str | None = None
         self._credentials: Any = None
-        self._signer: SigV4Signer | None = None
-        self._request_line = b""
+        self._proxy: str | None = None
+        # One signer per frozen credentials (they change only when refreshed).
+        self._signer: SigV4Auth | None = None
+        self._signed_with: Any = None
 
     async def start(self, sdk_client: Any, *, ca_bundle: str | None = None) -> None:
         """Follow `sdk_client`'s endpoint, region and credentials; `ca_bundle` is the
         SDK's (AWS_CA_BUNDLE or the profile's), else the CA bundle botocore uses."""
         meta = sdk_client.meta
-        url: str = meta.endpoint_url
-        self._signer = SigV4Signer(url, meta.region_name) if meta.region_name else None
+        self._url = meta.endpoint_url
+        self._region = meta.region_name
         # The SDK's resolved credentials (explicit keys, environment, profile, role...),
         # refreshed by the SDK's own provider when they are temporary.
         self._credentials = sdk_client._request_signer._credentials
-        context = None
-        if url.startswith("https:"):
+        context: ssl.SSLContext | bool = False
+        if self._url.startswith("https:"):
             context = ssl.create_default_context(cafile=ca_bundle or get_cert_path(True))
-        # The Host header is the host the signature covers.
-        self._request_line = f"POST / HTTP/1.1\r\nHost: {canonical_host(url)}\r\n".encode()
-        self._pool = Http1Pool(
-            url,
-            connect_timeout=self._connect_timeout,
-            read_timeout=self._read_timeout,
-            max_connections=self._max_pool,
-            ssl_context=context,
+        # The proxy the SDK would take from HTTP(S)_PROXY/NO_PROXY, found once: aiohttp's
+        # trust_env would read the environment again on every request.
+        scheme, host = urlsplit(self._url).scheme, urlsplit(self._url).hostname or ""
+        proxy = getproxies().get(scheme)
+        self._proxy = proxy if proxy and not proxy_bypass(host) else None
+        connector = aiohttp.TCPConnector(limit=self._max_pool, keepalive_timeout=_KEEPALIVE_S, ssl=context)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            # Responses are read whole and their CRC32 checked; no compression either way.
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
         )
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
-    async def _headers(self, body: bytes, target: str) -> dict[str, str]:
+    async def _sign(self, body: bytes, target: str) -> dict[str, str]:
         if self._credentials is None:
             raise NoCredentialsError()
-        if self._signer is None:
+        if self._region is None:
             raise NoRegionError()
         frozen = await self._credentials.get_frozen_credentials()
-        return self._signer.headers(body, target, frozen)
+        signer = self._signer
+        if signer is None or frozen is not self._signed_with:
+            signer = self._signer = SigV4Auth(frozen, "dynamodb", self._region)
+            self._signed_with = frozen
+        request = AWSRequest(
+            method="POST",
+            url=self._url,
+            data=body,
+            headers={"Content-Type": _CONTENT_TYPE, "X-Amz-Target": target, "Accept-Encoding": "identity"},
+        )
+        signer.add_auth(request)
+        return dict(request.headers.items())
 
     async def send(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """One attempt of `operation`; the parsed answer, or the SDK's exception."""
-        pool = self._pool
-        if pool is None:
-            raise ConnectionResetError("lean transport is closed")
+        session = self._session
+        if session is None:
+            raise aiohttp.ClientConnectionError("lean transport is closed")
         action = LEAN_OPERATIONS[operation]
         body = _encode(params)
-        headers = await self._headers(body, _TARGET_PREFIX + action)
-        head = self._request_line + f"Content-Length: {len(body)}\r\n".encode()
-        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode() + b"\r\n"
-        status, answer_headers, raw = await pool.post(head, body)
+        headers = await self._sign(body, _TARGET_PREFIX + action)
+        async with session.post(self._url, data=body, headers=headers, proxy=self._proxy) as response:
+            raw = await response.read()
+            status = response.status
+            crc = response.headers.get("x-amz-crc32")
+            error_type = response.headers.get("x-amzn-ErrorType", "")
         # DynamoDB checksums every answer; the SDK refuses a body cut short or garbled.
-        crc = answer_headers.get("x-amz-crc32")
         if crc is not None and crc.isdigit() and int(crc) != zlib.crc32(raw):
             raise ChecksumError(checksum_type="crc32", expected_checksum=crc, actual_checksum=str(zlib.crc32(raw)))
         if status == 200:
@@ -139,7 +157,7 @@ class LeanTransport:
             if b'"B"' in raw or b'"BS"' in raw:
                 _blobs_to_bytes(parsed)
             return parsed
-        raise _client_error(action, status, raw, answer_headers.get("x-amzn-errortype", ""))
+        raise _client_error(action, status, raw, error_type)
 
 
 def _client_error(action: str, status: int, raw: bytes, error_type: str) -> ClientError:
