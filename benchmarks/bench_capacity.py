@@ -629,6 +629,11 @@ def main() -> None:
         help="figure 2: the ceiling with clients that spend the bots' CPU per frame, searched from the capacity up",
     )
     parser.add_argument(
+        "--stall-watch",
+        action="store_true",
+        help="watch the server loop's stalls (stall_watch.py): prints each long stall's culprit, costs the server CPU",
+    )
+    parser.add_argument(
         "--once", action="store_true", help="measure the --start count only (per --via), no capacity search"
     )
     parser.add_argument(
