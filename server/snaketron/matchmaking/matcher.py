@@ -89,6 +89,7 @@ class Matcher:
         self._next_attempt_ms = 0
         self._live: tuple[int, set[int]] | None = None  # (read at, live server ids)
         self._task: asyncio.Task[None] | None = None
+        self._renewal: asyncio.Task[None] | None = None  # a held lease's renewal in flight
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
         # What the last round saw, for this server's queue positions (saves a read).
@@ -109,11 +110,13 @@ class Matcher:
     async def stop(self, *, release: bool = True) -> None:
         """Stop matching; hand the lease over at once (`release=False` lets it run out,
         as when a process dies)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # The renewal too: one finishing after the release would take the lease back.
+        for task in (self._task, self._renewal):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._renewal = None
         was_holding = self._lease_expires_ms > 0
         self._lease_expires_ms = 0
         if release and was_holding:
@@ -140,7 +143,14 @@ class Matcher:
     async def _run(self) -> None:
         while True:
             began = self._clock_ms()
-            await self._tend_lease(began)
+            if self.is_active(began):
+                # A held lease is renewed beside the round, not before it: on a busy
+                # endpoint the renewal waited seconds in line and the round with it. The
+                # round needs no renewal to start, as the lease still has its margin.
+                if self._renewal is None or self._renewal.done():
+                    self._renewal = asyncio.get_running_loop().create_task(self._tend_lease(began))
+            else:
+                await self._tend_lease(began)
             idle = False
             self._wake.clear()  # before the read: a ticket queued during it still wakes us
             if self.is_active():
