@@ -289,3 +289,33 @@ async def test_one_matcher_holds_the_lease_and_a_standby_takes_over_when_it_dies
     await replacement.wait_rounds(1, timeout_s=5)
     assert time.monotonic() - handed < 1
     await replacement.stop()
+
+
+async def test_rounds_go_on_while_the_lease_renews_and_stop_cancels_the_renewal(db, live):
+    """A held lease is renewed beside the rounds (a renewal waiting in a busy endpoint's
+    line no longer holds a round back); stopping cancels a renewal in flight, so it
+    cannot take the released lease back."""
+    renewing, gate = asyncio.Event(), asyncio.Event()
+
+    class HangingRenewals:
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+        async def acquire_lease(self, name, owner, *, now_ms, duration_ms):
+            self.calls += 1
+            if self.calls > 1:  # the first takes the lease; renewals hang
+                renewing.set()
+                await gate.wait()
+            return await db.acquire_lease(name, owner, now_ms=now_ms, duration_ms=duration_ms)
+
+    m = matcher(HangingRenewals(), RecordingPlacement(), interval_ms=20, idle_interval_ms=20, lease_ms=2_000)
+    m.start()
+    await asyncio.wait_for(renewing.wait(), 10)
+    await m.wait_rounds(3, 10)
+    assert m.is_active()
+    await m.stop()
+    gate.set()
+    taken = await db.acquire_lease(m.lease, "standby", now_ms=now_ms(), duration_ms=5_000)
+    assert taken.owner == "standby"

@@ -2,13 +2,14 @@
 
 Every server of a region runs a `Matcher`; the one holding the lease
 `LEASE#matcher#<region>` matches, the others are standbys that try to take the
-lease now and then. The holder renews it at half its life and stops matching a
+lease now and then. The holder renews it at half its life (beside its rounds, which
+go on meanwhile) and stops matching a
 safety margin before it would run out, so a standby that takes over an expired
 lease does not overlap with a holder that merely stalled. When the holder dies,
 a standby takes over within about one lease length.
 
 Each round (about once a second) reads every ticket of the region in one query
-(in pages, so that parsing a long queue never holds the event loop for long),
+(in pages of 1,000, so that parsing a long queue never holds the event loop for long),
 forms matches per queue (`forming.py`), and claims them in batches: one
 transaction marks the tickets of up to 50 duels (100 tickets, DynamoDB's limit)
 matched, each ticket on condition that it still exists unmatched, so a withdrawn
