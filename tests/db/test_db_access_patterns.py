@@ -10,7 +10,6 @@ import pytest
 from snaketron.config import ConfigError
 from snaketron.db import open_database
 from snaketron.db.codec import from_item, to_item
-from snaketron.db.dynamo import QUERY_PAGE_ITEMS
 from snaketron.db.errors import (
     DatabaseUnavailable,
     GameCodeTaken,
@@ -435,10 +434,11 @@ def ticket(user_id: int, at: int, *, server_id: int = 1, queue: str = "ffa4") ->
 
 
 async def test_a_long_listing_is_read_page_by_page(db):
-    """A busy region's match queue comes in pages of QUERY_PAGE_ITEMS: the SDK parses a
-    page in one go, and a 1 MB page of tickets held the event loop for 100+ ms. Nothing
-    is lost or repeated between pages."""
-    count = QUERY_PAGE_ITEMS * 2 + 10
+    """A busy region's match queue comes in pages (of TICKET_PAGE_ITEMS; smaller here, to
+    keep the test short), so that parsing one never holds the event loop for long.
+    Nothing is lost or repeated between pages."""
+    db.ticket_page_limit = 50
+    count = 50 * 2 + 10
     await asyncio.gather(*(db.put_ticket(ticket(u, NOW + u), ttl_seconds=300) for u in range(count)))
     queries_before = db.metrics.requests["query"]
     listed = await db.list_region_tickets("eu", now_ms=NOW)
@@ -505,7 +505,7 @@ async def test_ping_fails_cleanly_on_missing_tables(db, dynamo_endpoint):
 
 
 async def test_every_listing_follows_all_pages(db):
-    db.query_page_limit = 2  # pages of two items: every listing below spans several
+    db.query_page_limit = db.ticket_page_limit = 2  # pages of two items: every listing below spans several
     for i in range(5):
         await db.register_server(server(20 + i, games=i))
     assert len(await db.list_live_servers("eu", now_ms=NOW, freshness_ms=15_000)) == 5

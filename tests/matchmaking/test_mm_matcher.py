@@ -7,11 +7,13 @@ round sees can be given (`run_round(now_ms=...)`) instead of waited for.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
 
 from snaketron.db import open_database
+from snaketron.db.errors import TicketAlreadyClaimed
 from snaketron.db.models import MatchTicket, ServerRecord
 from snaketron.matchmaking import FormedMatch, Matcher, WindowSchedule
 from snaketron.matchmaking.placement import PlayersGone
@@ -127,32 +129,93 @@ async def test_a_lost_claim_is_retried_without_the_claimed_player(db, live):
     assert (await db.list_region_tickets(REGION, now_ms=live))[0].matched_game_id == 999_999
 
 
-async def test_a_round_claims_its_matches_side_by_side(db, live):
-    """Matches of one forming share no ticket: their claims run at once, a few at a time."""
-    from snaketron.matchmaking.matcher import PARALLEL_CLAIMS
+class CountedClaims:
+    """The real table; counts the claim transactions and the matches in each."""
 
-    await put(db, *(ticket(u, at=live - 1000 + u) for u in range(1, 41)))
+    def __init__(self, db) -> None:
+        self.db = db
+        self.batches: list[int] = []
 
-    class CountedClaims:
-        def __init__(self) -> None:
-            self.in_flight = self.most = 0
+    def __getattr__(self, name):
+        return getattr(self.db, name)
 
-        def __getattr__(self, name):
-            return getattr(db, name)
+    async def claim_matches(self, claims):
+        self.batches.append(len(claims))
+        await self.db.claim_matches(claims)
 
-        async def claim_tickets(self, tickets, game_id):
-            self.in_flight += 1
-            self.most = max(self.most, self.in_flight)
-            try:
-                await db.claim_tickets(tickets, game_id)
-            finally:
-                self.in_flight -= 1
 
-    counted = CountedClaims()
+async def test_a_round_claims_its_matches_in_batches(db, live):
+    """Matches of one forming share no ticket: up to 100 tickets are claimed in one transaction."""
+    await put(db, *(ticket(u, at=live - 1000 + u) for u in range(1, 121)))
+    counted = CountedClaims(db)
     placement = RecordingPlacement()
-    assert await matcher(counted, placement).run_round(now_ms=live) == 20
-    assert 1 < counted.most <= PARALLEL_CLAIMS
-    assert sorted(u for _, members in placement.placed for u in members) == list(range(1, 41))
+    assert await matcher(counted, placement).run_round(now_ms=live) == 60
+    assert sorted(counted.batches) == [10, 50]
+    assert sorted(u for _, members in placement.placed for u in members) == list(range(1, 121))
+    assert len({game_id for game_id, _ in placement.placed}) == 60
+    # The tickets say the same: each is matched to the game its player was placed in.
+    game_of = {u: game_id for game_id, members in placement.placed for u in members}
+    stored = await db.list_region_tickets(REGION, now_ms=live)
+    assert {t.user_id: t.matched_game_id for t in stored} == game_of
+
+
+async def test_a_lost_ticket_costs_its_batch_one_attempt_and_no_one_else_a_game(db, live):
+    """A ticket withdrawn after the round's read fails its whole batch: nothing of the
+    batch is written, and the other matches form again, without that player, in the
+    same round."""
+    await put(db, *(ticket(u, at=live - 1000 + u) for u in range(1, 21)))
+    stale = await db.list_region_tickets(REGION, now_ms=live)
+    withdrawn = stale[7]
+    await db.delete_ticket(withdrawn)
+    await db.flush()
+
+    class StaleReads(CountedClaims):
+        async def list_region_tickets(self, region, *, now_ms):
+            return stale
+
+    reads = StaleReads(db)
+    placement = RecordingPlacement()
+    m = matcher(reads, placement)
+    assert await m.run_round(now_ms=live) == 9
+    assert m.claims_lost == 1 and reads.batches == [10, 9]
+    seated = [u for _, members in placement.placed for u in members]
+    assert len(seated) == len(set(seated)) == 18 and withdrawn.user_id not in seated
+    stored = {t.user_id: t for t in await db.list_region_tickets(REGION, now_ms=live)}
+    assert withdrawn.user_id not in stored, "a withdrawn ticket is never written back"
+    game_of = {u: game_id for game_id, members in placement.placed for u in members}
+    assert {u: t.matched_game_id for u, t in stored.items()} == {u: game_of.get(u) for u in stored}
+
+
+async def test_a_retried_batch_claim_that_committed_is_recognised(db, live):
+    """The answer of a committed claim was lost and the claim sent again: it fails on
+    every ticket, each matched to the game this very claim gave it."""
+    tickets = [ticket(u, at=live - 1000 + u) for u in range(1, 7)]
+    await put(db, *tickets)
+    claims = [(tickets[0:2], 501), (tickets[2:4], 502), (tickets[4:6], 503)]
+    await db.claim_matches(claims)
+    await db.claim_matches(claims)  # no TicketAlreadyClaimed
+    with pytest.raises(TicketAlreadyClaimed) as lost:
+        await db.claim_matches([(tickets[0:2], 504)])
+    assert sorted(lost.value.user_ids) == [1, 2]
+
+
+def test_claim_batches_keep_order_and_the_transaction_limit():
+    from snaketron.matchmaking.matcher import CLAIM_BATCH_TICKETS, claim_batches
+    from snaketron.matchmaking.queues import RULES
+
+    def match(size: int, first: int) -> FormedMatch:
+        rule = RULES[f"ffa{size}"]
+        return FormedMatch(rule, tuple(ticket(first + i, at=0, queue=rule.key) for i in range(size)))
+
+    sizes = [2, 16, 6, 16, 16, 16, 16, 16, 3, 2, 2, 16, 5]
+    matches = [match(size, 100 * i) for i, size in enumerate(sizes)]
+    batches = claim_batches(matches)
+    assert [m for b in batches for m in b] == matches
+    assert all(0 < sum(len(m.tickets) for m in b) <= CLAIM_BATCH_TICKETS for b in batches)
+    # Each batch is as full as the next match allows.
+    for b, after in itertools.pairwise(batches):
+        assert sum(len(m.tickets) for m in b) + len(after[0].tickets) > CLAIM_BATCH_TICKETS
+    assert claim_batches([]) == []
 
 
 async def test_players_gone_at_placement_free_the_others(db, live):
@@ -226,3 +289,33 @@ async def test_one_matcher_holds_the_lease_and_a_standby_takes_over_when_it_dies
     await replacement.wait_rounds(1, timeout_s=5)
     assert time.monotonic() - handed < 1
     await replacement.stop()
+
+
+async def test_rounds_go_on_while_the_lease_renews_and_stop_cancels_the_renewal(db, live):
+    """A held lease is renewed beside the rounds (a renewal waiting in a busy endpoint's
+    line no longer holds a round back); stopping cancels a renewal in flight, so it
+    cannot take the released lease back."""
+    renewing, gate = asyncio.Event(), asyncio.Event()
+
+    class HangingRenewals:
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+        async def acquire_lease(self, name, owner, *, now_ms, duration_ms):
+            self.calls += 1
+            if self.calls > 1:  # the first takes the lease; renewals hang
+                renewing.set()
+                await gate.wait()
+            return await db.acquire_lease(name, owner, now_ms=now_ms, duration_ms=duration_ms)
+
+    m = matcher(HangingRenewals(), RecordingPlacement(), interval_ms=20, idle_interval_ms=20, lease_ms=2_000)
+    m.start()
+    await asyncio.wait_for(renewing.wait(), 10)
+    await m.wait_rounds(3, 10)
+    assert m.is_active()
+    await m.stop()
+    gate.set()
+    taken = await db.acquire_lease(m.lease, "standby", now_ms=now_ms(), duration_ms=5_000)
+    assert taken.owner == "standby"

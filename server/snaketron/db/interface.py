@@ -172,6 +172,11 @@ class Database(Protocol):
         """Mark every ticket matched to `game_id` in one transaction, each conditional on
         being unmatched. Raise TicketAlreadyClaimed (with the offending user ids)."""
 
+    async def claim_matches(self, claims: Sequence[tuple[Sequence[MatchTicket], int]]) -> None:
+        """`claim_tickets` for several matches (tickets, game id) in one transaction (at
+        most 100 tickets in all): every match is claimed, or none is. Raise
+        TicketAlreadyClaimed with the user ids whose tickets were lost."""
+
     async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:
         """Every unexpired ticket of every queue of a region, matched or not, in one query
         (GSI1, so eventually consistent: claims are conditional, a stale read only costs a
