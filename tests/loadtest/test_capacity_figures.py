@@ -92,17 +92,36 @@ def test_matchmaking_within_ten_percent_of_lobby(
 
 
 def test_matched_ceiling_ratio_and_a_ceiling_not_reached(capsys: pytest.CaptureFixture[str]) -> None:
-    figures = Figures("duel", once=True, capacity={"lobby": game_step("lobby", 1600, 32.0)})
+    # A searched capacity (not --once): 1,600 players.
+    figures = Figures("duel", once=False, capacity={"lobby": game_step("lobby", 1600, 32.0)}, cores=2)
     figures.matched_ceiling = 2000
     assert table(capsys, figures)["2. capacity / matched-clients ceiling"] == "met"
     figures.matched_ceiling, figures.matched_reached = 2400, False
     print_figures(figures, ["lobby"])
     out = capsys.readouterr().out
-    assert "not reached: the ratio is at most this" in out
-    assert "0.67 | NOT MET" in out
+    assert "ceiling not reached: at least this" in out
+    assert "<= 0.67 | NOT MET" in out
     # An unreached ceiling whose bound still meets the target proves nothing.
     figures.matched_ceiling = 1800
     assert table(capsys, figures)["2. capacity / matched-clients ceiling"] == "unknown (search higher)"
+
+
+def test_a_once_count_is_bounded_by_the_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    # 1,600 players with server, bots and endpoint at 32 + 40 + 10 = 82% of a core: the two
+    # cores would be full at 3,902 players, so no capacity above that is possible.
+    step = game_step("lobby", 1600, 32.0)
+    assert step.players_at_full_machine(2) == pytest.approx(1600 * 200 / 82)
+    figures = Figures("duel", once=True, capacity={"lobby": step}, cores=2, matched_ceiling=9000, matched_reached=False)
+    print_figures(figures, ["lobby"])
+    out = capsys.readouterr().out
+    assert "capacity not searched: at most 3902 players" in out
+    assert "<= 0.43 | NOT MET" in out
+    # A --once count against a reached ceiling the machine bound could still meet: unknown.
+    figures.matched_ceiling, figures.matched_reached = 2400, True
+    assert table(capsys, figures)["2. capacity / matched-clients ceiling"] == "unknown (search higher)"
+    # ... unless the measured count alone meets it.
+    figures.matched_ceiling = 1900
+    assert table(capsys, figures)["2. capacity / matched-clients ceiling"] == "met"
 
 
 def test_a_failed_once_step_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:
