@@ -124,7 +124,8 @@ class LeanTransport:
             raise NoRegionError()
         frozen = await self._credentials.get_frozen_credentials()
         signer = self._signer
-        if signer is None or frozen is not self._signed_with:
+        # By value: the SDK hands out a new tuple on every call, equal until refreshed.
+        if signer is None or frozen != self._signed_with:
             signer = self._signer = SigV4Auth(frozen, "dynamodb", self._region)
             self._signed_with = frozen
         request = AWSRequest(
