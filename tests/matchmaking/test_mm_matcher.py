@@ -199,6 +199,22 @@ async def test_a_retried_batch_claim_that_committed_is_recognised(db, live):
     assert sorted(lost.value.user_ids) == [1, 2]
 
 
+async def test_a_committed_claim_is_recognised_though_its_first_player_withdrew(db, live):
+    """The answer of a committed claim was lost, and before the retry the player of its
+    first ticket withdrew (deleting the matched ticket): the retry fails on every ticket,
+    the first of them gone. The claim is still ours; reading only that ticket took it for
+    lost and gave its game ids to other matches (review, 2026-12-07)."""
+    tickets = [ticket(u, at=live - 1000 + u) for u in range(1, 5)]
+    await put(db, *tickets)
+    claims = [(tickets[0:2], 601), (tickets[2:4], 602)]
+    await db.claim_matches(claims)
+    await db.delete_ticket(tickets[0])
+    await db.flush()
+    await db.claim_matches(claims)  # no TicketAlreadyClaimed: ticket 2 holds game 601
+    stored = {t.user_id: t.matched_game_id for t in await db.list_region_tickets(REGION, now_ms=live)}
+    assert stored == {2: 601, 3: 602, 4: 602}
+
+
 def test_claim_batches_keep_order_and_the_transaction_limit():
     from snaketron.matchmaking.matcher import CLAIM_BATCH_TICKETS, claim_batches
     from snaketron.matchmaking.queues import RULES

@@ -755,10 +755,14 @@ class DynamoDatabase:
             await self._transact(actions)
         except TransactionCancelled as exc:
             failed = exc.failed()
-            # All or nothing: if one failed ticket is matched to the very game this
-            # transaction gave it, an earlier attempt committed and only its answer was lost.
-            if failed:
-                ticket, game_id = claimed[failed[0]]
+            # All or nothing, and the game ids are this transaction's alone: if any failed
+            # ticket is matched to the very game this transaction gave it, an earlier
+            # attempt committed and only its answer was lost. Any, not the first: a player
+            # who withdrew meanwhile deleted their (matched) ticket, and reading only that
+            # one took a committed batch for lost and gave its game ids to other matches.
+            # The first still-matched ticket ends the look: usually one read.
+            for index in failed:
+                ticket, game_id = claimed[index]
                 if await self._claim_is(self.tables.main, shapes.ticket_key(ticket), "matchedGameId", game_id):
                     return
             lost = tuple(claimed[i][0].user_id for i in failed)
