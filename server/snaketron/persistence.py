@@ -51,6 +51,7 @@ class ResultActions(Protocol):
 
     def rating_actions(self, updates: Sequence[RatingUpdate]) -> list[dict[str, Any]]: ...
     def rating_refused(self, updates: Sequence[RatingUpdate], failed: Sequence[int]) -> DatabaseError: ...
+    async def ratings_are(self, updates: Sequence[RatingUpdate]) -> bool: ...
     def row_actions(
         self, game: GameRecord, players: Sequence[GamePlayerRecord], items: Sequence[dict[str, Any]] = ()
     ) -> list[dict[str, Any]] | None: ...
@@ -150,7 +151,9 @@ class GameRecorder:
             return _failed(game, exc)
         prefix = actions.rating_actions(ratings)
         try:
-            await boards.record(result, with_actions=prefix + (rows or []))
+            await boards.record(
+                result, with_actions=prefix + (rows or []), actions_landed=lambda: actions.ratings_are(ratings)
+            )
         except RatingActionsRefused as exc:
             if queued is not None:
                 await asyncio.wait([queued])

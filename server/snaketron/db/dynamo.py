@@ -371,12 +371,13 @@ class DynamoDatabase:
             await self._transact(self.rating_actions(updates))
         except TransactionCancelled as exc:
             error = self.rating_refused(updates, exc.failed())
-            if isinstance(error, RatingConflict) and await self._ratings_are(updates):
+            if isinstance(error, RatingConflict) and await self.ratings_are(updates):
                 return  # a retry whose first attempt landed (its answer lost) fails its guard
             raise error from None
 
-    async def _ratings_are(self, updates: Sequence[RatingUpdate]) -> bool:
-        """Do the users' items hold exactly these new ratings already?"""
+    async def ratings_are(self, updates: Sequence[RatingUpdate]) -> bool:
+        """Do the users' items hold exactly these new ratings already? (A retried rating
+        write whose first attempt landed fails its own guard.)"""
         for u in updates:
             stored = await self.get_user(u.user_id)
             if (stored.games_played, stored.mmr, stored.rating_mu, stored.rating_sigma) != (

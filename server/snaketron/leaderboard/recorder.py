@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from snaketron.db.client import DynamoClient
@@ -70,13 +70,21 @@ class LeaderboardRecorder:
         """The recorder of a server's database, with its configured season length."""
         return cls(db.client, db.tables.main, season_months=db.settings.season_months)
 
-    async def record(self, result: GameResult, *, with_actions: Sequence[dict[str, Any]] = ()) -> bool:
+    async def record(
+        self,
+        result: GameResult,
+        *,
+        with_actions: Sequence[dict[str, Any]] = (),
+        actions_landed: Callable[[], Awaitable[bool]] | None = None,
+    ) -> bool:
         """Write the game's changes; False when it had already been recorded.
 
         `with_actions` (the game's rating writes) go in front of the plan in the same
         transaction, so ratings and boards land together in one request; when one of
         them fails its condition, RatingActionsRefused (nothing was written). When the
-        two do not fit one transaction, they go as two, the caller's first."""
+        two do not fit one transaction, they go as two, the caller's first; then
+        `actions_landed` tells a refused retry whose first attempt landed (its answer
+        lost) from a real refusal, which the combined transaction's history rows tell."""
         season = season_at(result.end_ms, self._season_months).id
         wanted = keys_to_read(result, season)
         prefix = list(with_actions)
@@ -87,7 +95,7 @@ class LeaderboardRecorder:
             if len(actions) > MAX_TRANSACTION_ACTIONS:
                 raise DatabaseError(f"game {result.game_id}: {len(actions)} leaderboard writes exceed one transaction")
             if prefix and len(prefix) + len(actions) > MAX_TRANSACTION_ACTIONS:
-                await self._write_alone(prefix)
+                await self._write_alone(prefix, actions_landed)
                 prefix = []
             try:
                 await self._client.call("transact_write_items", TransactItems=prefix + actions)
@@ -105,10 +113,14 @@ class LeaderboardRecorder:
                 await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
         raise RecordConflict(f"game {result.game_id}: entries changed under {CONFLICT_ATTEMPTS} attempts")
 
-    async def _write_alone(self, actions: list[dict[str, Any]]) -> None:
+    async def _write_alone(self, actions: list[dict[str, Any]], landed: Callable[[], Awaitable[bool]] | None) -> None:
         try:
             await self._client.call("transact_write_items", TransactItems=actions)
         except TransactionCancelled as exc:
+            # Without this look a retry whose first attempt landed was refused, and the
+            # room re-read the ratings this game had just written and rated it again.
+            if landed is not None and await landed():
+                return
             raise RatingActionsRefused(exc.failed()) from None
 
     async def _read(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
