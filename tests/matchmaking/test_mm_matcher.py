@@ -215,6 +215,21 @@ async def test_a_committed_claim_is_recognised_though_its_first_player_withdrew(
     assert stored == {2: 601, 3: 602, 4: 602}
 
 
+async def test_a_released_ticket_of_a_player_who_withdrew_stays_gone(db, live):
+    """A claimed match that cannot be placed gives its tickets back, but only those still
+    matched to its game: a ticket deleted by a withdrawal is not brought back, and one
+    matched to another game keeps that game (review, 2026-12-07)."""
+    tickets = [ticket(u, at=live - 1000 + u) for u in range(1, 5)]
+    await put(db, *tickets)
+    await db.claim_matches([(tickets[0:2], 701), (tickets[2:4], 702)])
+    await db.delete_ticket(tickets[0])
+    await db.flush()
+    released = await db.release_tickets([tickets[0], tickets[1], tickets[2]], 701)
+    assert released == [2]
+    stored = {t.user_id: t.matched_game_id for t in await db.list_region_tickets(REGION, now_ms=live)}
+    assert stored == {2: None, 3: 702, 4: 702}
+
+
 def test_claim_batches_keep_order_and_the_transaction_limit():
     from snaketron.matchmaking.matcher import CLAIM_BATCH_TICKETS, claim_batches
     from snaketron.matchmaking.queues import RULES

@@ -739,6 +739,30 @@ class DynamoDatabase:
     async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
         await self.claim_matches([(tickets, game_id)])
 
+    async def release_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> list[int]:
+        # Conditional, not a put of the ticket as it was: a player who withdrew since the
+        # claim deleted their ticket, and a put brought it back, unmatched, for a player
+        # no longer waiting (review, 2026-12-07).
+        released: list[int] = []
+
+        async def release(ticket: MatchTicket) -> None:
+            try:
+                await self.client.call(
+                    "update_item",
+                    TableName=self.tables.main,
+                    Key=to_item(shapes.ticket_key(ticket)),
+                    UpdateExpression="REMOVE #matched",
+                    ConditionExpression="#matched = :game",
+                    ExpressionAttributeNames={"#matched": "matchedGameId"},
+                    ExpressionAttributeValues={":game": to_attr(game_id)},
+                )
+            except Conflict:
+                return  # gone (withdrawn) or no longer this game's: nothing to give back
+            released.append(ticket.user_id)
+
+        await asyncio.gather(*(release(t) for t in tickets))
+        return released
+
     async def claim_matches(self, claims: Sequence[tuple[Sequence[MatchTicket], int]]) -> None:
         # One transaction for many matches: the endpoint's cost is mostly per request
         # (a round of 317 one-match claims took 29 s on the embedded endpoint).

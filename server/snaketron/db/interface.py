@@ -172,6 +172,11 @@ class Database(Protocol):
         """Mark every ticket matched to `game_id` in one transaction, each conditional on
         being unmatched. Raise TicketAlreadyClaimed (with the offending user ids)."""
 
+    async def release_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> list[int]:
+        """Give claimed tickets back to the queue: each loses its match only while it is
+        still matched to `game_id` (a withdrawn player's deleted ticket stays deleted).
+        Returns the user ids whose tickets were released."""
+
     async def claim_matches(self, claims: Sequence[tuple[Sequence[MatchTicket], int]]) -> None:
         """`claim_tickets` for several matches (tickets, game id) in one transaction (at
         most 100 tickets in all): every match is claimed, or none is. Raise

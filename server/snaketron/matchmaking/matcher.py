@@ -67,7 +67,6 @@ class Matcher:
         idle_interval_ms: int = 3_000,
         lease_ms: int = 5_000,
         server_freshness_ms: int = 15_000,
-        ticket_ttl_s: int = 3_600,
         lease: str | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
         server_id: int | None = None,
@@ -84,7 +83,6 @@ class Matcher:
         self._idle_interval_ms = max(interval_ms, idle_interval_ms)
         self._lease_ms = lease_ms
         self._freshness_ms = server_freshness_ms
-        self._ticket_ttl_s = ticket_ttl_s
         self._clock_ms = clock_ms
         self._lease_expires_ms = 0
         self._next_attempt_ms = 0
@@ -303,20 +301,20 @@ class Matcher:
         try:
             await self._placement.place(match, game_id)
         except PlayersGone as exc:
-            await self._give_back([t for t in match.tickets if t.user_id not in exc.user_ids])
+            await self._give_back([t for t in match.tickets if t.user_id not in exc.user_ids], game_id)
             await asyncio.gather(*(self._db.delete_ticket(t) for t in match.tickets if t.user_id in exc.user_ids))
             return False
         except Exception:
             log.exception("match not placed; tickets go back to the queue", game_id=game_id)
-            await self._give_back(match.tickets)
+            await self._give_back(match.tickets, game_id)
             return False
         self.matches_made += 1
         self._matched_now.update(match.user_ids)
         return True
 
-    async def _give_back(self, tickets: Sequence[MatchTicket]) -> None:
+    async def _give_back(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
         try:
-            await asyncio.gather(*(self._db.put_ticket(t, ttl_seconds=self._ticket_ttl_s) for t in tickets))
+            await self._db.release_tickets(tickets, game_id)
         except DatabaseError as exc:
             log.error("claimed tickets not given back", error=str(exc))
 

@@ -175,7 +175,6 @@ class MatchmakingService:
                 idle_interval_ms=settings.matcher_idle_interval_ms,
                 lease_ms=settings.matcher_lease_ms,
                 server_freshness_ms=round(settings.heartbeat_seconds * 3000),
-                ticket_ttl_s=settings.match_ticket_ttl_seconds,
                 clock_ms=self.clock_ms,
                 server_id=server_id,
             )
