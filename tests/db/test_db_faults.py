@@ -9,31 +9,10 @@ import dataclasses
 import msgspec
 import pytest
 
-from snaketron.db.client import DynamoClient
 from snaketron.db.codec import to_item
-from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, RatingConflict, UsernameTaken
 from snaketron.db.models import MatchTicket, RatingUpdate, ServerRecord
 from support.dynamo_reads import items_with_pk
-from support.fault_proxy import FaultProxy
-
-
-@pytest.fixture
-async def proxy(dynamo_endpoint):
-    async with FaultProxy(dynamo_endpoint, seed=7) as p:
-        yield p
-
-
-@pytest.fixture
-async def faulty_db(settings, proxy):
-    """A DynamoDatabase whose every request passes through the fault proxy."""
-    faulty = dataclasses.replace(settings, dynamodb_endpoint=proxy.url)
-    client = DynamoClient(faulty)
-    await client.start()
-    database = DynamoDatabase(client, faulty)
-    yield database
-    proxy.heal()
-    await database.close()
 
 
 async def test_throttled_and_failing_requests_are_retried(db, faulty_db, proxy):

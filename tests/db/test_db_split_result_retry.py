@@ -7,36 +7,16 @@ rate the game a second time (review finding, 2026-12-07)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import pytest
 
-from snaketron.db.client import DynamoClient
 from snaketron.db.dynamo import DynamoDatabase
 from snaketron.db.models import RatingUpdate
 from snaketron.leaderboard.recorder import LeaderboardRecorder, RatingActionsRefused
 from snaketron.matchmaking.queues import RULES
 from snaketron.rooms.result import GameResult, PlayerResult
-from support.fault_proxy import FaultProxy
 
 PLAYERS = 16  # a 16-player FFA: ratings, rows and boards exceed 100 actions
-
-
-@pytest.fixture
-async def proxy(dynamo_endpoint):
-    async with FaultProxy(dynamo_endpoint, seed=7) as p:
-        yield p
-
-
-@pytest.fixture
-async def faulty_db(settings, proxy):
-    faulty = dataclasses.replace(settings, dynamodb_endpoint=proxy.url)
-    client = DynamoClient(faulty)
-    await client.start()
-    database = DynamoDatabase(client, faulty)
-    yield database
-    proxy.heal()
-    await database.close()
 
 
 async def _game(db: DynamoDatabase, game_id: int) -> tuple[GameResult, list[RatingUpdate]]:
