@@ -52,21 +52,26 @@ async def probe_reads(client: DynamoClient, table: str, count: int) -> list[floa
     return took
 
 
+async def open_database(endpoint: EmbeddedEndpoint, prefix: str) -> tuple[DynamoClient, DynamoDatabase]:
+    """A client and a database on a fresh embedded endpoint, its tables created."""
+    settings = Settings.from_env(
+        {},
+        dynamodb_endpoint=endpoint.url,
+        table_prefix=prefix,
+        embedded_db=False,
+        create_tables=False,
+        log_level="warning",
+    )
+    client = DynamoClient(settings, endpoint.url)
+    await client.start()
+    await ensure_tables(client, prefix)
+    return client, DynamoDatabase(client, settings)
+
+
 async def run(registrations: int, checkpoints: list[int], window: int) -> None:
     prefix = "bench"
     async with EmbeddedEndpoint() as endpoint:
-        settings = Settings.from_env(
-            {},
-            dynamodb_endpoint=endpoint.url,
-            table_prefix=prefix,
-            embedded_db=False,
-            create_tables=False,
-            log_level="warning",
-        )
-        client = DynamoClient(settings, endpoint.url)
-        await client.start()
-        await ensure_tables(client, prefix)
-        db = DynamoDatabase(client, settings)
+        client, db = await open_database(endpoint, prefix)
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {os.getloadavg()[0]:.2f}"

@@ -1,8 +1,9 @@
 """What the embedded endpoint changes in moto's DynamoDB, and why.
 
-Both changes keep moto's answers as they are and only remove costs that grow with
-everything ever written, which a server left running for an afternoon (or a load
-test) pays on every request.
+Every change keeps moto's answers as they are and only removes costs: costs that
+grow with everything ever written, which a server left running for an afternoon
+(or a load test) pays on every request, and costs per request, which limit how many
+requests a second the endpoint answers (moto answers one at a time).
 
 - **Transactions back up only the items they touch.** moto backs up every
   TransactWriteItems by deep-copying each whole table it names, and restores a
@@ -14,26 +15,45 @@ test) pays on every request.
   those items: the same all-or-nothing outcome at a cost per item.
 - **A query reads its own partition.** moto answers every Query by sorting the whole
   table first, N log N in everything written. A base-table query now reads only its
-  partition and an index query filters the table unsorted; moto sorts what matched
+  partition; an index query picks the items with its index key by a plain comparison
+  (moto's own filter cost about a microsecond per item of the table: the matcher's
+  queue query took 270 ms with 20,000 items written). moto sorts what matched
   afterwards either way, so results and their order are the same.
+- **Item answers are encoded directly.** moto turns each answer into Python values
+  (binary decoded) and then walks the operation's botocore shapes to encode them
+  again: half of a GetItem's CPU. Answers of the item operations are DynamoDB JSON
+  already and are encoded with msgspec as they are; anything else, and every error,
+  still goes through moto's serializer.
+- **Update expressions are parsed once.** moto parses an update expression twice per
+  update; the same few expressions come back all the time.
 
-Neither is safe under concurrent requests on its own (nor is moto: its backend has
-no lock around data): `embedded_server` runs one request at a time.
+Measured with benchmarks/bench_endpoint.py (benchmarks/RESULTS.md, "Embedded
+endpoint"). None is safe under concurrent requests on its own (nor is moto: its
+backend has no lock around data): `embedded_server` runs one request at a time.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import inspect
-from typing import Any
+from typing import Any, NamedTuple
 
 _WHOLE_TABLE = object()
 
 
+_installed = False
+
+
 def install() -> None:
-    """Apply both changes to moto's classes (in the endpoint's process only)."""
+    """Apply the changes to moto's classes (in the endpoint's process; once)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
     _transactions_back_up_only_their_items()
     _queries_without_sorting_the_table()
+    _item_answers_encoded_directly()
+    _update_expressions_parsed_once()
 
 
 def _transactions_back_up_only_their_items() -> None:
@@ -80,8 +100,9 @@ def _snapshot(backend: Any, operation: dict[str, Any]) -> tuple[str, dict[str, A
         current = backend.get_item(table_name, key)
     except Exception:  # malformed or unknown: moto answers it with a validation error
         return None
-    # Deep: an update may change nested values of the stored item in place.
-    return table_name, key, copy.deepcopy(current.to_json()["Attributes"]) if current is not None else None
+    # to_json builds new containers all the way down to the (immutable) strings, so an
+    # update that changes the stored item in place leaves this copy as it was.
+    return table_name, key, current.to_json()["Attributes"] if current is not None else None
 
 
 def _put_back(backend: Any, table_name: str, key: dict[str, Any], attributes: dict[str, Any] | None) -> None:
@@ -108,6 +129,18 @@ def _queries_without_sorting_the_table() -> None:
             return sorted_items(self)
         if scope is _WHOLE_TABLE:
             return [item for partition in self.items.values() for item in items_of(self, partition)]
+        if isinstance(scope, _IndexKey):
+            # Only the items whose index key matches, found with a plain comparison each:
+            # moto's own filter costs about a microsecond per item of the whole table.
+            kind, value = scope.value.type, scope.value.value
+            return [
+                item
+                for partition in self.items.values()
+                for item in items_of(self, partition)
+                if (found := item.attrs.get(scope.attribute)) is not None
+                and found.type == kind
+                and found.value == value
+            ]
         partition = self.items.get(scope)
         return [] if partition is None else items_of(self, partition)
 
@@ -115,7 +148,11 @@ def _queries_without_sorting_the_table() -> None:
         # Only the base table keeps items by partition; an index query filters everything.
         index_name = kwargs.get("index_name", args[index_name_at] if len(args) > index_name_at else None)
         # moto offers no hook for this: the scope rides on the table, read by all_items.
-        self._query_scope = _WHOLE_TABLE if index_name or hash_key is None else hash_key  # type: ignore[attr-defined]
+        if index_name:
+            scope: Any = _index_key(self, index_name, hash_key, kwargs.get("hash_key_conditions"))
+        else:
+            scope = _WHOLE_TABLE if hash_key is None else hash_key
+        self._query_scope = scope  # type: ignore[attr-defined]
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
@@ -123,3 +160,97 @@ def _queries_without_sorting_the_table() -> None:
 
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = scoped_query  # type: ignore[method-assign]
+
+
+class _IndexKey(NamedTuple):
+    """An index query's scope: the items whose `attribute` equals `value` (a DynamoType)."""
+
+    attribute: str
+    value: Any
+
+
+def _index_key(table: Any, index_name: str, hash_key: Any, hash_key_conditions: Any) -> Any:
+    """The scope of a query of `index_name`: its one hash key attribute and value, or
+    the whole table when that is not so simple (moto then filters, as before)."""
+    try:
+        index = table.get_index(index_name)
+    except KeyError:
+        return _WHOLE_TABLE  # moto answers with a validation error
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    if hash_key_conditions:
+        if len(hash_key_conditions) != 1 or len(hashes) != 1:
+            return _WHOLE_TABLE
+        ((attribute, value),) = hash_key_conditions
+        return _IndexKey(attribute, value) if attribute == hashes[0] else _WHOLE_TABLE
+    if hash_key is None or len(hashes) != 1:
+        return _WHOLE_TABLE
+    return _IndexKey(hashes[0], hash_key)
+
+
+# Operations whose answers are items and counts: plain DynamoDB JSON, which the stored
+# DynamoTypes already are.
+DIRECT_ANSWERS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactGetItems",
+    }
+)
+
+
+class _NotPlain(Exception):
+    """An answer holds something other than DynamoDB JSON: moto's serializer takes it."""
+
+
+def _item_answers_encoded_directly() -> None:
+    import msgspec
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+    from moto.dynamodb.responses import DynamoResult
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, DynamoType):
+            return {value.type: value.value}  # msgspec writes bytes (a projected B) as base64
+        raise _NotPlain(type(value).__name__)
+
+    encoder = msgspec.json.Encoder(enc_hook=plain)
+
+    def keep_raw(self: Any, result: object) -> None:
+        # moto converts the whole answer up front (B values decoded to bytes, for its
+        # serializer to encode again); that waits until the serializer really needs it.
+        ActionResult.__init__(self, result)
+
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        answer = self._result
+        if operation.name in DIRECT_ANSWERS and isinstance(answer, dict):
+            members = operation.output_shape.members if operation.output_shape is not None else {}
+            try:
+                # Only the operation's own members, as moto's serializer keeps (moto adds
+                # e.g. ConsumedCapacityUnits, which the SDK drops but a raw reader sees).
+                body = encoder.encode({k: v for k, v in answer.items() if k in members and v is not None})
+            except _NotPlain:
+                pass
+            else:
+                return 200, {"Content-Type": "application/x-amz-json-1.0"}, body.decode()
+        self._result = dynamo_to_dict(answer)
+        return ActionResult.execute_result(self, context)
+
+    DynamoResult.__init__ = keep_raw  # type: ignore[method-assign]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _update_expressions_parsed_once() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    parse = UpdateExpressionParser.make
+    # The same few update expressions come back all the time (only their values differ),
+    # and moto parses each twice per update. Sharing the tree is safe: moto reads it, and
+    # its validator works on a deep copy.
+    UpdateExpressionParser.make = functools.lru_cache(maxsize=1024)(parse)
