@@ -13,6 +13,8 @@ and the endpoint and point the client at `proxy.url`:
         proxy.server_error = 0.1                  # 500 InternalServerError
         proxy.outage = True                       # reset every connection
         proxy.only = {"BatchWriteItem"}           # limit faults to these operations (None: all)
+        proxy.hold({"TransactWriteItems"})        # these wait (await proxy.held.wait()) ...
+        proxy.release()                           # ... until released, then go on in order
         ... proxy.counts["throttled"], proxy.counts["requests"] ...
 
 Faults are drawn from a seeded random generator, so a failing test repeats.
@@ -48,6 +50,9 @@ class FaultProxy:
         self.server_error = 0.0
         self.outage = False
         self.only: set[str] | None = None
+        self.held = asyncio.Event()  # set once a held request arrived
+        self._holding: set[str] = set()
+        self._released = asyncio.Event()
         self.counts: Counter[str] = Counter()
         self.url = ""
         self._server: asyncio.base_events.Server | None = None
@@ -75,6 +80,16 @@ class FaultProxy:
             await self._server.wait_closed()
         if self._session is not None:
             await self._session.close()
+
+    def hold(self, operations: set[str]) -> None:
+        """Keep requests of these operations waiting (unanswered) until `release`."""
+        self._holding = set(operations)
+        self._released.clear()
+        self.held.clear()
+
+    def release(self) -> None:
+        self._holding = set()
+        self._released.set()
 
     def heal(self) -> None:
         """Stop injecting faults (counters stay)."""
@@ -113,6 +128,10 @@ class FaultProxy:
         self.counts["requests"] += 1
         self.counts[f"op:{operation}"] += 1
         faulty = self.only is None or operation in self.only
+        if operation in self._holding:
+            self.counts["held"] += 1
+            self.held.set()
+            await self._released.wait()
         if self.outage:
             self.counts["refused"] += 1
             return None

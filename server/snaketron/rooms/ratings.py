@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from snaketron import rating
 from snaketron.db.models import MatchTicket, RatingUpdate
 from snaketron.leaderboard.seasons import soft_reset
@@ -45,6 +47,20 @@ class RatedSeats:
     @classmethod
     def of(cls, tickets: Sequence[MatchTicket]) -> RatedSeats:
         return cls({t.user_id: t for t in tickets})
+
+    def carry(self, user_id: int, copy: rating.RatingCopy) -> None:
+        """Rate this player from `copy` (a newer rating, or one read again) instead of
+        what their ticket carried."""
+        ticket = self.tickets.get(user_id)
+        if ticket is not None:
+            self.tickets[user_id] = msgspec.structs.replace(
+                ticket,
+                mmr=copy.mmr,
+                rating_mu=copy.mu,
+                rating_sigma=copy.sigma,
+                games_played=copy.games_played,
+                rating_season=copy.season,
+            )
 
     def mmr_before(self, user_id: int, season: str) -> int | None:
         """The mmr a player starts a game of `season` from (soft-reset in a new season)."""

@@ -26,8 +26,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import msgspec
-
 from snaketron import protocol
 from snaketron.db.errors import DatabaseError, RatingConflict
 from snaketron.db.models import GamePlayerRecord, GameRecord, RatingUpdate, SpectatorRecord
@@ -293,6 +291,7 @@ class Room:
         self.finished = True
         self.ended_at_ms = rooms.now_ms()
         rooms.room_finished(self)
+        self._rate_from_known_ratings()
         ratings = self._rating_updates()
         # The result as it is now, written by one task (the tick path never awaits).
         record = game_record(self, rooms.server_id, self.ended_at_ms)
@@ -323,6 +322,22 @@ class Room:
         rooms.persistence.save_game(game_record(self, rooms.server_id, rooms.now_ms()), rows)
 
     # --- the result ---------------------------------------------------------------------
+    def _rate_from_known_ratings(self) -> None:
+        """Rate players from the newest rating this server wrote for them when it is newer
+        than their ticket's. A player queues again as soon as a game ends, and under
+        load that game's result may land only after the ticket was written: the ticket
+        then carries the rating from before it, and rating from that copy has the guarded
+        write refused, a re-read and a second write. A copy this server wrote has landed,
+        so it is never ahead of what is stored; a newer one from elsewhere is still caught
+        by the guard."""
+        rated = self._rated
+        if rated is None:
+            return
+        for user_id, ticket in list(rated.tickets.items()):
+            known = self._rooms.persistence.known_rating(user_id)
+            if known is not None and known.games_played > ticket.games_played:
+                rated.carry(user_id, known)
+
     def _rating_updates(self) -> list[RatingUpdate]:
         rated = self._rated
         game = self.game
@@ -394,16 +409,7 @@ class Room:
             log.error("ratings not re-read; game not rated", game_id=self.game_id, error=str(exc))
             return False
         for user_id, copy in current.items():
-            ticket = rated.tickets.get(user_id)
-            if ticket is not None:
-                rated.tickets[user_id] = msgspec.structs.replace(
-                    ticket,
-                    mmr=copy.mmr,
-                    rating_mu=copy.mu,
-                    rating_sigma=copy.sigma,
-                    games_played=copy.games_played,
-                    rating_season=copy.season,
-                )
+            rated.carry(user_id, copy)
         return True
 
     def _result(self, new_mmr: dict[int, int]) -> GameResult:
