@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     # Every request is DynamoDB's: moto's dispatcher would look the service up per
     # request (scanning its modules on disk each time), about a tenth of a GetItem.
     app = create_backend_app("dynamodb")
+    # moto turns Flask's debug mode on, whose request helpers cost every request; its
+    # errors are DynamoDB answers either way.
+    app.debug = False
     # waitress keeps HTTP/1.1 connections alive, as DynamoDB does. werkzeug's server
     # (moto's default) closes every connection after one response, and the SDK then
     # pays a TCP connect per request: about a third of its CPU per request.
