@@ -85,3 +85,46 @@ async def test_queries_return_their_partition_or_index_key_in_order(settings):
         scanned = [i["sk"] for i in await _read_all(client, "scan", TableName=tables.main, Limit=50)]
         assert sorted(scanned) == sorted(i["sk"] for i in items)
         assert len(scanned) == len(set(scanned))
+
+
+async def test_an_index_with_a_number_key_matches_numbers_as_numbers(settings):
+    """ "1", "1.0" and "01" are one number to DynamoDB (and to moto's own filter): an index
+    query finds them all, as a filtered scan does, and nothing else."""
+    table = f"{settings.table_prefix}-numbers"
+    async with DynamoClient(settings) as client:
+        await client.call(
+            "create_table",
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "n", "AttributeType": "N"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByN",
+                    "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        try:
+            for pk, n in (("a", "1"), ("b", "1.0"), ("c", "1.50"), ("d", "01"), ("e", "-0"), ("f", "0.00")):
+                await client.call("put_item", TableName=table, Item={"pk": {"S": pk}, "n": {"N": n}})
+            for wanted, expected in (("1", ["a", "b", "d"]), ("1.5", ["c"]), ("0", ["e", "f"]), ("2", [])):
+                values = {":n": {"N": wanted}}
+                found = await _read_all(
+                    client,
+                    "query",
+                    TableName=table,
+                    IndexName="ByN",
+                    KeyConditionExpression="n = :n",
+                    ExpressionAttributeValues=values,
+                )
+                scanned = await _read_all(
+                    client, "scan", TableName=table, FilterExpression="n = :n", ExpressionAttributeValues=values
+                )
+                assert sorted(i["pk"] for i in found) == sorted(i["pk"] for i in scanned) == expected, wanted
+        finally:
+            await client.call("delete_table", TableName=table)

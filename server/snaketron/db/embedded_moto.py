@@ -25,7 +25,9 @@ requests a second the endpoint answers (moto answers one at a time).
   (binary decoded) and then walks the operation's botocore shapes to encode them
   again: half of a GetItem's CPU. Answers of the item operations are DynamoDB JSON
   already and are encoded with msgspec as they are; anything else, and every error,
-  still goes through moto's serializer.
+  still goes through moto's serializer. (One difference, on DynamoDB's side: binary
+  keys in a BatchGetItem's UnprocessedKeys go out as received; moto's serializer
+  base64-encodes them a second time.)
 - **Update expressions are parsed once**, and the handler's methods listed once:
   moto parses an update expression twice per update (the same few expressions come
   back all the time), and lists its handler class's methods on every request.
@@ -151,14 +153,15 @@ def _queries_without_sorting_the_table() -> None:
         if isinstance(scope, _IndexKey):
             # Only the items whose index key matches, found with a plain comparison each:
             # moto's own filter costs about a microsecond per item of the whole table.
-            kind, value = scope.value.type, scope.value.value
+            # Numbers compare as numbers ("1" equals "1.0"), as moto and DynamoDB do.
+            kind, value, key = scope.value.type, scope.value.value, scope.value
             return [
                 item
                 for partition in self.items.values()
                 for item in items_of(self, partition)
                 if (found := item.attrs.get(scope.attribute)) is not None
                 and found.type == kind
-                and found.value == value
+                and (found.value == value if kind != "N" else found == key)
             ]
         partition = self.items.get(scope)
         return [] if partition is None else items_of(self, partition)
