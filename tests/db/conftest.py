@@ -3,13 +3,9 @@ of the embedded endpoint, and a database that talks through it."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from snaketron.db.client import DynamoClient
-from snaketron.db.dynamo import DynamoDatabase
-from support.fault_proxy import FaultProxy
+from support.fault_proxy import FaultProxy, database_through
 
 
 @pytest.fixture
@@ -21,10 +17,5 @@ async def proxy(dynamo_endpoint):
 @pytest.fixture
 async def faulty_db(settings, proxy):
     """A DynamoDatabase whose every request passes through the fault proxy."""
-    faulty = dataclasses.replace(settings, dynamodb_endpoint=proxy.url)
-    client = DynamoClient(faulty)
-    await client.start()
-    database = DynamoDatabase(client, faulty)
-    yield database
-    proxy.heal()
-    await database.close()
+    async with database_through(proxy, settings) as database:
+        yield database

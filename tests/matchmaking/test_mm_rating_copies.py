@@ -6,16 +6,12 @@ server's DynamoDB requests passing a proxy that can hold them."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from queueing import DUEL, duel_sides, join, lose_into_the_wall, match_found, queue, queued
 
-from snaketron.db.client import DynamoClient
-from snaketron.db.dynamo import DynamoDatabase
 from snaketron.game_server import GameServer
 from snaketron.games import wall_clock_ms
-from support.fault_proxy import FaultProxy
+from support.fault_proxy import FaultProxy, database_through
 
 
 @pytest.fixture
@@ -27,13 +23,8 @@ async def proxy(dynamo_endpoint):
 @pytest.fixture
 async def db(settings, proxy):
     """The server's database (start_server takes this one): every request passes the proxy."""
-    proxied = dataclasses.replace(settings, dynamodb_endpoint=proxy.url)
-    client = DynamoClient(proxied)
-    await client.start()
-    database = DynamoDatabase(client, proxied)
-    yield database
-    proxy.release()
-    await database.close()
+    async with database_through(proxy, settings) as database:
+        yield database
 
 
 @pytest.fixture

@@ -26,13 +26,20 @@ the endpoint (moto) does not check signatures, real DynamoDB would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import random
 import zlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+
+from snaketron.config import Settings
+from snaketron.db import open_database
+from snaketron.db.dynamo import DynamoDatabase
 
 AMZ_JSON = "application/x-amz-json-1.0"
 
@@ -92,10 +99,11 @@ class FaultProxy:
         self._released.set()
 
     def heal(self) -> None:
-        """Stop injecting faults (counters stay)."""
+        """Stop injecting faults and holding requests (counters stay)."""
         self.throttle = self.unprocessed = self.drop = self.drop_after_forward = self.server_error = 0.0
         self.lose_next_answers = 0
         self.outage = False
+        self.release()
 
     # --- one connection ------------------------------------------------------------------
 
@@ -192,6 +200,17 @@ class FaultProxy:
             payload = await response.read()
             kept = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "x-amzn-requestid")}
             return response.status, kept, payload
+
+
+@contextlib.asynccontextmanager
+async def database_through(proxy: FaultProxy, settings: Settings) -> AsyncIterator[DynamoDatabase]:
+    """A DynamoDatabase whose every request passes through `proxy` (healed at the end,
+    so that the database's last writes go through)."""
+    async with open_database(dataclasses.replace(settings, dynamodb_endpoint=proxy.url)) as database:
+        try:
+            yield database
+        finally:
+            proxy.heal()
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
