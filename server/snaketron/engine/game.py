@@ -7,6 +7,7 @@ so a tick allocates no copy of the state.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 from snaketron.engine import body
@@ -127,33 +128,21 @@ def _last_step(cells: list[Cell], facing: Direction) -> Direction:
 
 # Frozen events and commands that depend only on a snake id and a direction, built
 # once per process: constructing a OneOf runs its Python `__post_init__`, the
-# largest part of a turn's cost. Bounded by MAX_PLAYERS_RANGE x 4 directions.
-_TURN_COMMANDS: dict[tuple[int, Direction], GameCommand] = {}
-_TURNED_EVENTS: dict[tuple[int, Direction], GameEvent] = {}
-_DIED_EVENTS: dict[int, GameEvent] = {}
-
-
+# largest part of a turn's cost. Snake ids are seats: at most MAX_PLAYERS_RANGE x 4
+# directions of each.
+@functools.cache
 def _turn_command(snake_id: int, direction: Direction) -> GameCommand:
-    key = (snake_id, direction)
-    command = _TURN_COMMANDS.get(key)
-    if command is None:
-        command = _TURN_COMMANDS[key] = GameCommand(Turn=Turn(snake_id=snake_id, direction=direction))
-    return command
+    return GameCommand(Turn=Turn(snake_id=snake_id, direction=direction))
 
 
+@functools.cache
 def _turned_event(snake_id: int, direction: Direction) -> GameEvent:
-    key = (snake_id, direction)
-    event = _TURNED_EVENTS.get(key)
-    if event is None:
-        event = _TURNED_EVENTS[key] = GameEvent(SnakeTurned=SnakeTurned(snake_id=snake_id, direction=direction))
-    return event
+    return GameEvent(SnakeTurned=SnakeTurned(snake_id=snake_id, direction=direction))
 
 
+@functools.cache
 def _died_event(snake_id: int) -> GameEvent:
-    event = _DIED_EVENTS.get(snake_id)
-    if event is None:
-        event = _DIED_EVENTS[snake_id] = GameEvent(SnakeDied=SnakeDied(snake_id=snake_id))
-    return event
+    return GameEvent(SnakeDied=SnakeDied(snake_id=snake_id))
 
 
 class Game:
