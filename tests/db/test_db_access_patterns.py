@@ -459,14 +459,14 @@ async def test_tickets_enqueue_list_claim_and_matched_listing(db):
     assert await unmatched(db) == [2, 3, 1]
     assert await unmatched(db, "team1") == [4]
 
-    await db.claim_tickets([t2, t3], game_id=77)
+    await db.claim_matches([([t2, t3], 77)])
     assert await unmatched(db) == [1]
     # What a server's delivery poll looks for: its own players' matched tickets.
     matched = [t for t in await db.list_region_tickets("eu", now_ms=NOW + 100) if t.matched_game_id is not None]
     assert [(t.user_id, t.server_id, t.matched_game_id) for t in matched] == [(2, 2, 77), (3, 1, 77)]
 
     with pytest.raises(TicketAlreadyClaimed) as lost:
-        await db.claim_tickets([t1, t3], game_id=78)
+        await db.claim_matches([([t1, t3], 78)])
     assert lost.value.user_ids == (3,)
     # All or nothing: t1 stays unmatched.
     assert await unmatched(db) == [1]
@@ -474,7 +474,7 @@ async def test_tickets_enqueue_list_claim_and_matched_listing(db):
     await db.delete_ticket(t1)
     assert await unmatched(db) == []
     with pytest.raises(TicketAlreadyClaimed):
-        await db.claim_tickets([t1], game_id=79)  # deleted tickets cannot be claimed
+        await db.claim_matches([([t1], 79)])  # deleted tickets cannot be claimed
 
 
 async def test_expired_tickets_are_not_listed(db):

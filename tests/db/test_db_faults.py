@@ -56,7 +56,7 @@ async def test_lost_answers_of_conditional_writes_are_not_reported_as_conflicts(
     for t in tickets:
         await db.put_ticket(t, ttl_seconds=3_600)
     proxy.lose_next_answers = 1
-    await faulty_db.claim_tickets(tickets, game_id=5)
+    await faulty_db.claim_matches([(tickets, 5)])
     assert [t.matched_game_id for t in await db.list_region_tickets("eu", now_ms=3)] == [5, 5]
     assert proxy.counts["dropped_after_forward"] == 2
 

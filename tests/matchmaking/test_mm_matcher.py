@@ -111,7 +111,7 @@ async def test_a_lost_claim_is_retried_without_the_claimed_player(db, live):
     a, b, c = ticket(1, at=live - 300), ticket(2, at=live - 200), ticket(3, at=live - 100)
     await put(db, a, b, c)
     stale = await db.list_region_tickets(REGION, now_ms=live)
-    await db.claim_tickets([a], game_id=999_999)  # another matcher got there first
+    await db.claim_matches([([a], 999_999)])  # another matcher got there first
 
     class StaleReads:
         """The real table, but a ticket listing from before the other claim."""

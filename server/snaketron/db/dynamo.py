@@ -33,6 +33,7 @@ from snaketron.db.errors import (
     UsernameTaken,
 )
 from snaketron.db.ids import IdAllocator
+from snaketron.db.interface import MAX_TRANSACTION_ACTIONS
 from snaketron.db.models import (
     DatabaseHealth,
     DatabaseState,
@@ -54,7 +55,6 @@ from snaketron.db.models import (
 from snaketron.db.retry import RetryPolicy
 from snaketron.db.tables import TableNames, ensure_tables
 
-MAX_TRANSACTION_ACTIONS = 100
 TERMINAL_STATUSES = ("complete", "abandoned")
 
 
@@ -735,9 +735,6 @@ class DynamoDatabase:
     async def delete_ticket(self, ticket: MatchTicket) -> None:
         future = await self.writer.delete(self.tables.main, to_item(shapes.ticket_key(ticket)))
         await future
-
-    async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
-        await self.claim_matches([(tickets, game_id)])
 
     async def release_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> list[int]:
         # Conditional, not a put of the ticket as it was: a player who withdrew since the

@@ -28,6 +28,9 @@ from snaketron.db.models import (
     UserRecord,
 )
 
+# DynamoDB's limit on the items of one TransactWriteItems.
+MAX_TRANSACTION_ACTIONS = 100
+
 
 class Database(Protocol):
     # --- lifecycle -------------------------------------------------------------
@@ -168,18 +171,15 @@ class Database(Protocol):
 
     async def delete_ticket(self, ticket: MatchTicket) -> None: ...
 
-    async def claim_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> None:
-        """Mark every ticket matched to `game_id` in one transaction, each conditional on
-        being unmatched. Raise TicketAlreadyClaimed (with the offending user ids)."""
-
     async def release_tickets(self, tickets: Sequence[MatchTicket], game_id: int) -> list[int]:
         """Give claimed tickets back to the queue: each loses its match only while it is
         still matched to `game_id` (a withdrawn player's deleted ticket stays deleted).
         Returns the user ids whose tickets were released."""
 
     async def claim_matches(self, claims: Sequence[tuple[Sequence[MatchTicket], int]]) -> None:
-        """`claim_tickets` for several matches (tickets, game id) in one transaction (at
-        most 100 tickets in all): every match is claimed, or none is. Raise
+        """Mark every match's tickets matched to its game id (tickets, game id), each
+        conditional on being unmatched, in one transaction (at most
+        MAX_TRANSACTION_ACTIONS tickets in all): every match is claimed, or none is. Raise
         TicketAlreadyClaimed with the user ids whose tickets were lost."""
 
     async def list_region_tickets(self, region: str, *, now_ms: int) -> list[MatchTicket]:

@@ -100,7 +100,8 @@ class LeanTransport:
             context = ssl.create_default_context(cafile=ca_bundle or get_cert_path(True))
         # The proxy the SDK would take from HTTP(S)_PROXY/NO_PROXY, found once: aiohttp's
         # trust_env would read the environment again on every request.
-        scheme, host = urlsplit(self._url).scheme, urlsplit(self._url).hostname or ""
+        url = urlsplit(self._url)
+        scheme, host = url.scheme, url.hostname or ""
         proxy = getproxies().get(scheme)
         self._proxy = proxy if proxy and not proxy_bypass(host) else None
         connector = aiohttp.TCPConnector(limit=self._max_pool, keepalive_timeout=_KEEPALIVE_S, ssl=context)
@@ -222,18 +223,14 @@ def _item_blobs(item: dict[str, Any]) -> None:
 
 def _value_blobs(value: dict[str, Any]) -> dict[str, Any]:
     if "B" in value:
-        return {"B": _b64(value["B"])}
+        return {"B": base64.b64decode(value["B"])}
     if "BS" in value:
-        return {"BS": [_b64(v) for v in value["BS"]]}
+        return {"BS": [base64.b64decode(v) for v in value["BS"]]}
     if "M" in value:
         _item_blobs(value["M"])
     elif "L" in value:
         value["L"] = [_value_blobs(v) for v in value["L"]]
     return value
-
-
-def _b64(text: str) -> bytes:
-    return base64.b64decode(text)
 
 
 __all__ = ["LEAN_OPERATIONS", "LeanTransport", "serves"]

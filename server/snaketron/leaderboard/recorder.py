@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
 from snaketron.db.errors import DatabaseError, TransactionCancelled
+from snaketron.db.interface import MAX_TRANSACTION_ACTIONS
 from snaketron.leaderboard.plan import BucketDelta, Key, Put, keys_to_read, plan
 from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-MAX_TRANSACTION_ACTIONS = 100
 BATCH_GET_KEYS = 100
 # A player is in one game at a time, or a few while leaving and rejoining: conflicts
 # are rare, and each round of them lets at least one writer through. The jittered

@@ -31,7 +31,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from snaketron.db.errors import DatabaseError, LeaseHeld, TicketAlreadyClaimed
-from snaketron.db.interface import Database
+from snaketron.db.interface import MAX_TRANSACTION_ACTIONS, Database
 from snaketron.db.models import MatchTicket
 from snaketron.games import wall_clock_ms
 from snaketron.logs import get_logger
@@ -45,8 +45,8 @@ log = get_logger(__name__)
 MAX_CLAIM_ATTEMPTS = 5
 # Claim transactions of one round in flight at once (each claims a batch of matches).
 PARALLEL_CLAIMS = 4
-# Tickets claimed in one transaction: DynamoDB's limit on a transaction's items.
-CLAIM_BATCH_TICKETS = 100
+# Tickets claimed in one transaction (one action each).
+CLAIM_BATCH_TICKETS = MAX_TRANSACTION_ACTIONS
 
 
 def lease_name(region: str) -> str:
@@ -146,7 +146,7 @@ class Matcher:
                 # A held lease is renewed beside the round, not before it: on a busy
                 # endpoint the renewal waited seconds in line and the round with it. The
                 # round needs no renewal to start, as the lease still has its margin.
-                if self._renewal is None or self._renewal.done():
+                if self._renewal_due(began) and (self._renewal is None or self._renewal.done()):
                     self._renewal = asyncio.get_running_loop().create_task(self._tend_lease(began))
             else:
                 await self._tend_lease(began)
@@ -180,9 +180,13 @@ class Matcher:
         Query per lone duel before, 2026-12-07)."""
         return self._left_open > 0
 
+    def _renewal_due(self, now: int) -> bool:
+        """A held lease is renewed from its half-life on."""
+        return now >= self._lease_expires_ms - self._lease_ms // 2
+
     async def _tend_lease(self, now: int) -> None:
         if self.is_active(now):
-            if now < self._lease_expires_ms - self._lease_ms // 2:
+            if not self._renewal_due(now):
                 return  # fresh enough
         elif now < self._next_attempt_ms:
             return
@@ -290,11 +294,12 @@ class Matcher:
                 self.claims_lost += 1
                 lost.update(exc.user_ids or [u for m in batch for u in m.user_ids])
                 return 0
-            placed = 0
-            for match, game_id in zip(batch, game_ids, strict=True):
+            for match in batch:
                 done.update(match.user_ids)
-                placed += await self._place(match, game_id)
-            return placed
+            # Side by side: placing on another server is a request each (`_place` logs
+            # and gives back what fails, it never raises).
+            placed = await asyncio.gather(*(self._place(m, g) for m, g in zip(batch, game_ids, strict=True)))
+            return sum(placed)
 
     async def _place(self, match: FormedMatch, game_id: int) -> bool:
         """Host a claimed match's game; True when it was placed."""
