@@ -99,7 +99,6 @@ class Rooms:
         # Told of every room's start, result and end (leaderboards and replays: one more
         # entry here where the server is composed).
         self.listeners: list[RoomListener] = list(listeners)
-        self._clock_ms = clock_ms
         # The clock itself, not a method around it: every tick of every room reads it.
         self.now_ms: Callable[[], int] = clock_ms
         self.server_id = server_id
@@ -131,9 +130,7 @@ class Rooms:
         once: the client's JoinGame gets a Snapshot of where it is."""
         game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.server_id)
         game.add_player(user_id, username)
-        room = self._add(
-            Room(self, game, "solo", created_at_ms=self._clock_ms(), is_private=True, allow_spectators=False)
-        )
+        room = self._add(Room(self, game, "solo", created_at_ms=self.now_ms(), is_private=True, allow_spectators=False))
         room.start()
         return room
 
@@ -178,7 +175,7 @@ class Rooms:
         game = Game(game_id, game_type, seed=new_seed(), server_id=self.server_id)
         for ticket in tickets:
             game.add_player(ticket.user_id, ticket.username)
-        room = self._add(Room(self, game, "matchmaking", created_at_ms=self._clock_ms(), rated=RatedSeats.of(tickets)))
+        room = self._add(Room(self, game, "matchmaking", created_at_ms=self.now_ms(), rated=RatedSeats.of(tickets)))
         room.start(start_ms)
         return room
 
@@ -196,7 +193,7 @@ class Rooms:
     def schedule(self, room: Room, now_ms: int | None = None) -> None:
         game = room.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        self.tick_slots.add(room, deadline, self._clock_ms() if now_ms is None else now_ms)
+        self.tick_slots.add(room, deadline, self.now_ms() if now_ms is None else now_ms)
 
     def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1

@@ -18,11 +18,11 @@ from snaketron.engine.recording import (
     RULES_VERSION,
     Abandoned,
     Began,
-    Commanded,
     Input,
     Joined,
     Left,
     Recording,
+    command_input,
     state_digest,
 )
 from snaketron.engine.rng import Xorshift64
@@ -425,18 +425,7 @@ class Game:
         stamped = self._commands.schedule(
             user_id, client_id, _turn_command(own_snake, direction), tick, tick + self._lead_ticks
         )
-        if self._inputs is not None:
-            self._inputs.append(
-                Commanded(
-                    tick,
-                    user_id,
-                    client_id.tick,
-                    client_id.user_id,
-                    client_id.sequence_number,
-                    turn.snake_id,
-                    direction,
-                )
-            )
+        self._record(command_input(tick, user_id, client_id, turn.snake_id, direction))
         self._sequence += 1
         return GameEventMessage(
             self.game_id, tick, self._sequence, None, GameEvent(CommandScheduled=CommandScheduled(stamped))

@@ -57,8 +57,8 @@ class GameResult:
     players: tuple[PlayerResult, ...]
     spectator_ids: tuple[int, ...]
     # What a replay needs (`Game.recording()` taken when the game ended); None for a game
-    # resumed from a state. Replays save it from their listener: `ReplayStore.save(
-    # result.recording, ReplaySummary.of_result(result))`.
+    # resumed from a state. The result's write saves it with the game's rows
+    # (`persistence.GameRecorder`).
     recording: Recording | None = None
 
     @property

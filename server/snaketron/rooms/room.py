@@ -263,13 +263,13 @@ class Room:
             self.abandon()
             return
         rooms.stats.ticks += game.tick - before
-        if events:  # most ticks of a running game change nothing a member is told
+        if events:
             self.broadcast_events(events)
         if game.is_complete:
             self.finish()
         else:
             # The tick took microseconds: its start is "now" enough for the next deadline.
-            rooms.tick_slots.add(self, tick_deadline_ms(game.tick, start_ms, tick_ms), now)
+            rooms.schedule(self, now)
         if timings is not None:
             timings.record(lateness, time.perf_counter_ns() - started)
 
