@@ -49,29 +49,29 @@ log = get_logger(__name__)
 CLOSE_STEP_S = 0.2
 
 
-def game_recorder(settings: Settings, db: Database) -> GameRecorder:
+def game_recorder(settings: Settings, db: Database, boards: LeaderboardRecorder | None) -> GameRecorder:
     """The rooms' persistence. On the DynamoDB data layer a finished game's replay rides
     with its rows and a rated game's boards with its ratings (fewer requests per game)."""
-    if not isinstance(db, DynamoDatabase):
+    if not isinstance(db, DynamoDatabase) or boards is None:
         return GameRecorder(db)
     return GameRecorder(
         db,
         replays=ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds),
-        boards=LeaderboardRecorder.for_database(db),
+        boards=boards,
         rating_actions=db,
     )
 
 
-def history_listeners(db: Database, tasks: BackgroundTasks, recorder: GameRecorder) -> list[RoomListener]:
+def history_listeners(
+    boards: LeaderboardRecorder | None, tasks: BackgroundTasks, recorder: GameRecorder
+) -> list[RoomListener]:
     """What keeps the history of a finished game whose result write did not already:
     the leaderboards of unrated games (and of rated ones whose ratings did not land).
     They live in the DynamoDB data layer's tables (a server on another Database keeps
     none); replays are saved by the recorder with the game's rows."""
-    if not isinstance(db, DynamoDatabase):
+    if boards is None:
         return []
-    return [
-        LeaderboardUpdater(LeaderboardRecorder.for_database(db), tasks, recorded_with_result=recorder.boards_recorded),
-    ]
+    return [LeaderboardUpdater(boards, tasks, recorded_with_result=recorder.boards_recorded)]
 
 
 class GameServer:
@@ -84,14 +84,16 @@ class GameServer:
         self.tasks = BackgroundTasks()
         self.tokens = TokenIssuer.from_settings(settings)
         self.hasher = PasswordHasher.from_settings(settings)
-        self.recorder = game_recorder(settings, db)
+        # One recorder for the result writes and the listener: one set of board copies.
+        boards = LeaderboardRecorder.for_database(db) if isinstance(db, DynamoDatabase) else None
+        self.recorder = game_recorder(settings, db, boards)
         self.rooms = Rooms(
             self.recorder,
             self.tasks,
             region=settings.region,
             season_months=settings.season_months,
             clock_ms=clock_ms,
-            listeners=history_listeners(db, self.tasks, self.recorder),
+            listeners=history_listeners(boards, self.tasks, self.recorder),
         )
         self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
         self.lobbies = LobbyService(self.rooms, db, settings, self.tasks, clock_ms=clock_ms)

@@ -15,9 +15,10 @@ Requests per finished game (issue 22): the game item, player rows and replay
 pieces are queued together, so they share one BatchWriteItem; a rated game's new
 ratings go into the leaderboard's own transaction (`LeaderboardRecorder.record`
 with the rating actions in front): one BatchGetItem and one TransactWriteItems
-for ratings, boards, profiles and histories, all or nothing. The ratings written
-are remembered (`known_rating`), so a player queueing again here carries their
-new rating on the ticket without reading it.
+for ratings, boards, profiles and histories, all or nothing; the BatchGetItem is
+left out for players whose boards this server wrote last (`leaderboard/copies.py`).
+The ratings written are remembered (`known_rating`), so a player queueing again
+here carries their new rating on the ticket without reading it.
 """
 
 from __future__ import annotations
@@ -152,7 +153,10 @@ class GameRecorder:
         prefix = actions.rating_actions(ratings)
         try:
             await boards.record(
-                result, with_actions=prefix + (rows or []), actions_landed=lambda: actions.ratings_are(ratings)
+                result,
+                with_actions=prefix + (rows or []),
+                actions_landed=lambda: actions.ratings_are(ratings),
+                ratings=ratings,
             )
         except RatingActionsRefused as exc:
             if queued is not None:

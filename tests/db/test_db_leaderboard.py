@@ -11,7 +11,7 @@ import pytest
 from snaketron.db import open_database
 from snaketron.db.codec import from_item, to_attr
 from snaketron.db.dynamo import DynamoDatabase
-from snaketron.db.models import RatingUpdate
+from snaketron.db.models import RatingUpdate, UserRecord
 from snaketron.leaderboard import keys
 from snaketron.leaderboard.recorder import LeaderboardRecorder, RatingActionsRefused
 from snaketron.leaderboard.seasons import parse_season, season_at, seasons_until, soft_reset
@@ -35,6 +35,19 @@ async def query(db: DynamoDatabase, pk: str, prefix: str = "") -> list[dict[str,
         ConsistentRead=True,
     )
     return [from_item(i) for i in response["Items"]]
+
+
+def rated(user: UserRecord, mmr: int, before: int) -> RatingUpdate:
+    """The user's new rating `mmr`, computed from `before` games played."""
+    return RatingUpdate(
+        user_id=user.user_id,
+        username=user.username,
+        mmr=mmr,
+        rating_mu=25.0,
+        rating_sigma=8.0,
+        games_played=before + 1,
+        games_played_before=before,
+    )
 
 
 def season_now(db: DynamoDatabase) -> str:
@@ -148,17 +161,6 @@ async def test_ratings_in_front_of_the_plan_land_with_it_or_are_refused_with_it(
     recorder = recorder_for(db)
     ann = await db.create_user("Ann", "h", now_ms=1)
     bob = await db.create_user("Bob", "h", now_ms=1)
-
-    def rated(user, mmr: int, before: int) -> RatingUpdate:
-        return RatingUpdate(
-            user_id=user.user_id,
-            username=user.username,
-            mmr=mmr,
-            rating_mu=25.0,
-            rating_sigma=8.0,
-            games_played=before + 1,
-            games_played_before=before,
-        )
 
     game = duel(player(ann.user_id, 1, mmr_after=1016), player(bob.user_id, 2, mmr_after=984))
     stale = db.rating_actions([rated(ann, 1016, 3), rated(bob, 984, 0)])  # Ann never played 3 games

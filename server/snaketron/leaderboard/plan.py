@@ -94,17 +94,23 @@ def _on_board(board: BoardType, player: PlayerResult) -> bool:
 
 
 def keys_to_read(result: GameResult, season: str) -> list[Key]:
+    return [key for player_keys in keys_to_read_by_player(result, season).values() for key in player_keys]
+
+
+def keys_to_read_by_player(result: GameResult, season: str) -> dict[int, list[Key]]:
+    """`keys_to_read`, by the user id of the player whose items they are."""
     board = board_of(result)
     if board is None:
-        return []
-    found: list[Key] = []
+        return {}
+    found: dict[int, list[Key]] = {}
     for player in result.players:
         stats = keys.stats_key(player.user_id, board)
-        found.append((stats["pk"], stats["sk"]))
+        mine = found.setdefault(player.user_id, [])
+        mine.append((stats["pk"], stats["sk"]))
         if _on_board(board, player):
             for scope in scopes_of(result):
                 entry = keys.entry_key(player.user_id, season, board, scope)
-                found.append((entry["pk"], entry["sk"]))
+                mine.append((entry["pk"], entry["sk"]))
     return found
 
 

@@ -1,8 +1,9 @@
 """`LeaderboardRecorder`: writes everything one finished game changes, in two requests
-(a rated game's new ratings ride in the second: `record(result, with_actions=...)`).
+(a rated game's new ratings ride in the second: `record(result, with_actions=...)`),
+or one when this server wrote the players' boards last (`copies.py`).
 
 1. BatchGetItem (strongly consistent) of the board entries and profile stats the
-   game touches;
+   game touches, but for rated players whose copy holds them;
 2. TransactWriteItems of the plan (`plan.py`): entries and stats as whole items
    guarded by the version just read, bucket counters as atomic ADDs, history rows
    guarded by absence.
@@ -24,7 +25,9 @@ from snaketron.db.client import DynamoClient
 from snaketron.db.codec import from_item, to_attr, to_item
 from snaketron.db.errors import DatabaseError, TransactionCancelled
 from snaketron.db.interface import MAX_TRANSACTION_ACTIONS
-from snaketron.leaderboard.plan import BucketDelta, Key, Put, keys_to_read, plan
+from snaketron.db.models import RatingUpdate
+from snaketron.leaderboard.copies import BoardCopies
+from snaketron.leaderboard.plan import BucketDelta, Key, Put, keys_to_read_by_player, plan
 from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
 from snaketron.rooms.result import GameResult
@@ -60,10 +63,13 @@ class LeaderboardRecorder:
     the result the ratings write produced (its players' `mmr_after`): a rated player
     without one stays off the boards. It never blocks a tick: call it from a task."""
 
-    def __init__(self, client: DynamoClient, table: str, *, season_months: int) -> None:
+    def __init__(
+        self, client: DynamoClient, table: str, *, season_months: int, copies: BoardCopies | None = None
+    ) -> None:
         self._client = client
         self._table = table
         self._season_months = season_months
+        self._copies = BoardCopies() if copies is None else copies
 
     @classmethod
     def for_database(cls, db: DynamoDatabase) -> LeaderboardRecorder:
@@ -76,6 +82,7 @@ class LeaderboardRecorder:
         *,
         with_actions: Sequence[dict[str, Any]] = (),
         actions_landed: Callable[[], Awaitable[bool]] | None = None,
+        ratings: Sequence[RatingUpdate] = (),
     ) -> bool:
         """Write the game's changes; False when it had already been recorded.
 
@@ -84,23 +91,27 @@ class LeaderboardRecorder:
         them fails its condition, RatingActionsRefused (nothing was written). When the
         two do not fit one transaction, they go as two, the caller's first; then
         `actions_landed` tells a refused retry whose first attempt landed (its answer
-        lost) from a real refusal, which the combined transaction's history rows tell."""
+        lost) from a real refusal, which the combined transaction's history rows tell.
+        `ratings` are the new ratings those actions write: a player rated from the
+        gamesPlayed this server's copy was kept at is planned from the copy, unread
+        (`copies.py`), and the copies are kept for the next game."""
         season = season_at(result.end_ms, self._season_months).id
-        wanted = keys_to_read(result, season)
+        wanted = keys_to_read_by_player(result, season)
+        played = {u.user_id: u for u in ratings}
         prefix = list(with_actions)
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            current = await self._read(wanted)
+            current, copied = await self._current(wanted, played)
             changes = plan(result, current, season)
             actions = [self._put(p) for p in changes.puts] + [self._add(b) for b in changes.buckets]
             if len(actions) > MAX_TRANSACTION_ACTIONS:
                 raise DatabaseError(f"game {result.game_id}: {len(actions)} leaderboard writes exceed one transaction")
-            if prefix and len(prefix) + len(actions) > MAX_TRANSACTION_ACTIONS:
-                await self._write_alone(prefix, actions_landed)
-                prefix = []
             try:
+                if prefix and len(prefix) + len(actions) > MAX_TRANSACTION_ACTIONS:
+                    await self._write_alone(prefix, actions_landed)
+                    prefix = []
                 await self._client.call("transact_write_items", TransactItems=prefix + actions)
-                return True
             except TransactionCancelled as exc:
+                self._copies.drop(wanted)
                 # History rows first: a retried request whose first attempt landed (its
                 # answer lost) fails every guard, the ratings' too; it was recorded.
                 if _history_exists(changes.puts, exc.reasons[len(prefix) :]):
@@ -109,9 +120,55 @@ class LeaderboardRecorder:
                 refused = [i for i in exc.failed() if i < len(prefix)]
                 if refused:
                     raise RatingActionsRefused(refused) from None
+                if copied:
+                    continue  # a copy was out of date, not a writer racing us: read at once
                 log.info("leaderboard_conflict", game_id=result.game_id, attempt=attempt)
                 await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 6)))
+                continue
+            except BaseException:
+                self._copies.drop(wanted)  # landed or not, nobody can say
+                raise
+            self._keep_copies(wanted, played, changes.puts, current)
+            return True
         raise RecordConflict(f"game {result.game_id}: entries changed under {CONFLICT_ATTEMPTS} attempts")
+
+    async def _current(
+        self, wanted: dict[int, list[Key]], played: dict[int, RatingUpdate]
+    ) -> tuple[dict[Key, dict[str, Any]], bool]:
+        """The items the plan starts from: this server's copies where they hold, the rest
+        read in one request; and whether any copy was used."""
+        current: dict[Key, dict[str, Any]] = {}
+        to_read: list[Key] = []
+        for user_id, keys in wanted.items():
+            rating = played.get(user_id)
+            copy = None if rating is None else self._copies.take(user_id, rating.games_played_before, keys)
+            if copy is None:
+                to_read.extend(keys)
+            else:
+                current.update(copy)
+        copied = bool(current)
+        if to_read:
+            current.update(await self._read(to_read))
+        return current, copied
+
+    def _keep_copies(
+        self,
+        wanted: dict[int, list[Key]],
+        played: dict[int, RatingUpdate],
+        puts: Sequence[Put],
+        current: dict[Key, dict[str, Any]],
+    ) -> None:
+        """After the game's transaction landed: what it left under each rated player's keys."""
+        written = {(p.item["pk"], p.item["sk"]): p.item for p in puts}
+        for user_id, keys in wanted.items():
+            rating = played.get(user_id)
+            if rating is None:
+                continue
+            items = {key: item for key in keys if (item := written.get(key) or current.get(key)) is not None}
+            if len(items) == len(keys):
+                self._copies.keep(user_id, rating.games_played_before, rating.games_played, items)
+            else:
+                self._copies.drop([user_id])
 
     async def _write_alone(self, actions: list[dict[str, Any]], landed: Callable[[], Awaitable[bool]] | None) -> None:
         try:
@@ -123,7 +180,7 @@ class LeaderboardRecorder:
                 return
             raise RatingActionsRefused(exc.failed()) from None
 
-    async def _read(self, wanted: list[Key]) -> dict[Key, dict[str, Any]]:
+    async def _read(self, wanted: Sequence[Key]) -> dict[Key, dict[str, Any]]:
         found: dict[Key, dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_KEYS):
             pending: list[dict[str, Any]] = [to_item({"pk": pk, "sk": sk}) for pk, sk in wanted[start : start + 100]]
