@@ -239,6 +239,7 @@ class CapacityStep:
     metrics: bool = True  # SNAKETRON_METRICS, and /metrics scraped every second
     scrape_ms: list[float] = dataclasses.field(default_factory=list)  # each scrape's answer time
     # QueueForMatch sent -> MatchFound received, over the whole run (matchmaking only: 0 bots queued else).
+    queue_to_match_p50_ms: float = 0.0
     queue_to_match_p99_ms: float = 0.0
     queue_to_match_count: int = 0
 
@@ -544,6 +545,7 @@ def measure(mode: str, via: str, bots: int, seconds: float, loadgens: int, metri
         load=f"{load_before} -> {load_average()}",
         metrics=metrics,
         scrape_ms=scrape_ms,
+        queue_to_match_p50_ms=queued.p50_ms,
         queue_to_match_p99_ms=queued.p99_ms,
         queue_to_match_count=queued.count,
     )
@@ -568,7 +570,8 @@ def search(
 
 def print_step(result: CapacityStep) -> None:
     queued = (
-        f"queue-to-match p99 {result.queue_to_match_p99_ms:.1f} ms ({result.queue_to_match_count} matches), "
+        f"queue-to-match p50 {result.queue_to_match_p50_ms:.1f} p99 {result.queue_to_match_p99_ms:.1f} ms "
+        f"({result.queue_to_match_count} matches), "
         if result.queue_to_match_count
         else ""
     )
