@@ -152,6 +152,12 @@ class Settings:
     )
     db_read_timeout: float = setting("SNAKETRON_DB_READ_TIMEOUT", 5.0, "Seconds to wait for one DynamoDB response.")
     db_max_pool: int = setting("SNAKETRON_DB_MAX_POOL", 64, "Connection pool size of the DynamoDB client.")
+    db_result_writes: int = setting(
+        "SNAKETRON_DB_RESULT_WRITES",
+        8,
+        "Finished games' result writes in flight at once; the rest wait their turn in the server, so that "
+        "sign-ins, lobbies and matching never queue behind a wave of games that ended together.",
+    )
     db_lean: bool = setting(
         "SNAKETRON_DB_LEAN",
         True,
@@ -419,6 +425,10 @@ class Settings:
             port = getattr(self, name)
             if not 0 <= port <= 65_535:
                 raise ConfigError(f"{_env_of(name)} (or {option}) is {port}: a port is 0 to 65535 (0: any free port)")
+        if self.db_result_writes < 1:
+            raise ConfigError(
+                f"SNAKETRON_DB_RESULT_WRITES is {self.db_result_writes}: at least 1 (no finished game would be written)"
+            )
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"SNAKETRON_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
 

@@ -17,8 +17,9 @@ ratings go into the leaderboard's own transaction (`LeaderboardRecorder.record`
 with the rating actions in front): one BatchGetItem and one TransactWriteItems
 for ratings, boards, profiles and histories, all or nothing; the BatchGetItem is
 left out for players whose boards this server wrote last (`leaderboard/copies.py`).
-The ratings written are remembered (`known_rating`), so a player queueing again
-here carries their new rating on the ticket without reading it.
+The ratings are remembered (`known_rating`), so a player queueing again here
+carries their new rating on the ticket without reading it. At most
+`writes_in_flight` results are written at once (SNAKETRON_DB_RESULT_WRITES).
 """
 
 from __future__ import annotations
@@ -68,8 +69,15 @@ class GameRecorder:
         replays: ReplayStore | None = None,
         boards: LeaderboardRecorder | None = None,
         rating_actions: ResultActions | None = None,
+        writes_in_flight: int = 8,
     ) -> None:
         self._db = db
+        # Games formed in one matching round end within moments of each other. Sent all
+        # at once, their results filled the connection pool and the endpoint's line, and
+        # the matcher's next read and claims waited seconds behind them (a round of 0.2 s
+        # took up to 6.7 s at 2,000 matchmade duel bots). A result can wait its turn here:
+        # its game's end is already on the players' screens.
+        self._result_slots = asyncio.Semaphore(writes_in_flight)
         self._replays = replays
         self._boards = boards if rating_actions is not None else None
         self._rating_actions = rating_actions
@@ -104,6 +112,28 @@ class GameRecorder:
         did not land (the rows still do, through the batch writer); RatingConflict when
         a rating moved on since the tickets were read (nothing was written: the room
         re-reads and re-rates)."""
+        # Known at once, not once landed: a player who queues again while this result
+        # waits its turn (result slots, above) carries it, and their next game here is
+        # rated from it. Its write is guarded on the gamesPlayed before it, so a rating
+        # that never lands cannot be built on: that write is refused and the room reads.
+        for u in ratings:
+            self._remember(u)
+        written = False
+        try:
+            async with self._result_slots:
+                written = await self._record_result(game, players, ratings, result)
+        finally:
+            if not written:
+                self._forget(ratings)
+        return written
+
+    async def _record_result(
+        self,
+        game: GameRecord,
+        players: Sequence[GamePlayerRecord],
+        ratings: Sequence[RatingUpdate],
+        result: GameResult | None,
+    ) -> bool:
         if not ratings and result is None:
             try:
                 await self._db.record_result(game, players, ratings)
@@ -128,8 +158,6 @@ class GameRecorder:
         await asyncio.wait([queued])  # durable before the result is announced
         if queued.exception() is not None:
             return _failed(game, _as_error(queued.exception()))
-        for u in ratings:
-            self._remember(u)
         return True
 
     async def _rated_with_boards(
@@ -179,8 +207,6 @@ class GameRecorder:
         self._boarded[result.game_id] = None
         while len(self._boarded) > BOARDED_MEMORY:
             self._boarded.popitem(last=False)
-        for u in ratings:
-            self._remember(u)
         return True
 
     def _queue_rows(
@@ -207,7 +233,8 @@ class GameRecorder:
         return found
 
     def known_rating(self, user_id: int) -> RatingCopy | None:
-        """The newest rating this process wrote for the user, if it still remembers it."""
+        """The newest rating this process wrote or is writing for the user (from its game's
+        end until the write fails, if it does), if it still remembers it."""
         return self._known.get(user_id)
 
     def boards_recorded(self, game_id: int) -> bool:
@@ -220,6 +247,13 @@ class GameRecorder:
         self._known.move_to_end(update.user_id)
         while len(self._known) > KNOWN_RATINGS:
             self._known.popitem(last=False)
+
+    def _forget(self, updates: Sequence[RatingUpdate]) -> None:
+        """These ratings did not land (or may not have): the next game reads or uses its ticket's."""
+        for u in updates:
+            known = self._known.get(u.user_id)
+            if known is not None and known.games_played == u.games_played:
+                del self._known[u.user_id]
 
 
 def _failed(game: GameRecord, exc: DatabaseError) -> bool:

@@ -1,8 +1,8 @@
 """A player who queues again before their last game's result has landed carries the
-rating from before it; the next game is rated from the newer rating this server
-wrote meanwhile, not from the ticket's copy, so its guarded write lands the first
-time (no refusal, no re-read, no second write). Over real connections, with the
-server's DynamoDB requests passing a proxy that can hold them."""
+new rating all the same (this server knows it from the game's end), and the next
+game is rated from it, so its guarded write lands the first time (no refusal, no
+re-read, no second write). Over real connections, with the server's DynamoDB
+requests passing a proxy that can hold them."""
 
 from __future__ import annotations
 
@@ -48,14 +48,15 @@ async def test_a_result_that_lands_after_the_players_queued_again_rates_their_ne
     assert await match_found(bob) == first_game
 
     # The first game's result waits at the proxy while both queue again: their new
-    # tickets carry the ratings from before it (no games played).
+    # tickets carry the ratings it is writing (one game played), not the stored ones.
     proxy.hold({"TransactWriteItems"})
     first_room, _ = await play(ann, bob, first_game, server)
     await proxy.held.wait()
     await queued(ann, DUEL)
     await queued(bob, DUEL)
     tickets = {t.user_id: t for t in await db.list_region_tickets(server.settings.region, now_ms=wall_clock_ms())}
-    assert tickets[ann.user_id].games_played == tickets[bob.user_id].games_played == 0
+    assert tickets[ann.user_id].games_played == tickets[bob.user_id].games_played == 1
+    assert (await db.get_user(ann.user_id)).games_played == 0
     proxy.release()
     first_result = await first_room.wait_result(timeout_s=10)
     assert first_result is not None

@@ -58,6 +58,7 @@ class FaultProxy:
         self.outage = False
         self.only: set[str] | None = None
         self.held = asyncio.Event()  # set once a held request arrived
+        self._held_more = asyncio.Condition()
         self._holding: set[str] = set()
         self._released = asyncio.Event()
         self.counts: Counter[str] = Counter()
@@ -93,6 +94,11 @@ class FaultProxy:
         self._holding = set(operations)
         self._released.clear()
         self.held.clear()
+
+    async def wait_held(self, count: int) -> None:
+        """Until `count` requests in all have been held."""
+        async with self._held_more:
+            await self._held_more.wait_for(lambda: self.counts["held"] >= count)
 
     def release(self) -> None:
         self._holding = set()
@@ -139,6 +145,8 @@ class FaultProxy:
         if operation in self._holding:
             self.counts["held"] += 1
             self.held.set()
+            async with self._held_more:
+                self._held_more.notify_all()
             await self._released.wait()
         if self.outage:
             self.counts["refused"] += 1

@@ -323,13 +323,13 @@ class Room:
 
     # --- the result ---------------------------------------------------------------------
     def _rate_from_known_ratings(self) -> None:
-        """Rate players from the newest rating this server wrote for them when it is newer
-        than their ticket's. A player queues again as soon as a game ends, and under
-        load that game's result may land only after the ticket was written: the ticket
-        then carries the rating from before it, and rating from that copy has the guarded
-        write refused, a re-read and a second write. A copy this server wrote has landed,
-        so it is never ahead of what is stored; a newer one from elsewhere is still caught
-        by the guard."""
+        """Rate players from the newest rating this server wrote (or is writing) for them
+        when it is newer than their ticket's. A player queues again as soon as a game
+        ends, and under load that game's result may land only after the ticket was
+        written: the ticket then carries the rating from before it, and rating from that
+        copy has the guarded write refused, a re-read and a second write. A copy whose
+        write failed is forgotten (persistence.GameRecorder); one that is still on its way,
+        or a newer rating from elsewhere, is caught by the guard."""
         rated = self._rated
         if rated is None:
             return
