@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -69,14 +70,15 @@ class GameRecorder:
         replays: ReplayStore | None = None,
         boards: LeaderboardRecorder | None = None,
         rating_actions: ResultActions | None = None,
-        writes_in_flight: int = 8,
+        writes_in_flight: int = 16,
     ) -> None:
         self._db = db
         # Games formed in one matching round end within moments of each other. Sent all
-        # at once, their results filled the connection pool and the endpoint's line, and
-        # the matcher's next read and claims waited seconds behind them (a round of 0.2 s
-        # took up to 6.7 s at 2,000 matchmade duel bots). A result can wait its turn here:
-        # its game's end is already on the players' screens.
+        # at once, their rating writes filled the connection pool and the endpoint's line,
+        # and the matcher's next read and claims waited seconds behind them (a round of
+        # 0.2 s took up to 6.7 s at 2,000 matchmade duel bots). A rating write can wait its
+        # turn here: its game's end is already on the players' screens. Only the rating
+        # requests take a slot; rows bound for the batch writer never wait for one.
         self._result_slots = asyncio.Semaphore(writes_in_flight)
         self._replays = replays
         self._boards = boards if rating_actions is not None else None
@@ -114,14 +116,14 @@ class GameRecorder:
         re-reads and re-rates)."""
         # Known at once, not once landed: a player who queues again while this result
         # waits its turn (result slots, above) carries it, and their next game here is
-        # rated from it. Its write is guarded on the gamesPlayed before it, so a rating
-        # that never lands cannot be built on: that write is refused and the room reads.
+        # rated from it. Its write is guarded on the gamesPlayed and ratingMu before it, so
+        # a rating that never lands cannot be built on: that write is refused and the room
+        # reads.
         for u in ratings:
             self._remember(u)
         written = False
         try:
-            async with self._result_slots:
-                written = await self._record_result(game, players, ratings, result)
+            written = await self._record_result(game, players, ratings, result)
         finally:
             if not written:
                 self._forget(ratings)
@@ -148,7 +150,9 @@ class GameRecorder:
         except DatabaseError as exc:  # the writer is closed (a shutdown past its deadline)
             return _failed(game, exc)
         try:
-            await self._db.update_ratings(ratings)
+            if ratings:
+                async with self._result_slots:
+                    await self._db.update_ratings(ratings)
         except RatingConflict:
             await asyncio.wait([queued])
             raise
@@ -180,12 +184,21 @@ class GameRecorder:
             return _failed(game, exc)
         prefix = actions.rating_actions(ratings)
         try:
-            await boards.record(
-                result,
-                with_actions=prefix + (rows or []),
-                actions_landed=lambda: actions.ratings_are(ratings),
-                ratings=ratings,
-            )
+            async with self._result_slots:
+                await boards.record(
+                    result,
+                    with_actions=prefix + (rows or []),
+                    actions_landed=lambda: actions.ratings_are(ratings),
+                    ratings=ratings,
+                )
+        except asyncio.CancelledError:
+            # Stopped (a shutdown past its deadline) while waiting for a slot or for the
+            # answer: the rows must still reach the batch writer that the shutdown flushes
+            # (full items: landing twice changes nothing).
+            if queued is None:
+                with contextlib.suppress(DatabaseError):
+                    self._queue_rows(game, players, result)
+            raise
         except RatingActionsRefused as exc:
             if queued is not None:
                 await asyncio.wait([queued])
@@ -242,8 +255,7 @@ class GameRecorder:
         return self._boarded.pop(game_id, 0) is None
 
     def _remember(self, update: RatingUpdate) -> None:
-        copy = RatingCopy(update.mmr, update.rating_mu, update.rating_sigma, update.games_played, update.rating_season)
-        self._known[update.user_id] = copy.newer(self._known.get(update.user_id))
+        self._known[update.user_id] = _copy_of_update(update).newer(self._known.get(update.user_id))
         self._known.move_to_end(update.user_id)
         while len(self._known) > KNOWN_RATINGS:
             self._known.popitem(last=False)
@@ -251,9 +263,12 @@ class GameRecorder:
     def _forget(self, updates: Sequence[RatingUpdate]) -> None:
         """These ratings did not land (or may not have): the next game reads or uses its ticket's."""
         for u in updates:
-            known = self._known.get(u.user_id)
-            if known is not None and known.games_played == u.games_played:
+            if self._known.get(u.user_id) == _copy_of_update(u):
                 del self._known[u.user_id]
+
+
+def _copy_of_update(update: RatingUpdate) -> RatingCopy:
+    return RatingCopy(update.mmr, update.rating_mu, update.rating_sigma, update.games_played, update.rating_season)
 
 
 def _failed(game: GameRecord, exc: DatabaseError) -> bool:

@@ -70,8 +70,8 @@ class RatingCopy(NamedTuple):
     """A user's rating state as read with their user item: what a match ticket carries.
 
     The session keeps the copy its sign-in read, so queueing reads nothing; the rating
-    write is guarded on `games_played` (it grows by one with every rated game), so a
-    copy that went stale can never overwrite a newer rating (rooms/room.py re-reads
+    write is guarded on `games_played` (it grows by one with every rated game) and `mu`,
+    so a copy that went stale can never overwrite a newer rating (rooms/room.py re-reads
     and re-rates on that rare path)."""
 
     mmr: int

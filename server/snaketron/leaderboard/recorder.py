@@ -163,6 +163,9 @@ class LeaderboardRecorder:
         for user_id, keys in wanted.items():
             rating = played.get(user_id)
             if rating is None:
+                # Their boards moved without their gamesPlayed (a rated game whose rating
+                # write failed, recorded by the listener): a copy would only be refused.
+                self._copies.drop([user_id])
                 continue
             items = {key: item for key in keys if (item := written.get(key) or current.get(key)) is not None}
             if len(items) == len(keys):

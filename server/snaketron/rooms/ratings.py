@@ -146,6 +146,7 @@ def rating_updates(
                     rating_season=max(season, ticket.rating_season or season),
                     # Guard: written only over the rating it was computed from.
                     games_played_before=ticket.games_played,
+                    rating_mu_before=ticket.rating_mu,
                 )
             )
     return updates

@@ -328,8 +328,9 @@ class Room:
         ends, and under load that game's result may land only after the ticket was
         written: the ticket then carries the rating from before it, and rating from that
         copy has the guarded write refused, a re-read and a second write. A copy whose
-        write failed is forgotten (persistence.GameRecorder); one that is still on its way,
-        or a newer rating from elsewhere, is caught by the guard."""
+        write failed is forgotten (persistence.GameRecorder); one still on its way that
+        then fails, or a newer rating from elsewhere, is caught by the guard (gamesPlayed
+        and ratingMu)."""
         rated = self._rated
         if rated is None:
             return
