@@ -155,7 +155,8 @@ class Settings:
     db_result_writes: int = setting(
         "SNAKETRON_DB_RESULT_WRITES",
         16,
-        "Finished games' result writes in flight at once; the rest wait their turn in the server, so that "
+        "Finished games' rating writes (with their boards) in flight at once; the rest wait their turn in "
+        "the server (their rows do not), so that "
         "sign-ins, lobbies and matching never queue behind a wave of games that ended together (keep it well "
         "under SNAKETRON_DB_MAX_POOL; at 20 ms a write, 16 carry 800 results a second).",
     )

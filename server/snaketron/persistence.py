@@ -19,16 +19,18 @@ for ratings, boards, profiles and histories, all or nothing; the BatchGetItem is
 left out for players whose boards this server wrote last (`leaderboard/copies.py`).
 The ratings are remembered (`known_rating`), so a player queueing again here
 carries their new rating on the ticket without reading it. At most
-`writes_in_flight` results are written at once (SNAKETRON_DB_RESULT_WRITES).
+`writes_in_flight` rating writes (with their boards) are in flight at once
+(SNAKETRON_DB_RESULT_WRITES); rows never wait for a slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 from collections.abc import Sequence
 from typing import Any, Protocol
+
+import msgspec
 
 from snaketron.db.errors import DatabaseError, RatingConflict, WriteDropped
 from snaketron.db.interface import Database
@@ -116,9 +118,9 @@ class GameRecorder:
         re-reads and re-rates)."""
         # Known at once, not once landed: a player who queues again while this result
         # waits its turn (result slots, above) carries it, and their next game here is
-        # rated from it. Its write is guarded on the gamesPlayed and ratingMu before it, so
-        # a rating that never lands cannot be built on: that write is refused and the room
-        # reads.
+        # rated from it. That game's write is guarded on the gamesPlayed, ratingMu and
+        # ratingSigma it was computed from, so a rating that never lands cannot be built
+        # on: the write is refused and the room reads.
         for u in ratings:
             self._remember(u)
         written = False
@@ -193,14 +195,18 @@ class GameRecorder:
                 )
         except asyncio.CancelledError:
             # Stopped (a shutdown past its deadline) while waiting for a slot or for the
-            # answer: the rows must still reach the batch writer that the shutdown flushes
-            # (full items: landing twice changes nothing).
+            # answer: the rows go to the batch writer, which sends them at once and counts
+            # them as dropped if they cannot land (full items: landing twice changes nothing).
             if queued is None:
-                with contextlib.suppress(DatabaseError):
-                    self._queue_rows(game, players, result)
+                self._hand_rows_over(game, players, result)
             raise
         except RatingActionsRefused as exc:
-            if queued is not None:
+            if queued is None:
+                # The game must be stored whatever re-rating does (it reads first, and a
+                # shutdown may cancel it): the rows without the refused ratings, which the
+                # re-rated write then replaces.
+                self._hand_rows_over(game, [msgspec.structs.replace(p, mmr_after=None) for p in players], None)
+            else:
                 await asyncio.wait([queued])
             raise actions.rating_refused(ratings, [i for i in exc.failed if i < len(prefix)]) from None
         except DatabaseError as exc:
@@ -221,6 +227,13 @@ class GameRecorder:
         while len(self._boarded) > BOARDED_MEMORY:
             self._boarded.popitem(last=False)
         return True
+
+    def _hand_rows_over(self, game: GameRecord, players: Sequence[GamePlayerRecord], result: GameResult | None) -> None:
+        """The rows on the batch writer without waiting for them (their failure is logged)."""
+        try:
+            self._queue_rows(game, players, result).add_done_callback(_log_failure)
+        except DatabaseError as exc:  # the writer is closed (a shutdown past its deadline)
+            _failed(game, exc)
 
     def _queue_rows(
         self, game: GameRecord, players: Sequence[GamePlayerRecord], result: GameResult | None

@@ -70,7 +70,7 @@ class RatingCopy(NamedTuple):
     """A user's rating state as read with their user item: what a match ticket carries.
 
     The session keeps the copy its sign-in read, so queueing reads nothing; the rating
-    write is guarded on `games_played` (it grows by one with every rated game) and `mu`,
+    write is guarded on `games_played` (it grows by one with every rated game), `mu` and `sigma`,
     so a copy that went stale can never overwrite a newer rating (rooms/room.py re-reads
     and re-rates on that rare path)."""
 

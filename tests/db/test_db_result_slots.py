@@ -19,6 +19,7 @@ from snaketron.db.errors import RatingConflict
 from snaketron.db.models import GamePlayerRecord, GameRecord, RatingUpdate, UserRecord
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.persistence import GameRecorder
+from snaketron.rating import copy_of
 from snaketron.rooms.result import GameResult
 from support.fault_proxy import FaultProxy
 from support.game_results import duel, player
@@ -123,14 +124,50 @@ async def test_a_rating_handed_out_that_never_landed_cannot_be_built_on(
         games_played=2,
         games_played_before=handed_out.games_played,
         rating_mu_before=handed_out.mu,
+        rating_sigma_before=handed_out.sigma,
     )
     with pytest.raises(RatingConflict):
         await faulty_db.update_ratings([built_on_it])
     stored = await faulty_db.get_user(ann.user_id)
     assert (stored.mmr, stored.games_played) == (900, 1)
-    from_stored = msgspec.structs.replace(built_on_it, rating_mu_before=stored.rating_mu)
+    # The same mu with another sigma (a draw between new players keeps mu at 25) is
+    # another state as well.
+    same_mu = msgspec.structs.replace(built_on_it, rating_mu_before=stored.rating_mu, rating_sigma_before=1.0)
+    with pytest.raises(RatingConflict):
+        await faulty_db.update_ratings([same_mu])
+    from_stored = msgspec.structs.replace(same_mu, rating_sigma_before=stored.rating_sigma)
     await faulty_db.update_ratings([from_stored])
     assert (await faulty_db.get_user(ann.user_id)).games_played == 2
+
+
+async def test_a_failed_write_forgets_only_its_own_copy(faulty_db: DynamoDatabase, proxy: FaultProxy) -> None:
+    """Two games of Ann's end here at once, both rated from her one game played (she left
+    the first alive): one write was computed from a state that is not stored and is
+    refused; forgetting its copy must not forget the other's, which landed."""
+    recorder = recorder_as_served(faulty_db, slots=2)
+    ann, bob, cy = [await faulty_db.create_user(n, "h", now_ms=1) for n in ("Ann", "Bob", "Cy")]
+    await faulty_db.update_ratings([rated(ann, 1010, 0), rated(bob, 990, 0), rated(cy, 990, 0)])
+    state = await faulty_db.get_user(ann.user_id)
+
+    def from_state(game_id: int, opponent: UserRecord, mu: float | None, sigma: float | None, mmr: int):
+        game, rows, ratings, result = finished(game_id, ann, opponent, before=1)
+        ratings = [msgspec.structs.replace(r, rating_mu_before=mu, rating_sigma_before=sigma) for r in ratings]
+        ratings[0] = msgspec.structs.replace(ratings[0], mmr=mmr)
+        return game, rows, ratings, result
+
+    proxy.hold({"TransactWriteItems"})
+    refused = asyncio.create_task(recorder.record_result(*from_state(960, bob, 1.0, 1.0, 1020)))
+    landed = asyncio.create_task(
+        recorder.record_result(*from_state(961, cy, state.rating_mu, state.rating_sigma, 1030))
+    )
+    await proxy.wait_held(2)
+    proxy.release()
+    with pytest.raises(RatingConflict):
+        await refused
+    assert await landed
+    stored = await faulty_db.get_user(ann.user_id)
+    assert (stored.mmr, stored.games_played) == (1030, 2)
+    assert recorder.known_rating(ann.user_id) == copy_of(stored)
 
 
 async def test_a_refused_rating_write_is_forgotten_and_a_landed_one_known(faulty_db: DynamoDatabase) -> None:
@@ -140,5 +177,10 @@ async def test_a_refused_rating_write_is_forgotten_and_a_landed_one_known(faulty
         await recorder.record_result(*finished(950, ann, bob, before=3))
     assert recorder.known_rating(ann.user_id) is None
     assert recorder.known_rating(bob.user_id) is None
+    # The refused transaction carried the game's rows: they are stored all the same
+    # (without the refused ratings), whatever re-rating does next.
+    await faulty_db.flush()
+    stored = await faulty_db.get_game(950)
+    assert {(p.user_id, p.mmr_after) for p in stored.players} == {(ann.user_id, None), (bob.user_id, None)}
     assert await recorder.record_result(*finished(951, ann, bob))
     assert [recorder.known_rating(u.user_id).games_played for u in (ann, bob)] == [1, 1]  # type: ignore[union-attr]

@@ -206,6 +206,14 @@ def test_a_rating_of_an_earlier_season_is_soft_reset_and_tagged_with_the_new_one
     )
     assert [updates[1].mmr, updates[2].mmr] == [rating.mmr_of(g[0]) for g in expected]
     assert updates[1].rating_season == updates[2].rating_season == "2026-12"
+    # Each write is guarded on the stored state the ticket carried, not the reset one.
+    for user_id, ticket in tickets.items():
+        guard = (
+            updates[user_id].games_played_before,
+            updates[user_id].rating_mu_before,
+            updates[user_id].rating_sigma_before,
+        )
+        assert guard == (ticket.games_played, ticket.rating_mu, ticket.rating_sigma)
 
 
 def test_no_season_counts_as_current_and_a_season_never_goes_back():

@@ -391,7 +391,7 @@ class DynamoDatabase:
 
     def rating_actions(self, updates: Sequence[RatingUpdate]) -> list[dict[str, Any]]:
         """The transaction actions of `update_ratings`: two per user (the user item, guarded
-        on the gamesPlayed and ratingMu its rating was computed from, and the name claim's mmr); the
+        on the gamesPlayed, ratingMu and ratingSigma its rating was computed from, and the name claim's mmr); the
         result's write puts them in the leaderboard's transaction (persistence.py)."""
         if len(updates) * 2 > MAX_TRANSACTION_ACTIONS:
             raise InvalidRequest(f"{len(updates)} rating updates exceed one transaction")
@@ -412,10 +412,12 @@ class DynamoDatabase:
                 guard = f"{played} = {before}"
                 if u.games_played_before == 0:  # an account that never played may lack it
                     guard = f"({guard} OR attribute_not_exists({played}))"
-                elif u.rating_mu_before is not None:
+                elif u.rating_mu_before is not None and u.rating_sigma_before is not None:
                     # A user migrated without a rating state has no ratingMu to compare.
                     mu, mu_before = user.name("ratingMu"), user.value(u.rating_mu_before)
-                    guard = f"{guard} AND ({mu} = {mu_before} OR attribute_not_exists({mu}))"
+                    sigma, sigma_before = user.name("ratingSigma"), user.value(u.rating_sigma_before)
+                    state = f"{mu} = {mu_before} AND {sigma} = {sigma_before}"
+                    guard = f"{guard} AND (({state}) OR attribute_not_exists({mu}))"
                 condition = f"{condition} AND {guard}"
             claim = _Update().set("mmr", u.mmr)
             claim_condition = f"{claim.name('userId')} = {claim.value(u.user_id)}"

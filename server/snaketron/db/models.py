@@ -74,11 +74,13 @@ class RatingUpdate(msgspec.Struct, kw_only=True):
     # The gamesPlayed the new rating was computed from: the write is guarded on it, so a
     # stale copy never overwrites a newer rating (None: unguarded, e.g. a migration).
     games_played_before: int | None = None
-    # The ratingMu it was computed from, guarded too (None: not guarded). gamesPlayed alone
-    # names one stored state only if every rating a server hands out has landed; the
-    # ratings of a game still being written are handed out (persistence.GameRecorder), and
-    # another server may meanwhile land a different rating at the same gamesPlayed.
+    # The ratingMu and ratingSigma it was computed from, guarded too (None: not guarded).
+    # gamesPlayed alone names one stored state only if every rating a server hands out has
+    # landed; the ratings of a game still being written are handed out
+    # (persistence.GameRecorder), and another server may meanwhile land a different rating
+    # at the same gamesPlayed.
     rating_mu_before: float | None = None
+    rating_sigma_before: float | None = None
 
 
 class GameRecord(msgspec.Struct, kw_only=True):

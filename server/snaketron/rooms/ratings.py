@@ -147,6 +147,7 @@ def rating_updates(
                     # Guard: written only over the rating it was computed from.
                     games_played_before=ticket.games_played,
                     rating_mu_before=ticket.rating_mu,
+                    rating_sigma_before=ticket.rating_sigma,
                 )
             )
     return updates

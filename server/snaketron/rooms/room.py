@@ -329,8 +329,8 @@ class Room:
         written: the ticket then carries the rating from before it, and rating from that
         copy has the guarded write refused, a re-read and a second write. A copy whose
         write failed is forgotten (persistence.GameRecorder); one still on its way that
-        then fails, or a newer rating from elsewhere, is caught by the guard (gamesPlayed
-        and ratingMu)."""
+        then fails, or a newer rating from elsewhere, is caught by the guard (gamesPlayed,
+        ratingMu and ratingSigma)."""
         rated = self._rated
         if rated is None:
             return
