@@ -103,3 +103,12 @@ def test_config_command_prints_environment_variable_names():
     assert "SNAKETRON_WS_PORT=9000" in lines
     assert "SNAKETRON_JWT_SECRET=***" in lines  # never printed
     assert {line.split("=", 1)[0] for line in lines} == {f.metadata["env"] for f in dataclasses.fields(Settings)}
+
+
+def test_rating_writes_in_flight_follow_the_endpoint_unless_set():
+    assert Settings.from_env({}).result_writes_in_flight == 4  # the embedded endpoint: one request at a time
+    remote = {"AWS_ENDPOINT_URL_DYNAMODB": "http://localhost:4566"}
+    assert Settings.from_env(remote).result_writes_in_flight == 32
+    assert Settings.from_env({**remote, "SNAKETRON_DB_RESULT_WRITES": "6"}).result_writes_in_flight == 6
+    with pytest.raises(ConfigError, match="SNAKETRON_DB_RESULT_WRITES"):
+        Settings.from_env({"SNAKETRON_DB_RESULT_WRITES": "-1"})

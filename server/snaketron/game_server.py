@@ -53,13 +53,13 @@ def game_recorder(settings: Settings, db: Database, boards: LeaderboardRecorder 
     """The rooms' persistence. On the DynamoDB data layer a finished game's replay rides
     with its rows and a rated game's boards with its ratings (fewer requests per game)."""
     if not isinstance(db, DynamoDatabase) or boards is None:
-        return GameRecorder(db, writes_in_flight=settings.db_result_writes)
+        return GameRecorder(db, writes_in_flight=settings.result_writes_in_flight)
     return GameRecorder(
         db,
         replays=ReplayStore(db, ttl_seconds=settings.replay_ttl_seconds),
         boards=boards,
         rating_actions=db,
-        writes_in_flight=settings.db_result_writes,
+        writes_in_flight=settings.result_writes_in_flight,
     )
 
 

@@ -72,7 +72,7 @@ class GameRecorder:
         replays: ReplayStore | None = None,
         boards: LeaderboardRecorder | None = None,
         rating_actions: ResultActions | None = None,
-        writes_in_flight: int = 16,
+        writes_in_flight: int = 4,
     ) -> None:
         self._db = db
         # Games formed in one matching round end within moments of each other. Sent all
