@@ -32,12 +32,13 @@ from typing import Any, Protocol
 
 import msgspec
 
+from snaketron.config import EMBEDDED_RESULT_WRITES
 from snaketron.db.errors import DatabaseError, RatingConflict, WriteDropped
 from snaketron.db.interface import Database
 from snaketron.db.models import GamePlayerRecord, GameRecord, RatingUpdate, SpectatorRecord
 from snaketron.leaderboard.recorder import LeaderboardRecorder, RatingActionsRefused
 from snaketron.logs import get_logger
-from snaketron.rating import RatingCopy, copy_of
+from snaketron.rating import RatingCopy, copy_of, copy_of_update
 from snaketron.replays.store import ReplayStore, ReplaySummary
 from snaketron.rooms.result import GameResult
 
@@ -72,7 +73,7 @@ class GameRecorder:
         replays: ReplayStore | None = None,
         boards: LeaderboardRecorder | None = None,
         rating_actions: ResultActions | None = None,
-        writes_in_flight: int = 4,
+        writes_in_flight: int = EMBEDDED_RESULT_WRITES,
     ) -> None:
         self._db = db
         # Games formed in one matching round end within moments of each other. Sent all
@@ -268,7 +269,7 @@ class GameRecorder:
         return self._boarded.pop(game_id, 0) is None
 
     def _remember(self, update: RatingUpdate) -> None:
-        self._known[update.user_id] = _copy_of_update(update).newer(self._known.get(update.user_id))
+        self._known[update.user_id] = copy_of_update(update).newer(self._known.get(update.user_id))
         self._known.move_to_end(update.user_id)
         while len(self._known) > KNOWN_RATINGS:
             self._known.popitem(last=False)
@@ -276,12 +277,8 @@ class GameRecorder:
     def _forget(self, updates: Sequence[RatingUpdate]) -> None:
         """These ratings did not land (or may not have): the next game reads or uses its ticket's."""
         for u in updates:
-            if self._known.get(u.user_id) == _copy_of_update(u):
+            if self._known.get(u.user_id) == copy_of_update(u):
                 del self._known[u.user_id]
-
-
-def _copy_of_update(update: RatingUpdate) -> RatingCopy:
-    return RatingCopy(update.mmr, update.rating_mu, update.rating_sigma, update.games_played, update.rating_season)
 
 
 def _failed(game: GameRecord, exc: DatabaseError) -> bool:

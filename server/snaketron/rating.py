@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from openskill.models import PlackettLuce
 
 if TYPE_CHECKING:
-    from snaketron.db.models import UserRecord
+    from snaketron.db.models import RatingUpdate, UserRecord
 
 BASE_MMR = 1000
 MMR_PER_MU = 40.0
@@ -88,3 +88,8 @@ class RatingCopy(NamedTuple):
 def copy_of(user: UserRecord) -> RatingCopy:
     """The rating state of a user item just read."""
     return RatingCopy(user.mmr, user.rating_mu, user.rating_sigma, user.games_played, user.rating_season)
+
+
+def copy_of_update(update: RatingUpdate) -> RatingCopy:
+    """The rating state a rating write leaves on the user item."""
+    return RatingCopy(update.mmr, update.rating_mu, update.rating_sigma, update.games_played, update.rating_season)
