@@ -107,7 +107,8 @@ class HotPathServer:
         self.writes = 0
         self.commands = 0
         self._carry: dict[int, float] = {}
-        self._slots: TickSlots[int] = TickSlots(self._tick)
+        self._deadlines: dict[int, int] = {}  # group -> its next tick's deadline
+        self._slots: TickSlots[int] = TickSlots(self._tick, self.now_ms)
 
     def now_ms(self) -> int:
         return time.monotonic_ns() // 1_000_000
@@ -121,7 +122,8 @@ class HotPathServer:
             self.groups.append([])
             self._carry[index] = (index % 10) / 10 * self.frames_per_tick
             now = self.now_ms()
-            self._slots.add(index, now + TICK_MS, now)
+            self._deadlines[index] = now + TICK_MS
+            self._slots.add(index, now + TICK_MS, TICK_MS, now)
         await connection.wait_closed()
 
     def _command(self, members: list[Outbox], data: bytes) -> bool:
@@ -132,14 +134,14 @@ class HotPathServer:
         self.writes += self.send(members, self.answer)
         return True
 
-    def _tick(self, index: int) -> None:
+    def _tick(self, index: int) -> int:
         carry = self._carry[index] + self.frames_per_tick
         frames = int(carry)
         self._carry[index] = carry - frames
         if frames:
             self.writes += self.send(self.groups[index], *([self.event] * frames))
-        now = self.now_ms()
-        self._slots.add(index, now + TICK_MS, now)
+        self._deadlines[index] += TICK_MS
+        return self._deadlines[index]
 
 
 async def run_server(args: argparse.Namespace) -> None:
@@ -262,8 +264,14 @@ class _NoWrites:
     def spectator_added(self, spectator: object) -> None:
         return None
 
-    async def record_result(self, game: object, players: object, ratings: object) -> bool:
+    async def record_result(self, game: object, players: object, ratings: object, result: object = None) -> bool:
         return True
+
+    async def read_ratings(self, user_ids: object) -> dict:
+        return {}
+
+    def known_rating(self, user_id: int) -> None:
+        return None
 
 
 async def run_pure(args: argparse.Namespace) -> None:

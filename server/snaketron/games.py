@@ -3,7 +3,7 @@
 `Rooms` holds every `Room` this process hosts (see `rooms.room`: a room owns its
 game's life). Each started room is woken when its next tick becomes computable
 (the committed state runs 5 ticks behind real time, see `engine.timing`); rooms
-due within the same 2 ms share one loop timer (`TickSlots`). The wake-up is
+due within the same 2 ms share one loop timer (`TickSlots`), tick after tick. The wake-up is
 synchronous: the room advances its engine, encodes each event once and pushes the
 same bytes to every member. Nothing on that path awaits; persistence is handed to
 `GamePersistence`, which queues it to the batch writer.
@@ -110,8 +110,8 @@ class Rooms:
         self._running: dict[int, Room] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
-        # Every started room waits here for its next tick (a room's tick adds itself again).
-        self.tick_slots: TickSlots[Room] = TickSlots(Room.tick)
+        # Every started room waits here for its next tick, woken with those due together.
+        self.tick_slots: TickSlots[Room] = TickSlots(Room.tick, clock_ms)
         self._all_finished = asyncio.Event()
         self._all_finished.set()
 
@@ -190,10 +190,12 @@ class Rooms:
         return self.games.get(game_id)
 
     # --- what rooms ask of their host ------------------------------------------------------
-    def schedule(self, room: Room, now_ms: int | None = None) -> None:
+    def schedule(self, room: Room) -> None:
+        """Wake a started room for its next tick, and then at each deadline its tick
+        returns (`Room.tick`), until the game is over."""
         game = room.game
         deadline = tick_deadline_ms(game.tick, game.start_ms, game.tick_ms)
-        self.tick_slots.add(room, deadline, self.now_ms() if now_ms is None else now_ms)
+        self.tick_slots.add(room, deadline, game.tick_ms, self.now_ms())
 
     def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1

@@ -1,5 +1,5 @@
 """A room's tick keeps the host's books (ticks, late ticks, the worst lateness, the
-tick timings) and wakes itself again for its next deadline. A host on the real
+tick timings) and says when its next tick is due, so its tick slot wakes it then. A host on the real
 endpoint with a clock the test moves; the test calls the ticks itself."""
 
 from __future__ import annotations
@@ -62,16 +62,20 @@ def _timings_count(rooms: Rooms) -> int:
 async def test_ticks_on_time_and_late_are_counted_and_the_worst_lateness_kept(host) -> None:
     rooms, clock = host
     first, second = _duel(rooms, 1), _duel(rooms, 2)
-    waiting = len(rooms.tick_slots)
 
     clock.now_ms = _due(first)  # on time: tick 0 is computed
-    first.tick()
+    following = first.tick()
     assert first.game.tick == 1 and rooms.stats.ticks == 1
     assert rooms.stats.late_ticks == 0 and first.max_lateness_ms == 0
-    assert len(rooms.tick_slots) == waiting + 1  # woken again for tick 1
+    assert following == _due(first) == clock.now_ms + 100  # woken again for tick 1, a tick on
+
+    # Woken a hair early (nothing computable yet): the same deadline again.
+    clock.now_ms = _due(first) - 1
+    assert first.tick() == _due(first) and first.game.tick == 1
 
     clock.now_ms = _due(first) + 250  # more than a tick late: counted, and the worst so far
-    first.tick()
+    following = first.tick()
+    assert following is not None and clock.now_ms < following <= clock.now_ms + 100  # the ticks due by now computed
     assert rooms.stats.late_ticks == 1
     assert first.max_lateness_ms == 250 and rooms.stats.max_lateness_ms == 250
 
@@ -85,7 +89,7 @@ async def test_ticks_on_time_and_late_are_counted_and_the_worst_lateness_kept(ho
     clock.now_ms = _due(first) + 150
     first.tick()
     assert rooms.stats.late_ticks == 2 and first.max_lateness_ms == 250
-    assert _timings_count(rooms) == 4
+    assert _timings_count(rooms) == 5
     assert rooms.stats.ticks == first.game.tick + second.game.tick
 
 
@@ -93,8 +97,8 @@ async def test_a_finished_room_neither_ticks_nor_wakes_again(host) -> None:
     rooms, clock = host
     room = _duel(rooms, 3)
     room.abandon()
-    counted, waiting = rooms.stats.ticks, len(rooms.tick_slots)
+    counted = rooms.stats.ticks
     clock.now_ms = _due(room) + 1000
-    room.tick()
-    assert rooms.stats.ticks == counted and len(rooms.tick_slots) == waiting
+    assert room.tick() is None  # not woken again
+    assert rooms.stats.ticks == counted
     assert _timings_count(rooms) == 0

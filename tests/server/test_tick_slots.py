@@ -1,9 +1,11 @@
-"""Games due within the same few milliseconds share one loop timer, and each still runs."""
+"""Games due within the same few milliseconds share one loop timer, tick after tick, and
+each still runs at (never before) its own deadline."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -14,52 +16,138 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-async def test_items_due_in_one_slot_share_a_timer_and_run_in_the_order_added() -> None:
-    ran: list[str] = []
-    done = asyncio.Event()
+class Periodic:
+    """Items that tick every `period` ms from their first deadline, `rounds` times, and
+    note the clock each time they run."""
 
-    def due(item: str) -> None:
-        ran.append(item)
-        if len(ran) == 4:
-            done.set()
+    def __init__(self, period: int, rounds: int, clock: Callable[[], int] = _now_ms) -> None:
+        self.period = period
+        self.rounds = rounds
+        self.clock = clock
+        self.deadlines: dict[str, int] = {}
+        self.ran: list[tuple[str, int, int]] = []  # (item, its deadline, the clock when it ran)
+        self.done = asyncio.Event()
+        self.finished: set[str] = set()
 
-    slots: TickSlots[str] = TickSlots(due, slot_ms=10)
+    def due(self, item: str) -> int | None:
+        deadline = self.deadlines[item]
+        self.ran.append((item, deadline, self.clock()))
+        if sum(1 for name, _, _ in self.ran if name == item) == self.rounds:
+            self.finished.add(item)
+            if self.finished == set(self.deadlines):
+                self.done.set()
+            return None
+        self.deadlines[item] = deadline + self.period
+        return self.deadlines[item]
+
+
+async def test_items_due_in_one_slot_share_one_timer_at_every_tick_and_run_in_order() -> None:
+    items = Periodic(period=30, rounds=3)
+    slots: TickSlots[str] = TickSlots(items.due, _now_ms, slot_ms=10)
     now = _now_ms()
     base = (now // 10 + 3) * 10  # a slot boundary 20-30 ms ahead
-    slots.add("a", base - 9, now)  # all three round up to `base`
-    slots.add("b", base, now)
-    slots.add("c", base - 1, now)
-    slots.add("later", base + 1, now)  # the next slot
+    for name, deadline in (("a", base - 9), ("b", base), ("c", base - 1)):  # all round up to `base`
+        items.deadlines[name] = deadline
+        slots.add(name, deadline, 30, now)
+    items.deadlines["later"] = base + 1  # the next slot
+    slots.add("later", base + 1, 30, now)
     assert slots.timers == 2 and len(slots) == 4
+    await asyncio.wait_for(items.done.wait(), 2)
+    # Each tick of the first three shared one timer: three rounds, three timers; the
+    # fourth item's slot likewise.
+    assert slots.timers == 6 and len(slots) == 0
+    first_three = [name for name, _, _ in items.ran if name != "later"]
+    assert first_three == ["a", "b", "c"] * 3
+    for name, deadline, ran_at in items.ran:
+        # Never before its deadline (the loop may wake a hair early).
+        assert ran_at >= deadline - 2, (name, deadline, ran_at)
+
+
+async def test_an_item_whose_next_deadline_is_not_one_period_on_is_slotted_on_its_own() -> None:
+    ran: list[tuple[str, int]] = []
+    done = asyncio.Event()
+    now = _now_ms()
+    start = now + 5
+    plan = {  # item -> the deadlines it returns, one per run
+        "steady": [start + 20, start + 40, None],
+        # Woken "early" once (its tick was not computable yet): the same deadline again.
+        "early": [start, start + 20, start + 40, None],
+        "skips": [start + 60, None],  # its next tick lies two periods on
+    }
+
+    def due(item: str) -> int | None:
+        ran.append((item, _now_ms()))
+        following = plan[item].pop(0)
+        if all(not left for left in plan.values()):
+            done.set()
+        return following
+
+    slots: TickSlots[str] = TickSlots(due, _now_ms, slot_ms=1)
+    for item in plan:
+        slots.add(item, start, 20, now)
     await asyncio.wait_for(done.wait(), 2)
-    assert ran == ["a", "b", "c", "later"]
-    assert _now_ms() >= base + 10 - 2  # nothing ran before its slot (the loop may wake a hair early)
+    assert [item for item, _ in ran].count("early") == 4
+    skips_second = [at for item, at in ran if item == "skips"][1]
+    assert skips_second >= start + 60 - 2
     assert len(slots) == 0
 
 
-async def test_a_failing_item_does_not_keep_the_others_of_its_slot_waiting() -> None:
-    ran: list[int] = []
+async def test_a_cohort_woken_late_runs_each_item_next_at_the_deadline_it_returned() -> None:
+    clock = [_now_ms()]
+    begin = clock[0]
+    calls: list[int] = []
     done = asyncio.Event()
 
-    def due(item: int) -> None:
+    def due(item: str) -> int | None:
+        calls.append(clock[0])
+        if len(calls) == 1:
+            return begin + 300  # computed every tick due by the late wake-up
+        done.set()
+        return None
+
+    slots: TickSlots[str] = TickSlots(due, lambda: clock[0], slot_ms=2)
+    slots.add("room", begin, 100, begin)
+    clock[0] = begin + 250  # the loop was busy: 2.5 periods go by before the timer fires
+    await asyncio.wait_for(done.wait(), 2)
+    assert calls == [begin + 250, begin + 250] and slots.timers == 2 and len(slots) == 0
+
+
+async def test_a_failing_item_does_not_keep_the_others_of_its_slot_waiting_and_is_dropped() -> None:
+    ran: list[int] = []
+    done = asyncio.Event()
+    now = _now_ms()
+
+    def due(item: int) -> int | None:
+        ran.append(item)
         if item == 1:
             raise RuntimeError("a bug in one game")
-        ran.append(item)
-        if item == 2:
-            done.set()
+        if ran.count(item) == 2:
+            if item == 2:
+                done.set()
+            return None
+        return now + 10
 
-    slots: TickSlots[int] = TickSlots(due)
-    now = _now_ms()
+    slots: TickSlots[int] = TickSlots(due, _now_ms)
     for item in (0, 1, 2):
-        slots.add(item, now, now)
+        slots.add(item, now, 10, now)
     await asyncio.wait_for(done.wait(), 2)
-    assert ran == [0, 2]
+    assert ran == [0, 1, 2, 0, 2]
 
 
 @pytest.mark.parametrize("late_by_ms", [1, 250])
 async def test_an_item_added_for_a_past_deadline_runs_at_once(late_by_ms: int) -> None:
     done = asyncio.Event()
-    slots: TickSlots[str] = TickSlots(lambda _item: done.set())
+
+    def due(_item: str) -> None:
+        done.set()
+
+    slots: TickSlots[str] = TickSlots(due, _now_ms)
     now = _now_ms()
-    slots.add("late", now - late_by_ms, now)
+    slots.add("late", now - late_by_ms, 100, now)
     await asyncio.wait_for(done.wait(), 0.5)
+
+
+def test_a_period_must_be_positive() -> None:
+    slots: TickSlots[str] = TickSlots(lambda _item: None, _now_ms)
+    with pytest.raises(ValueError, match="positive"):
+        slots.add("never", 0, 0, 0)

@@ -168,6 +168,8 @@ class Game:
         self.game_code = game_code
         self.host_user_id = host_user_id
         self.setup: GameSetup = setup_for(game_type, tick_ms)
+        # A plain attribute, not a property over the setup: every room reads it on every tick.
+        self.tick_ms: int = self.setup.tick_ms
         self.status: GameStatus = STOPPED
         self.start_ms = 0
         self.tick = 0  # the next tick to compute
@@ -268,10 +270,6 @@ class Game:
         return game
 
     # --- seats --------------------------------------------------------------------
-
-    @property
-    def tick_ms(self) -> int:
-        return self.setup.tick_ms
 
     @property
     def max_players(self) -> int:

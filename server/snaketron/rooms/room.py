@@ -232,18 +232,18 @@ class Room:
         and its event sent to every member at once."""
         self.broadcast_events((self.game.schedule_command(user_id, msg),))
 
-    def tick(self) -> None:
-        """Woken when the next tick is computable: advance, fan out, reschedule or end.
-        Synchronous: nothing on this path awaits."""
+    def tick(self) -> int | None:
+        """Woken when the next tick is computable: advance, fan out, end if it ended.
+        Returns when the next tick will be computable (None: the game is over), for
+        `Rooms.tick_slots`. Synchronous: nothing on this path awaits."""
         if self.finished:
-            return  # ended meanwhile (its wake-up stays in its slot until that fires)
+            return None  # ended meanwhile (its wake-up stays in its slot until that fires)
         rooms = self._rooms
         game = self.game
         timings = rooms.tick_timings
         started = time.perf_counter_ns() if timings is not None else 0
         now = rooms.now_ms()
-        # Read once: each is a property or an attribute chain, and this runs 10 times a
-        # second per game.
+        # Read once: each is an attribute chain, and this runs 10 times a second per game.
         tick_ms = game.tick_ms
         start_ms = game.start_ms
         before = game.tick
@@ -261,17 +261,19 @@ class Room:
         except Exception:  # a bug in the rules must not take the whole host down
             log.exception("game crashed; abandoning it", game_id=self.game_id)
             self.abandon()
-            return
-        rooms.stats.ticks += game.tick - before
+            return None
+        after = game.tick
+        rooms.stats.ticks += after - before
         if events:
             self.broadcast_events(events)
         if game.is_complete:
             self.finish()
+            following = None
         else:
-            # The tick took microseconds: its start is "now" enough for the next deadline.
-            rooms.schedule(self, now)
+            following = tick_deadline_ms(after, start_ms, tick_ms)
         if timings is not None:
             timings.record(lateness, time.perf_counter_ns() - started)
+        return following
 
     def abandon(self) -> None:
         """End a game that cannot go on (its server is going away, or its rules crashed):
