@@ -24,6 +24,11 @@ class ConnectionState(enum.Enum):
     AUTHENTICATED = "Authenticated"
     IN_GAME = "InGame"
 
+    # Members are singletons compared by identity: the identity hash (in C) is
+    # equivalent to Enum's, which hashes the name in Python; a metrics scrape counts
+    # every connection's state.
+    __hash__ = object.__hash__
+
 
 _session_ids = itertools.count(1)
 

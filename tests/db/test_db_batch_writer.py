@@ -4,12 +4,13 @@ and the shutdown flush."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 
 import pytest
 
 from snaketron.db import open_database
-from snaketron.db.batch_writer import BatchWriter
+from snaketron.db.batch_writer import BatchWriter, _approx_size
 from snaketron.db.client import DynamoClient
 from snaketron.db.codec import to_item
 from snaketron.db.errors import DatabaseUnavailable, InvalidRequest, WriteDropped
@@ -148,3 +149,12 @@ async def test_close_deadline_fails_what_cannot_be_written(settings, dynamo_endp
         with pytest.raises(DatabaseUnavailable):
             writer.put_nowait(f"{settings.table_prefix}-main", row("LOST", 11))
         await client.close()
+
+
+def test_an_items_size_counts_what_its_request_body_carries() -> None:
+    # The 16 MB request limit is judged from these sizes: never less than what the
+    # item's values take in the request (binary values travel base64-encoded).
+    recording = bytes(range(256)) * 4
+    item = to_item({"pk": "GAME#12345", "name": "zoë", "recording": recording})
+    carried = len(base64.b64encode(recording)) + len(b"GAME#12345") + len("zoë".encode())
+    assert carried < _approx_size(item) < carried + 100

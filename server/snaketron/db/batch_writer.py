@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from snaketron.db.errors import DatabaseError, DatabaseUnavailable, InvalidRequest, WriteDropped
 from snaketron.db.retry import RetryPolicy
 from snaketron.logs import get_logger
@@ -67,15 +69,14 @@ class BatchMetrics:
     overflow: int = 0  # put_nowait calls beyond the buffer limit
 
 
+_encode_json = msgspec.json.Encoder().encode
+
+
 def _approx_size(value: Any) -> int:
-    """Bytes an attribute value costs, near enough for the 16 MB request limit."""
-    if isinstance(value, dict):
-        return sum(len(k) + _approx_size(v) for k, v in value.items())
-    if isinstance(value, list):
-        return sum(_approx_size(v) for v in value) + 1
-    if isinstance(value, (str, bytes)):
-        return len(value)
-    return 8
+    """Bytes a request part costs on the wire, near enough for the 16 MB request limit:
+    its JSON length (what the request body carries for it). Encoded in C: walking the
+    typed attribute values in Python cost more than the rest of a put."""
+    return len(_encode_json(value))
 
 
 def _consume(future: asyncio.Future[None]) -> None:
