@@ -70,6 +70,7 @@ import collections
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -670,6 +671,8 @@ def main() -> None:
     for via in vias:
         if via not in ("lobby", "matchmaking"):
             parser.error(f"--via: {via!r} is neither lobby nor matchmaking")
+    if args.profile is not None and shutil.which("py-spy") is None:
+        parser.error("--profile needs py-spy on PATH (pip install py-spy)")
     print(
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
         f"via {args.via}, load {load_average()}",
