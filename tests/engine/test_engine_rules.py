@@ -261,6 +261,17 @@ def test_a_team_0_head_through_the_right_goal_scores_and_ends_the_game() -> None
     assert kinds(events)[-1] == "StatusUpdated"
 
 
+def test_a_goal_in_a_tick_where_nobody_died_ends_the_game() -> None:
+    # The end condition is judged again only after a death, but a goal is looked for in
+    # every tick: here the head crosses the wall column (x=50) at tick 3.
+    game = _duel(S([(46, 20), (45, 20)], team=0), S([(30, 30), (31, 30)], team=1))
+    game.advance_to(2)
+    assert not game.is_complete
+    events = game.advance_to(10)
+    assert game.is_complete and game.winning_snake_id == 0 and game.tick == 4
+    assert of_kind(events, "SnakeDied") == [] and kinds(events)[-1] == "StatusUpdated"
+
+
 def test_a_team_1_head_reaching_x_below_depth_scores() -> None:
     game = _duel(S([(30, 30), (29, 30)], team=0), S([(10, 24), (11, 24)], team=1))
     game.advance_to(0)

@@ -194,6 +194,11 @@ class Game:
         setup = self.setup
         self._properties = GameProperties(available_food_target=setup.food_target, tick_duration_ms=setup.tick_ms)
         zones = setup.zones
+        # A team goal's bounds (x past `right` scores for team 0, x below `depth` for
+        # team 1), read by every tick of a team match; None: no goals.
+        self._goals: tuple[int, int] | None = (
+            (zones.right_wall_x, zones.depth) if zones is not None and setup.end_rule is EndRule.TEAM_GOAL else None
+        )
         self._zone_config = (
             None if zones is None else TeamZoneConfig(end_zone_depth=zones.depth, goal_width=zones.goal_width)
         )
@@ -379,8 +384,9 @@ class Game:
         events: list[GameEventMessage] = []
         if isinstance(self.status, str):  # "Stopped", the only variant that is a string
             return events
+        compute = self._compute_tick
         while self.tick <= target_tick and not self._complete:
-            self._compute_tick(events)
+            compute(events)
         return events
 
     def abandon(self) -> list[GameEventMessage]:
@@ -553,9 +559,16 @@ class Game:
                 self._emit(events, GameEvent(FoodSpawned=FoodSpawned(spawned)))
 
         # 7. Goal, then the game type's end condition (only a goal can end a game in a
-        # tick where nobody died).
-        if self._end_check_due or setup.end_rule is EndRule.TEAM_GOAL:
+        # tick where nobody died: `_check_end` is called then only if a head is in a goal).
+        if self._end_check_due:
             self._check_end(events)
+        elif self._goals is not None:
+            right, depth = self._goals
+            for _, snake in self._live:
+                x = snake.cells[0][0]
+                if (x < depth) if snake.team_id else (x >= right):
+                    self._check_end(events)
+                    break
         self.tick = tick + 1
 
     def _try_spawn_food(self) -> Position | None:
@@ -576,9 +589,8 @@ class Game:
         if rule is EndRule.TEAM_GOAL:
             # A goal can happen on any tick: the first live snake (by id) in the other
             # team's goal wins (`TeamZones.scores`, inlined).
-            zones = setup.zones
-            assert zones is not None
-            right, depth = zones.right_wall_x, zones.depth
+            assert self._goals is not None
+            right, depth = self._goals
             for snake_id, snake in live:
                 x = snake.cells[0][0]
                 if (x < depth) if snake.team_id else (x >= right):
