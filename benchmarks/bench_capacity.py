@@ -99,6 +99,7 @@ from bench_broadcast_ceiling import (
 )
 from bench_broadcast_ceiling import measure as measure_ceiling
 from snaketron.db.embedded import EmbeddedEndpoint
+from snaketron.native import compiled_modules
 
 # Lobby groups fill as bots arrive; a game per group starts when the group is in. The
 # ramp is gentle because the embedded endpoint answers one request at a time.
@@ -675,7 +676,7 @@ def main() -> None:
         parser.error("--profile needs py-spy on PATH (pip install py-spy)")
     print(
         f"capacity: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
-        f"via {args.via}, load {load_average()}",
+        f"via {args.via}, load {load_average()}, compiled modules: {', '.join(compiled_modules()) or 'none'}",
         flush=True,
     )
     global PROFILE_DIR, ENDPOINT_NICE, STALL_WATCH

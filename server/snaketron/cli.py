@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         handler="snaketron.replays.cli:replay_command", configure="snaketron.replays.cli:configure_parser"
     )
 
+    compile_ = sub.add_parser(
+        "compile", help="build the per-tick modules as C extensions (mypyc) into a copy of the package"
+    )
+    compile_.add_argument("--out", required=True, help="directory for the build; then run with PYTHONPATH=<out>")
+    compile_.set_defaults(handler="snaketron.native:compile_command")
+
     migrate = sub.add_parser("migrate", help="carry data over from an earlier deployment")
     migrate.set_defaults(handler="snaketron.migrate:migrate_command", configure="snaketron.migrate:configure_parser")
     return parser

@@ -37,6 +37,7 @@ from snaketron.lobbies import LobbyService
 from snaketron.logs import configure_logging, get_logger
 from snaketron.matchmaking import MatchmakingService
 from snaketron.metrics import ServerMetrics
+from snaketron.native import compiled_modules
 from snaketron.persistence import GameRecorder
 from snaketron.replays.store import ReplayStore
 from snaketron.rooms.room import RoomListener
@@ -183,7 +184,13 @@ class GameServer:
         self.status = "active"
         self.matchmaking.start(self.server_id)  # after registering: tickets name a live server
         self.collector.start()
-        log.info("server started", server_id=self.server_id, ws=self.ws_url, api=self.api_url)
+        log.info(
+            "server started",
+            server_id=self.server_id,
+            ws=self.ws_url,
+            api=self.api_url,
+            compiled=compiled_modules(),  # `snaketron compile`: none unless run from a build
+        )
 
     async def _set_status(self, status: ServerStatus) -> None:
         self.status = status
