@@ -99,6 +99,9 @@ class TickSlots(Generic[Item]):
                 staying.append(item)
             else:
                 strays.append((item, deadline))
+        # The clock again: the next timers count from now, after the items ran (a slow
+        # cohort would otherwise wake that much late at every later tick).
+        now = self._clock_ms()
         if staying:
             self._join((following, period), staying, now)
         for item, deadline in strays:

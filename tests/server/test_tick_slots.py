@@ -112,6 +112,29 @@ async def test_a_cohort_woken_late_runs_each_item_next_at_the_deadline_it_return
     assert calls == [begin + 250, begin + 250] and slots.timers == 2 and len(slots) == 0
 
 
+async def test_the_next_wake_up_counts_from_after_the_cohort_ran() -> None:
+    # The items' tick took the whole period (the clock is the test's): the next one is
+    # due at once. Counting from before they ran would wait a whole period (10 s) more.
+    clock = [_now_ms()]
+    begin = clock[0]
+    period = 10_000
+    calls: list[int] = []
+    done = asyncio.Event()
+
+    def due(item: str) -> int | None:
+        calls.append(clock[0])
+        if len(calls) == 1:
+            clock[0] += period + 500
+            return begin + period
+        done.set()
+        return None
+
+    slots: TickSlots[str] = TickSlots(due, lambda: clock[0], slot_ms=2)
+    slots.add("room", begin, period, begin)
+    await asyncio.wait_for(done.wait(), 5)
+    assert len(calls) == 2
+
+
 async def test_a_failing_item_does_not_keep_the_others_of_its_slot_waiting_and_is_dropped() -> None:
     ran: list[int] = []
     done = asyncio.Event()
