@@ -44,10 +44,18 @@ class TickSlots(Generic[Item]):
     late or of an odd tick length) is slotted on its own, as when added."""
 
     def __init__(
-        self, due: Callable[[Item], int | None], clock_ms: Callable[[], int], *, slot_ms: int = TICK_SLOT_MS
+        self,
+        due: Callable[[Item], int | None],
+        clock_ms: Callable[[], int],
+        *,
+        slot_ms: int = TICK_SLOT_MS,
+        call_later: Callable[[float, Callable[[tuple[int, int]], None], tuple[int, int]], object] | None = None,
     ) -> None:
         self._due = due
         self._clock_ms = clock_ms
+        # How a slot's timer is set (delay in seconds, callback, its argument); the running
+        # event loop's `call_later` unless given (a simulated loop, in tests).
+        self._call_later = call_later
         self.slot_ms = slot_ms
         # (slot's time on the clock, period) -> the items it wakes, in the order added
         self._cohorts: dict[tuple[int, int], list[Item]] = {}
@@ -73,7 +81,8 @@ class TickSlots(Generic[Item]):
             return
         self._cohorts[key] = items
         self.timers += 1
-        asyncio.get_running_loop().call_later(max(0.0, (key[0] - now_ms) / 1000), self._fire, key)
+        call_later = self._call_later or asyncio.get_running_loop().call_later
+        call_later(max(0.0, (key[0] - now_ms) / 1000), self._fire, key)
 
     def _fire(self, key: tuple[int, int]) -> None:
         # Popped first: an item added meanwhile for this same (past) slot gets a new timer.

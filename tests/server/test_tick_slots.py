@@ -4,11 +4,15 @@ each still runs at (never before) its own deadline."""
 from __future__ import annotations
 
 import asyncio
+import heapq
+import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
+from snaketron.engine.timing import tick_deadline_ms
 from snaketron.tick_slots import TickSlots
 
 
@@ -174,3 +178,82 @@ def test_a_period_must_be_positive() -> None:
     slots: TickSlots[str] = TickSlots(lambda _item: None, _now_ms)
     with pytest.raises(ValueError, match="positive"):
         slots.add("never", 0, 0, 0)
+
+
+class SimulatedLoop:
+    """A loop and a clock of the test's own: timers fire in order of their time, each one
+    late by a random amount (a busy loop) or a hair early, and every room's tick takes
+    some time on the clock."""
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed)
+        self.now = 1_000_000.0
+        self.timers: list[tuple[float, int, Callable[[tuple[int, int]], None], tuple[int, int]]] = []
+        self.count = 0
+
+    def clock_ms(self) -> int:
+        return int(self.now)
+
+    def call_later(self, delay_s: float, callback: Callable[[tuple[int, int]], None], key: tuple[int, int]) -> None:
+        self.count += 1
+        heapq.heappush(self.timers, (self.now + delay_s * 1000, self.count, callback, key))
+
+    def run(self, after_each: Callable[[], None]) -> None:
+        while self.timers:
+            when, _, callback, key = heapq.heappop(self.timers)
+            self.now = max(self.now, when + self.random.choice([0, 0, 0, 0.4, 5, 40, 250, -0.9]))
+            callback(key)
+            after_each()
+
+
+@dataclass
+class SimulatedRoom:
+    """A game computed as Room.tick computes it: every tick whose deadline has passed."""
+
+    start_ms: int
+    tick_ms: int
+    ticks: int
+    tick: int = 0
+
+    def deadline(self) -> int:
+        return tick_deadline_ms(self.tick, self.start_ms, self.tick_ms)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_simulated_rooms_tick_once_each_never_early_and_none_is_lost(seed: int) -> None:
+    loop = SimulatedLoop(seed)
+    rooms: dict[int, SimulatedRoom] = {}
+    ran: list[tuple[int, int, int, int]] = []  # (room, tick, its deadline, when it ran)
+
+    def tick(number: int) -> int | None:
+        room = rooms[number]
+        now = loop.clock_ms()
+        # Woken at its deadline or later (a timer may fire a hair early: under 1 ms).
+        assert now >= room.deadline() - 1, (number, room.deadline(), now)
+        while room.deadline() <= now and room.tick < room.ticks:
+            ran.append((number, room.tick, room.deadline(), now))
+            room.tick += 1
+        loop.now += loop.random.choice([0.05, 0.05, 0.3, 3])  # what the tick took
+        return None if room.tick >= room.ticks else room.deadline()
+
+    slots: TickSlots[int] = TickSlots(tick, loop.clock_ms, call_later=loop.call_later)
+    for number in range(60):
+        room = SimulatedRoom(
+            start_ms=loop.clock_ms() + loop.random.randrange(0, 300),
+            tick_ms=loop.random.choice([30, 33, 50, 99, 100, 100, 100, 257]),  # custom lobbies' lengths too
+            ticks=loop.random.randrange(5, 60),
+        )
+        rooms[number] = room
+        slots.add(number, room.deadline(), room.tick_ms, loop.clock_ms())
+
+    def each_room_waits_once() -> None:
+        waiting = [number for cohort in slots._cohorts.values() for number in cohort]
+        assert len(waiting) == len(set(waiting)), "a room waits in two cohorts"
+        finished = {number for number, room in rooms.items() if room.tick >= room.ticks}
+        assert set(waiting) | finished == set(rooms), "a room is no longer woken"
+
+    loop.run(each_room_waits_once)
+    assert all(room.tick == room.ticks for room in rooms.values())
+    computed = [(number, tick) for number, tick, _, _ in ran]
+    assert len(computed) == len(set(computed))  # no tick twice
+    assert all(at >= deadline for _, _, deadline, at in ran)  # none before its deadline
