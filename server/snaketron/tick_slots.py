@@ -40,8 +40,8 @@ TICK_SLOT_MS = 2
 class TickSlots(Generic[Item]):
     """Call `due(item)` at (or just after) an item's deadline; `due` returns the item's
     next deadline (None: done). An item whose next deadline is one period after the
-    last stays in its cohort at no cost; any other deadline (a game that is early,
-    late or of an odd tick length) is slotted on its own, as when added."""
+    last stays in its cohort at no cost; any other deadline (a game woken early, or one
+    whose tick ran past its next deadline) is slotted on its own, as when added."""
 
     def __init__(
         self,

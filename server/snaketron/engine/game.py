@@ -558,17 +558,19 @@ class Game:
             if spawned is not None:
                 self._emit(events, GameEvent(FoodSpawned=FoodSpawned(spawned)))
 
-        # 7. Goal, then the game type's end condition (only a goal can end a game in a
-        # tick where nobody died: `_check_end` is called then only if a head is in a goal).
-        if self._end_check_due:
-            self._check_end(events)
-        elif self._goals is not None:
-            right, depth = self._goals
-            for _, snake in self._live:
+        # 7. A goal, looked for on every tick of a team match: the first live snake (by id)
+        # in the other team's goal wins (`TeamZones.scores`, inlined). Then the game
+        # type's end condition, which changes only when a snake dies (or at a (re)start).
+        goals = self._goals
+        if goals is not None:
+            right, depth = goals
+            for snake_id, snake in self._live:
                 x = snake.cells[0][0]
                 if (x < depth) if snake.team_id else (x >= right):
-                    self._check_end(events)
+                    self._end(events, snake_id)
                     break
+        if self._end_check_due and not self._complete:
+            self._check_end(events)
         self.tick = tick + 1
 
     def _try_spawn_food(self) -> Position | None:
@@ -583,22 +585,9 @@ class Game:
         return position
 
     def _check_end(self, events: list[GameEventMessage]) -> None:
-        setup = self.setup
-        rule = setup.end_rule
+        """The end condition beyond a goal: it depends only on who is alive."""
+        rule = self.setup.end_rule
         live = self._live
-        if rule is EndRule.TEAM_GOAL:
-            # A goal can happen on any tick: the first live snake (by id) in the other
-            # team's goal wins (`TeamZones.scores`, inlined).
-            assert self._goals is not None
-            right, depth = self._goals
-            for snake_id, snake in live:
-                x = snake.cells[0][0]
-                if (x < depth) if snake.team_id else (x >= right):
-                    self._end(events, snake_id)
-                    return
-        # Everything else depends only on who is alive.
-        if not self._end_check_due:
-            return
         self._end_check_due = False
         if rule is EndRule.SOLO:
             if live:
