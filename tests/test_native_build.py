@@ -49,6 +49,8 @@ def test_a_build_runs_compiled_and_plays_as_the_pure_modules_do(tmp_path: Path, 
         TESTS / "server" / "test_tick_slots.py",
         TESTS / "server" / "test_websockets_contract.py",
         TESTS / "server" / "test_room_tick.py",
+        TESTS / "matchmaking" / "test_mm_room_results.py",
+        TESTS / "test_histograms.py",
     ]
     done = subprocess.run(
         [sys.executable, "-c", _CHECK, *map(str, tests)],

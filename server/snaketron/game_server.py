@@ -40,7 +40,7 @@ from snaketron.metrics import ServerMetrics
 from snaketron.native import compiled_modules
 from snaketron.persistence import GameRecorder
 from snaketron.replays.store import ReplayStore
-from snaketron.rooms.room import RoomListener
+from snaketron.rooms.ports import RoomListener
 from snaketron.tasks import BackgroundTasks
 from snaketron.ws_server import WsServer
 

@@ -25,9 +25,10 @@ from snaketron.histograms import TickTimings
 from snaketron.leaderboard.seasons import season_at
 from snaketron.logs import get_logger
 from snaketron.rating import RatingCopy
+from snaketron.rooms.ports import Member, RoomListener
 from snaketron.rooms.ratings import RatedSeats
 from snaketron.rooms.result import GameResult, RoomKind
-from snaketron.rooms.room import Member, Role, Room, RoomListener
+from snaketron.rooms.room import Role, Room
 from snaketron.tasks import BackgroundTasks
 from snaketron.tick_slots import TickSlots
 

@@ -25,7 +25,8 @@ from snaketron.db.interface import Database
 from snaketron.db.models import LobbyRecord
 from snaketron.engine import AlreadyStarted, CustomGameSettings, Game, GameFull, GameTypeObject, NotEnoughPlayers
 from snaketron.logs import get_logger
-from snaketron.rooms.room import Room, RoomListener
+from snaketron.rooms.ports import RoomListener
+from snaketron.rooms.room import Room
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)

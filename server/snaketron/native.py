@@ -27,9 +27,9 @@ from pathlib import Path
 
 from snaketron.config import ConfigError
 
-# The modules run on every tick of every game, relative to the package. Protocol classes
-# that other modules subclass cannot be compiled (mypyc makes them traits), which keeps
-# rooms/room.py out.
+# The modules run on every tick of every game, relative to the package. A Protocol that
+# interpreted classes subclass cannot live in one (mypyc makes it a trait): the room's
+# are in rooms/ports.py, which stays interpreted.
 HOT_MODULES = (
     "engine/game.py",
     "engine/commands.py",
@@ -37,6 +37,8 @@ HOT_MODULES = (
     "engine/timing.py",
     "tick_slots.py",
     "fanout.py",
+    "rooms/room.py",
+    "histograms.py",
 )
 # Written into a finished build, so that `--out` never overwrites a directory that is
 # not one.

@@ -10,8 +10,8 @@ from queueing import join, played_duel
 
 from snaketron import protocol
 from snaketron.engine import Direction
+from snaketron.rooms.ports import RoomListener
 from snaketron.rooms.result import GameResult
-from snaketron.rooms.room import RoomListener
 from support.gameplay import events_until_complete, turn
 
 

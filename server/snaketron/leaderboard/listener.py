@@ -8,8 +8,8 @@ from collections.abc import Callable
 from snaketron.db.errors import DatabaseError
 from snaketron.leaderboard.recorder import LeaderboardRecorder
 from snaketron.logs import get_logger
+from snaketron.rooms.ports import RoomListener
 from snaketron.rooms.result import GameResult
-from snaketron.rooms.room import RoomListener
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)

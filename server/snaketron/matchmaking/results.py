@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from snaketron.db.models import MatchTicket
+from snaketron.rooms.ports import RoomListener
 from snaketron.rooms.result import GameResult
-from snaketron.rooms.room import RoomListener
 
 
 class MatchSeatIndex(RoomListener):

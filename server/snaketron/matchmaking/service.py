@@ -44,7 +44,8 @@ from snaketron.matchmaking.placement import Deliver, IsWaiting, LocalPlacement, 
 from snaketron.matchmaking.queues import OFFERED, QueueRule, rule_for
 from snaketron.matchmaking.results import MatchSeatIndex
 from snaketron.rating import RatingCopy, copy_of
-from snaketron.rooms.room import Room, RoomListener
+from snaketron.rooms.ports import RoomListener
+from snaketron.rooms.room import Room
 from snaketron.tasks import BackgroundTasks
 
 log = get_logger(__name__)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from snaketron import protocol
 from snaketron.db.errors import DatabaseError, RatingConflict
@@ -33,6 +33,7 @@ from snaketron.engine import CustomGameSettings, Game, GameCommandMessage
 from snaketron.engine.timing import committed_tick, tick_deadline_ms
 from snaketron.fanout import Outbox, send_to_all
 from snaketron.logs import get_logger
+from snaketron.rooms.ports import Member
 from snaketron.rooms.ratings import PlayerOutcome, RatedSeats, finishing_order, rating_updates
 from snaketron.rooms.records import game_record, player_records
 from snaketron.rooms.result import GameResult, PlayerResult, RoomKind
@@ -48,29 +49,6 @@ Role = Literal["player", "spectator"]
 # unrated: each refusal re-reads and re-rates (it takes a game of theirs finishing
 # elsewhere at the same moment, every time).
 RERATE_ATTEMPTS = 3
-
-
-class Member(Protocol):
-    """A connection that receives a room's events (player or spectator)."""
-
-    user_id: int
-    outbox: Outbox
-
-
-class RoomListener(Protocol):
-    """What a room tells those who follow every room of this process (ratings are part of
-    the result; the recorder, lobbies, matchmaking, later leaderboards and replays).
-    Each method receives values, never the room: subclass this Protocol to inherit the
-    no-op defaults and implement only what you need."""
-
-    def room_started(self, room_id: int, kind: RoomKind) -> None:
-        return None
-
-    def room_finished(self, result: GameResult) -> None:
-        return None
-
-    def room_disposed(self, room_id: int, game_code: str | None) -> None:
-        return None
 
 
 class Room:
