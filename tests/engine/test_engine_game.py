@@ -159,7 +159,10 @@ def test_the_server_stamps_tick_user_and_a_per_game_receive_counter() -> None:
     # A command for a tick already computed runs at the next computed tick.
     assert b.command_id_server.tick == 20 and b.command_id_server.user_id == 102
     assert b.command_id_server.sequence_number == a.command_id_server.sequence_number + 1
-    assert a.command_id_client == CommandId(tick=25, user_id=1, sequence_number=4)
+    # The client's own id is echoed with its tick and sequence, under the sender's user id
+    # (the client wrote user 1: another player's id is never echoed to anyone).
+    assert a.command_id_client == CommandId(tick=25, user_id=101, sequence_number=4)
+    assert b.command_id_client == CommandId(tick=3, user_id=102, sequence_number=4)
     # Events name no user (as the original server's): the stamp names the sender.
     assert (first.user_id, second.user_id) == (None, None)
 

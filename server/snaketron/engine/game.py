@@ -30,6 +30,7 @@ from snaketron.engine.timing import COMMIT_DELAY_TICKS
 from snaketron.engine.types import (
     STOPPED,
     Arena,
+    CommandId,
     CommandQueueState,
     CommandScheduled,
     Direction,
@@ -425,6 +426,11 @@ class Game:
         # `self.tick`; a stamp more than ~1 s beyond real time is clamped.
         tick = self.tick
         client_id = msg.command_id_client
+        if client_id.user_id != user_id:
+            # The sender's id, whatever the client wrote: clients match the echo of their
+            # own pending moves by this id, so another player's id here would cancel a
+            # move on that player's screen. An honest client sends its own id anyway.
+            client_id = CommandId(client_id.tick, user_id, client_id.sequence_number)
         direction = turn.direction
         stamped = self._commands.schedule(
             user_id, client_id, _turn_command(own_snake, direction), tick, tick + self._lead_ticks
