@@ -131,6 +131,9 @@ def server_env(ws_port: int, api_port: int, endpoint: str, metrics: bool = True)
         "SNAKETRON_API_PORT": str(api_port),
         "SNAKETRON_API_RATE_PER_MIN": "0",
         "SNAKETRON_MAX_CONN_PER_IP": "100000",
+        # The capacity search goes past the advertised 2,000 games (at 6,000 duel bots, 3,000
+        # games): what the process holds is the question, not the configured cap.
+        "SNAKETRON_MAX_GAMES": "0",
         "SNAKETRON_ARGON2_TIME_COST": "1",
         "SNAKETRON_ARGON2_MEMORY_KIB": "64",
         "SNAKETRON_ARGON2_PARALLELISM": "1",

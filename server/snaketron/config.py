@@ -198,7 +198,11 @@ class Settings:
 
     # --- games ------------------------------------------------------------------
     max_games: int = setting(
-        "SNAKETRON_MAX_GAMES", 2_000, "Games this process hosts at most (its advertised capacity)."
+        "SNAKETRON_MAX_GAMES",
+        2_000,
+        "Games this process hosts at most (its advertised capacity): past it, new solo games and lobbies go to "
+        "another server of the region with room, or are refused; a formed match is hosted here past it only "
+        "when no server of the region has room. 0: no limit.",
     )
     matchmade_start_delay_ms: int = setting(
         "SNAKETRON_MATCH_START_DELAY_MS", 3_000, "Delay between forming a match and its tick 0."

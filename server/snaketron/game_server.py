@@ -96,6 +96,7 @@ class GameServer:
             season_months=settings.season_months,
             clock_ms=clock_ms,
             listeners=history_listeners(boards, self.tasks, self.recorder),
+            max_games=settings.max_games,
         )
         self.collector = CollectorPolicy(settings, games_running=lambda: self.rooms.running_game_count() > 0)
         self.lobbies = LobbyService(self.rooms, db, settings, self.tasks, clock_ms=clock_ms)

@@ -94,8 +94,12 @@ class Rooms:
         region: str = "",
         season_months: int = 1,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        max_games: int = 0,
     ) -> None:
         self.persistence = persistence
+        # SNAKETRON_MAX_GAMES: games started by players here (solo, lobbies) are refused
+        # beyond it (`has_room`); 0: no limit (tests, benchmarks of the engine).
+        self.max_games = max_games
         self.tasks = tasks  # each finished room's result write runs here (shutdown waits)
         # Told of every room's start, result and end (leaderboards and replays: one more
         # entry here where the server is composed).
@@ -109,6 +113,8 @@ class Rooms:
         # The rooms not finished yet, kept apart so that asking for the load (every game
         # placed, every heartbeat) never walks the finished ones that linger.
         self._running: dict[int, Room] = {}
+        # Each user's newest solo game here: one runs per user at a time.
+        self._solo_of: dict[int, Room] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
         # Every started room waits here for its next tick, woken with those due together.
@@ -131,7 +137,14 @@ class Rooms:
         once: the client's JoinGame gets a Snapshot of where it is."""
         game = Game(game_id, SOLO_GAME_TYPE, seed=new_seed(), server_id=self.server_id)
         game.add_player(user_id, username)
+        # The newest solo game of a user wins: an earlier one still running (left, never
+        # joined, or on another tab) is abandoned, as a single-player game restarted. So
+        # repeated CreateSoloGame keeps one game running, not one per message.
+        earlier = self._solo_of.get(user_id)
+        if earlier is not None and not earlier.finished:
+            earlier.abandon()
         room = self._add(Room(self, game, "solo", created_at_ms=self.now_ms(), is_private=True, allow_spectators=False))
+        self._solo_of[user_id] = room
         room.start()
         return room
 
@@ -201,6 +214,10 @@ class Rooms:
     def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1
         self._running.pop(room.game_id, None)
+        if room.kind == "solo":
+            for user_id in room.game.players:
+                if self._solo_of.get(user_id) is room:
+                    del self._solo_of[user_id]
         # Late joiners get the final state while the room lingers.
         asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, room.dispose)
         if not self._running:
@@ -225,6 +242,10 @@ class Rooms:
 
     def running_game_count(self) -> int:
         return len(self._running)
+
+    def has_room(self) -> bool:
+        """Whether one more game fits under SNAKETRON_MAX_GAMES."""
+        return self.max_games <= 0 or len(self._running) < self.max_games
 
     def player_count(self) -> int:
         return sum(r.game.player_count for r in self._running.values())

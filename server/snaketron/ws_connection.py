@@ -11,6 +11,9 @@ task is pure overhead: a `GameServerConnection` offers each whole text frame to
 `take_now` declines. Order is kept because `take_now` declines whenever a frame
 is already queued, and the server's hook declines while its handler task is
 busy with an earlier message.
+
+Pings and Pongs from the client are reported to `on_control_frame`, so that they
+count against the connection's message budget like any other frame.
 """
 
 from __future__ import annotations
@@ -25,12 +28,20 @@ from snaketron.logs import get_logger
 
 log = get_logger(__name__)
 
+_CONTROL_FROM_CLIENT = (Opcode.PING, Opcode.PONG)  # a Close ends the connection anyway
+
 
 class GameServerConnection(ServerConnection):
     # Called with a whole text frame's payload; True: it was handled, do not queue it.
     take_now: Callable[[bytes], bool] | None = None
+    # Called for each Ping and Pong the client sends. websockets answers a Ping by itself,
+    # below any message budget: without this a client could make the server parse and
+    # answer pings as fast as it can send them.
+    on_control_frame: Callable[[], None] | None = None
 
     def process_event(self, event: Event) -> None:
+        if type(event) is Frame and event.opcode in _CONTROL_FROM_CLIENT and self.on_control_frame is not None:
+            self.on_control_frame()
         take_now = self.take_now
         if (
             take_now is not None

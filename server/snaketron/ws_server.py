@@ -190,6 +190,7 @@ class WsServer:
         self.sessions.add(session)
         if isinstance(connection, GameServerConnection):
             connection.take_now = lambda data: self._receive_now(session, data)
+            connection.on_control_frame = lambda: self._control_frame(session)
         try:
             async for frame in connection:
                 # Once a close is under way, frames still in flight are read and dropped, so
@@ -241,6 +242,12 @@ class WsServer:
         await handler(session, message)
         return True
 
+    def _control_frame(self, session: ClientSession) -> None:
+        """A Ping or Pong from the client: it takes from the message budget too (a client
+        answering the server's keepalive pings spends one a ping interval)."""
+        if not session.bucket.try_take() and not session.outbox.closing:
+            self._refuse(session, "rate_limited", "too many messages; slow down")
+
     def _receive_now(self, session: ClientSession, data: bytes) -> bool:
         """A game command for a game hosted here, handled as its frame arrives (nothing in
         it awaits). False hands the frame to the connection's handler task instead: while
@@ -255,6 +262,10 @@ class WsServer:
             or session.outbox.closing
             or not data.startswith(GAME_COMMAND_PREFIX)
             or len(data) > self.settings.max_frame_bytes
+            # Not yet checked as UTF-8 (websockets checks a text message once it is
+            # assembled): anything but ASCII, which a command never needs, takes the
+            # usual path, where invalid UTF-8 closes the connection (1007).
+            or not data.isascii()
         ):
             return False
         try:
@@ -394,6 +405,16 @@ class WsServer:
 
     # --- handlers: authenticated ---------------------------------------------------------------
     def _refuse_new_game(self, session: ClientSession) -> bool:
+        """A game to be made here (solo, lobby): not while draining, nor past
+        SNAKETRON_MAX_GAMES (on a cluster, routing has already tried the other servers)."""
+        if self._refuse_while_draining(session):
+            return True
+        if not self.rooms.has_room():
+            session.deny("this server is full; try again in a moment")
+            return True
+        return False
+
+    def _refuse_while_draining(self, session: ClientSession) -> bool:
         if self.accepting_games:
             return False
         session.deny("this server is shutting down; connect again to play")
@@ -405,12 +426,18 @@ class WsServer:
         the matcher cannot seat them meanwhile)."""
         if self.matchmaking is None:
             return False
-        matched = self.matchmaking.matched_game_of(session.user_id)
-        if matched is not None:
-            session.deny(f"you were matched into game {matched}: join it (or leave it) first")
+        if self._refuse_if_matched(session, self.matchmaking):
             return True
         self.matchmaking.seated_elsewhere(session.user_id)
         return False
+
+    def _refuse_if_matched(self, session: ClientSession, matchmaking: Matchmaking) -> bool:
+        """Refuse (True) while the player is matched into a game here they have not left."""
+        matched = matchmaking.matched_game_of(session.user_id)
+        if matched is None:
+            return False
+        session.deny(f"you were matched into game {matched}: join it (or leave it) first")
+        return True
 
     async def _on_create_solo_game(self, session: ClientSession, _: protocol.CreateSoloGame) -> None:
         game_id = await self._new_solo_game(session)
@@ -514,7 +541,12 @@ class WsServer:
         if self.matchmaking is None:
             session.deny("matchmaking is not available on this server")
             return
-        if self._refuse_new_game(session):
+        if self._refuse_while_draining(session):
+            return  # (a match may be hosted by any server of the region: no room check)
+        # One seat at a time: a player matched into a game they have not left is not
+        # queued again (each match would otherwise seat them, and their opponents would
+        # play against a snake nobody steers).
+        if self._refuse_if_matched(session, self.matchmaking):
             return
         try:
             await self.matchmaking.enqueue(session, msg.game_type)

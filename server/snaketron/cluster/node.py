@@ -53,6 +53,7 @@ class ClusterNode:
         self.registry = ClusterRegistry(settings, db, load, clock_ms=clock_ms)
         self.placement = Placement(self.registry, load, clock_ms=clock_ms)
         self._settings = settings
+        self._rooms = rooms
         self._accepting_games = accepting_games
         self._cluster_placement: ClusterMatchPlacement | None = None
         self._local_placement: MatchPlacement | None = None  # hosts matches other servers send
@@ -82,7 +83,9 @@ class ClusterNode:
             secret=self._settings.effective_cluster_secret(),
             deliver=deliver,
             is_waiting=is_waiting,
-            accepting_games=self._accepting_games,
+            # A match goes elsewhere while this server is full (SNAKETRON_MAX_GAMES); with
+            # no server of the region below its own, it is hosted here all the same.
+            accepting_games=lambda: self._accepting_games() and self._rooms.has_room(),
             timeout_s=self._settings.relay_answer_seconds,
         )
         return self._cluster_placement

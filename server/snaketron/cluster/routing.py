@@ -80,6 +80,7 @@ class RoomsHere(Protocol):
     """The rooms of this process (`games.Rooms`), as routing asks them."""
 
     def get(self, game_id: int) -> Room | None: ...
+    def has_room(self) -> bool: ...
 
 
 class LobbiesHere(Protocol):
@@ -174,7 +175,9 @@ class GameRouter:
         if isinstance(message, (protocol.CreateSoloGame, protocol.CreateCustomGame)):
             if not self._accepting_games():
                 return False  # draining: the local handler refuses
-            target = self._placement.choose()
+            # Full here (SNAKETRON_MAX_GAMES): another server with room takes it; with
+            # none, the local handler refuses.
+            target = self._placement.choose(here_accepts=self._rooms.has_room())
             if target is None:
                 return False
             relayed = await self._relay(session, target, frame, None)
