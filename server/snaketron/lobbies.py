@@ -20,7 +20,7 @@ import msgspec
 
 from snaketron import protocol
 from snaketron.config import Settings
-from snaketron.db.errors import DatabaseError, GameCodeTaken, NotFound
+from snaketron.db.errors import DatabaseError, GameCodeTaken, InvalidRequest, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import LobbyRecord
 from snaketron.engine import AlreadyStarted, CustomGameSettings, Game, GameFull, GameTypeObject, NotEnoughPlayers
@@ -124,6 +124,9 @@ class LobbyService(RoomListener):
                 break
             except GameCodeTaken:
                 log.info("game code collision; drawing another", code=code)
+            except InvalidRequest as exc:  # validate() let through what DynamoDB cannot store
+                log.error("lobby refused by the database", error=str(exc))
+                raise LobbyRefused("these settings cannot be stored; change them and try again") from None
         else:
             raise LobbyRefused("could not allocate a game code; try again")
         hosted = self._rooms.open_lobby(game_id, settings, code, host_user_id, username, now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import msgspec
 import pytest
 
 from snaketron.config import ConfigError
@@ -312,6 +313,20 @@ async def test_lobby_lifecycle_and_expiry(db):
         await db.get_game_code("LOBBY001", now_ms=NOW)
     with pytest.raises(NotFound):
         await db.update_lobby("LOBBY001", now_ms=NOW, ttl_seconds=60, state="closed")
+
+
+async def test_a_lobby_refused_as_invalid_is_no_code_collision(db):
+    """A transaction cancelled for a ValidationError (here a number DynamoDB cannot store)
+    is reported as such after one request, not as a taken code worth another draw."""
+    refused = msgspec.structs.replace(lobby("BIGNUM01", 33), settings={"food_spawn_rate": 1e200})
+    transactions, reads = db.metrics.requests["transact_write_items"], db.metrics.requests["get_item"]
+    with pytest.raises(InvalidRequest, match="refused as invalid"):
+        await db.create_lobby(refused, is_private=False)
+    assert db.metrics.requests["transact_write_items"] == transactions + 1
+    assert db.metrics.requests["get_item"] == reads, "a refused item is not a claim to look up"
+    with pytest.raises(NotFound):
+        await db.get_game_code("BIGNUM01", now_ms=NOW)
+    await db.create_lobby(lobby("BIGNUM01", 33), is_private=False)  # the code was never taken
 
 
 async def test_lobby_update_by_its_owner_is_one_request(db):

@@ -590,7 +590,13 @@ class DynamoDatabase:
                     claim,
                 ]
             )
-        except TransactionCancelled:
+        except TransactionCancelled as exc:
+            if exc.invalid():
+                # The items themselves were refused (a setting DynamoDB cannot store): no
+                # collision, and another code would be refused the same way.
+                raise InvalidRequest(f"create_lobby: the lobby was refused as invalid: {exc}") from None
+            if exc.reasons and not exc.failed():
+                raise  # no condition failed: neither a collision nor our own earlier attempt
             if not await self._claim_is(
                 self.tables.game_codes, {"gameCode": lobby.game_code}, "gameId", str(lobby.game_id)
             ):

@@ -32,6 +32,11 @@ class Conflict(DatabaseError):
     """A conditional write lost: the item exists or changed meanwhile."""
 
 
+# Cancellation reasons of an action DynamoDB refused as invalid: AWS says ValidationError,
+# moto (the embedded endpoint) ValidationException.
+VALIDATION_REASONS = frozenset({"ValidationError", "ValidationException"})
+
+
 class TransactionCancelled(Conflict):
     """A transaction lost a condition. `reasons` holds one cancellation code per
     action, in request order (None where that action was fine), so the caller can
@@ -44,6 +49,11 @@ class TransactionCancelled(Conflict):
     def failed(self, code: str = "ConditionalCheckFailed") -> list[int]:
         """Indexes of the actions that failed with `code`."""
         return [i for i, reason in enumerate(self.reasons) if reason == code]
+
+    def invalid(self) -> list[int]:
+        """Indexes of the actions refused as malformed, not for a condition: a number
+        outside DynamoDB's range, an item too large. Sending them again cannot help."""
+        return [i for i, reason in enumerate(self.reasons) if reason in VALIDATION_REASONS]
 
 
 class RatingConflict(Conflict):
