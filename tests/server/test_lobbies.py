@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
 from snaketron import protocol
 from snaketron.engine import CustomGameSettings, GameEventMessage
 from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot, state_where
@@ -70,6 +72,49 @@ async def test_lobby_refusals(players):
     await host.expect(protocol.CustomGameStarting)
     await expect_denied(late, protocol.JoinCustomGame(game_code=created.game_code), "already started")
     await expect_denied(host, protocol.StartCustomGame(), "already started")
+
+
+# Past every bound a client could mean: DynamoDB stores no number past 9.9e125 or nearer
+# to 0 than 1e-130, and 100 food a minute is the ceiling (1e400, past a double, is already
+# an `invalid_message`).
+OUT_OF_RANGE_FOOD = ("1e200", "1e-200", "-1", "100.5", "0.001")
+
+
+async def denied_raw(client, frame: str) -> str:
+    """The AccessDenied reason a raw frame gets (a lobby's snapshots in flight skipped)."""
+    await client.send_raw(frame)
+    reply = await client.recv()
+    while isinstance(reply, GameEventMessage):
+        reply = await client.recv()
+    assert isinstance(reply, protocol.AccessDenied), reply
+    return reply.reason
+
+
+async def test_out_of_range_food_spawn_rate_is_refused_and_changes_nothing(players, db):
+    host = await players.new()
+    transactions = db.metrics.requests["transact_write_items"]
+    for rate in OUT_OF_RANGE_FOOD:
+        reason = await denied_raw(host, '{"CreateCustomGame": {"settings": {"food_spawn_rate": ' + rate + "}}}")
+        assert reason == "food_spawn_rate must be 0 or between 0.01 and 100"
+    assert db.metrics.requests["transact_write_items"] == transactions, "a refused lobby was tried"
+
+    created = await create_lobby(host, FAST)
+    for rate in OUT_OF_RANGE_FOOD:
+        frame = '{"UpdateCustomGameSettings": {"settings": {"food_spawn_rate": ' + rate + "}}}"
+        assert "food_spawn_rate" in await denied_raw(host, frame)
+    # The lobby kept its settings: the next accepted change shows them whole.
+    await host.send(protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(arena_width=30)))
+    update = await host.expect(protocol.CustomGameSettingsUpdated)
+    assert update.settings == msgspec.structs.replace(FAST, arena_width=30)
+    for edge in (0.0, 0.01, 100.0):  # the bounds themselves are settings like any other
+        patch = protocol.CustomGameSettingsPatch(food_spawn_rate=edge)
+        await host.send(protocol.UpdateCustomGameSettings(settings=patch))
+        assert (await host.expect(protocol.CustomGameSettingsUpdated)).settings.food_spawn_rate == edge
+
+    await db.flush()
+    assert db.writer.metrics.rejected == 0, "DynamoDB refused a write of the lobby's game"
+    stored = await db.get_game(created.game_id)
+    assert stored.game.game_type["Custom"]["settings"]["food_spawn_rate"] == 100.0
 
 
 async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(players):

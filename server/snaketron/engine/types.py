@@ -147,6 +147,11 @@ ARENA_SIDE_RANGE = (10, 200)
 TICK_MS_RANGE = (30, 1000)
 MAX_PLAYERS_RANGE = (1, 16)
 START_LENGTH_RANGE = (1, 20)
+# Food per minute in the original server, which offered 1.5 to 8 (this server's rules
+# ignore it, docs/RULES.md). 0 or 0.01-100: besides keeping it sane, DynamoDB stores no
+# number past 9.9e125 or nearer to 0 than 1e-130, and a lobby's settings are stored with
+# each write of its lobby and game items.
+FOOD_SPAWN_RATE_RANGE = (0.01, 100.0)
 
 
 class CustomGameSettings(Struct, frozen=True):
@@ -174,8 +179,10 @@ class CustomGameSettings(Struct, frozen=True):
         for name, value, (low, high) in checks:
             if not low <= value <= high:
                 return f"{name} must be between {low} and {high}"
-        if not self.food_spawn_rate >= 0.0:  # also refuses NaN
-            return "food_spawn_rate must not be negative"
+        rate = self.food_spawn_rate
+        low_rate, high_rate = FOOD_SPAWN_RATE_RANGE
+        if rate != 0.0 and not low_rate <= rate <= high_rate:  # also refuses NaN and infinities
+            return f"food_spawn_rate must be 0 or between {low_rate:g} and {high_rate:g}"
         free_for_all = self.game_mode.FreeForAll if isinstance(self.game_mode, GameModeObject) else None
         if free_for_all is not None and not (MAX_PLAYERS_RANGE[0] <= free_for_all.max_players <= MAX_PLAYERS_RANGE[1]):
             return f"game_mode max_players must be between {MAX_PLAYERS_RANGE[0]} and {MAX_PLAYERS_RANGE[1]}"

@@ -149,4 +149,5 @@ export const CUSTOM_SETTINGS_BOUNDS = Object.freeze({
   tick_duration_ms: [30, 1000],
   max_players: [1, 16],
   snake_start_length: [1, 20],
+  food_spawn_rate: [0, 100], // and a positive rate at least 0.01
 });
