@@ -185,10 +185,15 @@ class LobbyService(RoomListener):
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)
-        seated = hosted.game.player_count
-        if seated > settings.max_players:
-            raise LobbyRefused(f"{seated} players are already in the lobby")
-        hosted.relayout(settings)
+        # The seats the new settings give, game_mode included (Solo seats one, Duel two),
+        # checked before anything changes.
+        seated, seats = hosted.game.player_count, settings.seats()
+        if seated > seats:
+            raise LobbyRefused(f"{seated} players are already in the lobby; these settings seat {seats}")
+        try:
+            hosted.relayout(settings)
+        except GameFull:  # the room stays as it was: relayout seats everyone before it switches
+            raise LobbyRefused(f"{seated} players are already in the lobby; these settings seat {seats}") from None
         self._touch(hosted, settings=settings)
 
     def start(self, hosted: Room, user_id: int) -> None:

@@ -117,6 +117,36 @@ async def test_out_of_range_food_spawn_rate_is_refused_and_changes_nothing(playe
     assert stored.game.game_type["Custom"]["settings"]["food_spawn_rate"] == 100.0
 
 
+async def test_a_game_mode_seating_fewer_than_are_seated_is_refused_and_changes_nothing(players):
+    """Solo seats one and Duel two, whatever max_players says: the host is refused as for
+    max_players, keeps the connection, and nobody sees a change."""
+    host, second, third = [await players.new() for _ in range(3)]
+    created = await create_lobby(host, FAST)
+    await join_lobby(second, created.game_code)
+    await join_lobby(third, created.game_code)
+    await state_where(host, lambda state: len(state.players) == 3)
+
+    def mode(game_mode: str) -> protocol.UpdateCustomGameSettings:
+        return protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(game_mode=game_mode))
+
+    await expect_denied(host, mode("Solo"), "3 players are already in the lobby; these settings seat 1")
+    await expect_denied(host, mode("Duel"), "3 players are already in the lobby; these settings seat 2")
+    # Unchanged: the next change anyone sees is the next accepted one, on the old mode.
+    await host.send(protocol.UpdateCustomGameSettings(settings=protocol.CustomGameSettingsPatch(arena_width=30)))
+    for member in (host, second, third):
+        update = await member.expect(protocol.CustomGameSettingsUpdated)
+        assert update.settings == msgspec.structs.replace(FAST, arena_width=30)
+        assert len((await state_where(member, lambda state: state.arena.width == 30)).players) == 3
+
+    await third.send(protocol.LeaveGame())
+    await state_where(host, lambda state: len(state.players) == 2)
+    await expect_denied(host, mode("Solo"), "2 players are already in the lobby; these settings seat 1")
+    await host.send(mode("Duel"))  # two seated, two seats
+    assert (await second.expect(protocol.CustomGameSettingsUpdated)).settings.game_mode == "Duel"
+    await host.send(protocol.StartCustomGame())
+    await second.expect(protocol.CustomGameStarting)
+
+
 async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(players):
     host, guest, other = [await players.new() for _ in range(3)]
     created = await create_lobby(host, FAST)

@@ -6,11 +6,9 @@ import enum
 from dataclasses import dataclass
 
 from snaketron.engine.types import (
-    DUEL,
     SOLO,
     CustomGameSettings,
     Direction,
-    GameModeObject,
     GameType,
     GameTypeObject,
 )
@@ -131,22 +129,15 @@ def _plain(end_rule: EndRule, max_players: int, tick_ms: int) -> GameSetup:
 
 
 def _custom(settings: CustomGameSettings, tick_ms: int | None) -> GameSetup:
-    mode = settings.game_mode
-    if mode == SOLO:
-        end_rule, max_players = EndRule.SOLO, 1
-    elif mode == DUEL:
-        # A custom duel is a two-player last-alive game on the custom board:
-        # docs/RULES.md places two custom players like a free-for-all pair.
-        end_rule, max_players = EndRule.LAST_ALIVE, 2
-    else:
-        assert isinstance(mode, GameModeObject)
-        end_rule, max_players = EndRule.LAST_ALIVE, settings.max_players
+    # A custom duel is a two-player last-alive game on the custom board: docs/RULES.md
+    # places two custom players like a free-for-all pair. The seats: `settings.seats()`.
+    end_rule = EndRule.SOLO if settings.game_mode == SOLO else EndRule.LAST_ALIVE
     return GameSetup(
         width=settings.arena_width,
         height=settings.arena_height,
         start_length=settings.snake_start_length,
         tick_ms=tick_ms or settings.tick_duration_ms,
-        max_players=max_players,
+        max_players=settings.seats(),
         min_players=1 if end_rule is EndRule.SOLO else 2,
         end_rule=end_rule,
         zones=None,

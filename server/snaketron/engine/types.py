@@ -167,6 +167,15 @@ class CustomGameSettings(Struct, frozen=True):
     allow_spectators: bool = True
     snake_start_length: U8 = 4
 
+    def seats(self) -> int:
+        """How many players the game seats: one in mode Solo, two in Duel, else `max_players`
+        (a FreeForAll mode's own max_players is only range-checked, docs/RULES.md)."""
+        if self.game_mode == SOLO:
+            return 1
+        if self.game_mode == DUEL:
+            return 2
+        return self.max_players
+
     def validate(self) -> str | None:
         """Why these settings cannot be played (the AccessDenied reason), or None when fine."""
         checks = (
