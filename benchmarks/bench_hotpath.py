@@ -264,6 +264,12 @@ class _NoWrites:
     def spectator_added(self, spectator: object) -> None:
         return None
 
+    def player_removed(self, game_id: int, user_id: int) -> None:
+        return None
+
+    def game_discarded(self, game_id: int, player_ids: object, spectator_ids: object) -> None:
+        return None
+
     async def record_result(self, game: object, players: object, ratings: object, result: object = None) -> bool:
         return True
 

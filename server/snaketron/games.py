@@ -51,12 +51,15 @@ def new_seed() -> int:
 
 
 class GamePersistence(Protocol):
-    """Where rooms send what they write: values, never the room. `save_game` and
-    `spectator_added` return at once (queued); `record_result` writes a finished game,
-    its player rows and its ratings together and says whether that landed."""
+    """Where rooms send what they write: values, never the room. `save_game`,
+    `spectator_added`, `player_removed` and `game_discarded` return at once (queued);
+    `record_result` writes a finished game, its player rows and its ratings together and
+    says whether that landed."""
 
     def save_game(self, game: GameRecord, players: Sequence[GamePlayerRecord]) -> None: ...
     def spectator_added(self, spectator: SpectatorRecord) -> None: ...
+    def player_removed(self, game_id: int, user_id: int) -> None: ...
+    def game_discarded(self, game_id: int, player_ids: Sequence[int], spectator_ids: Sequence[int]) -> None: ...
     async def record_result(
         self,
         game: GameRecord,

@@ -103,6 +103,28 @@ class GameRecorder:
         except DatabaseError as exc:
             log.error("spectator write refused", game_id=spectator.game_id, error=str(exc))
 
+    def player_removed(self, game_id: int, user_id: int) -> None:
+        """A lobby's seat given up before the start: its row goes, so the game keeps only
+        the players who played it."""
+        self._delete_rows(game_id, game=False, player_ids=(user_id,), spectator_ids=())
+
+    def game_discarded(self, game_id: int, player_ids: Sequence[int], spectator_ids: Sequence[int]) -> None:
+        """A lobby closed before its start (everyone left): it was never played, so its
+        game item and rows go as its lobby item does (docs/DATA_MODEL.md)."""
+        self._delete_rows(game_id, game=True, player_ids=player_ids, spectator_ids=spectator_ids)
+
+    def _delete_rows(
+        self, game_id: int, *, game: bool, player_ids: Sequence[int], spectator_ids: Sequence[int]
+    ) -> None:
+        try:
+            future = self._db.delete_game_rows_nowait(
+                game_id, game=game, player_ids=player_ids, spectator_ids=spectator_ids
+            )
+        except DatabaseError as exc:  # the writer is closed: shutdown went wrong, say so loudly
+            log.error("game rows not deleted", game_id=game_id, error=str(exc))
+            return
+        future.add_done_callback(_log_failure)
+
     async def record_result(
         self,
         game: GameRecord,

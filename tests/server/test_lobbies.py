@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import msgspec
+import pytest
 
 from snaketron import protocol
+from snaketron.db.errors import NotFound
 from snaketron.engine import CustomGameSettings, GameEventMessage
+from snaketron.games import wall_clock_ms
 from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot, state_where
 
 FAST = CustomGameSettings(arena_width=20, arena_height=12, tick_duration_ms=30, max_players=4, is_private=False)
@@ -174,6 +178,49 @@ async def test_host_leaving_passes_the_lobby_on_and_last_leaver_closes_it(player
         await other.send(protocol.LeaveGame())
     else:
         raise AssertionError("the lobby never closed")
+
+
+async def api_get(server, path: str, token: str) -> tuple[int, dict]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.api_url}{path}", headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_a_lobby_closed_before_its_start_leaves_no_game_behind(server, players, db):
+    """Seats given up take their rows with them, and the last one out takes the game: a
+    lobby never played is neither listed as waiting nor kept (docs/DATA_MODEL.md). All of
+    it rides on the batch writer: no request of its own per item."""
+    host, guest, watcher = [await players.new() for _ in range(3)]
+    created = await create_lobby(host, FAST)
+    await join_lobby(guest, created.game_code)
+    await watcher.send(protocol.SpectateGame(game_id=created.game_id, game_code=created.game_code))
+    await watcher.expect(protocol.SpectatorJoined)
+    await db.flush()
+    status, body = await api_get(server, "/api/games?status=waiting", watcher.token)
+    assert created.game_id in [g["game_id"] for g in body["games"]]
+
+    await guest.send(protocol.LeaveGame())
+    await state_where(host, lambda state: len(state.players) == 1)
+    await db.flush()
+    assert [p.user_id for p in (await db.get_game(created.game_id)).players] == [host.user_id]
+
+    deletes, accepted = db.metrics.requests["delete_item"], db.writer.metrics.accepted
+    await host.send(protocol.LeaveGame())
+    await host.send(protocol.Ping())
+    await host.expect(protocol.Pong)  # the leave, handled before the Ping, closed the lobby
+    await server.tasks.wait(5)  # the lobby item's delete
+    await db.flush()
+    assert db.writer.metrics.accepted == accepted + 3  # the game item, the host's and the watcher's rows
+    assert db.metrics.requests["delete_item"] == deletes
+    assert await db.read_game_partition(created.game_id) == []
+    status, body = await api_get(server, "/api/games?status=waiting", watcher.token)
+    assert status == 200 and created.game_id not in [g["game_id"] for g in body["games"]]
+    status, _ = await api_get(server, f"/api/games/{created.game_id}", watcher.token)
+    assert status == 404
+    with pytest.raises(NotFound):
+        await db.get_lobby(created.game_code, now_ms=wall_clock_ms())
 
 
 async def test_two_starts_at_once_start_one_game(players):

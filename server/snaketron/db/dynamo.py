@@ -700,6 +700,15 @@ class DynamoDatabase:
         writes += [self.writer.put_nowait(self.tables.main, to_item(shapes.player_item(p))) for p in players]
         return asyncio.gather(*writes)
 
+    def delete_game_rows_nowait(
+        self, game_id: int, *, game: bool, player_ids: Sequence[int] = (), spectator_ids: Sequence[int] = ()
+    ) -> asyncio.Future[Any]:
+        pk = shapes.game_pk(game_id)
+        keys = [shapes.game_key(game_id)] if game else []
+        keys += [{"pk": pk, "sk": shapes.player_sk(u)} for u in player_ids]
+        keys += [{"pk": pk, "sk": shapes.spectator_sk(u)} for u in spectator_ids]
+        return asyncio.gather(*(self.writer.delete_nowait(self.tables.main, to_item(key)) for key in keys))
+
     async def list_spectators(self, game_id: int) -> list[SpectatorRecord]:
         found = await self._query_all(
             TableName=self.tables.main,

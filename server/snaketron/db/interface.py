@@ -108,6 +108,14 @@ class Database(Protocol):
         waiting (the game host's writes: never on the tick path's clock). The future
         resolves once all are durable."""
 
+    def delete_game_rows_nowait(
+        self, game_id: int, *, game: bool, player_ids: Sequence[int] = (), spectator_ids: Sequence[int] = ()
+    ) -> asyncio.Future[Any]:
+        """Queue Deletes on the batch writer, after any write of those keys queued before
+        them: the game item (`game`), these players' rows and these spectators' rows. A
+        lobby's seat given up, or a lobby closed before its start. The future resolves once
+        all are gone."""
+
     async def list_games_by_status(
         self, status: GameStatusName, *, limit: int = 100, cursor: str | None = None
     ) -> Page:

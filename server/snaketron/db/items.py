@@ -57,6 +57,14 @@ def game_key(game_id: int) -> dict[str, str]:
     return {"pk": game_pk(game_id), "sk": "META"}
 
 
+def player_sk(user_id: int) -> str:
+    return f"PLAYER#{user_id}"
+
+
+def spectator_sk(user_id: int) -> str:
+    return f"SPECTATOR#{user_id}"
+
+
 def lobby_key(game_code: str) -> dict[str, str]:
     return {"pk": f"LOBBY#{game_code}", "sk": "META"}
 
@@ -223,7 +231,7 @@ def game_from_item(i: dict[str, Any]) -> GameRecord:
 def player_item(p: GamePlayerRecord) -> dict[str, Any]:
     return {
         "pk": game_pk(p.game_id),
-        "sk": f"PLAYER#{p.user_id}",
+        "sk": player_sk(p.user_id),
         "gameId": p.game_id,
         "userId": p.user_id,
         "username": p.username,
@@ -253,7 +261,7 @@ def player_from_item(i: dict[str, Any]) -> GamePlayerRecord:
 def spectator_item(s: SpectatorRecord) -> dict[str, Any]:
     return {
         "pk": game_pk(s.game_id),
-        "sk": f"SPECTATOR#{s.user_id}",
+        "sk": spectator_sk(s.user_id),
         "gameId": s.game_id,
         "userId": s.user_id,
         "joinedAt": s.joined_at_ms,

@@ -162,12 +162,17 @@ class Room:
 
     def unseat(self, user_id: int) -> bool:
         """Free a seat before the start; the host's role passes on to the next player.
+        The leaver's row is deleted; when nobody is left the game was never played and
+        its item and rows are deleted too (queued after this room's earlier writes).
         True when the room is empty now (the caller closes it)."""
         game = self.game
         game.remove_player(user_id)
         self.joined_at_ms.pop(user_id, None)
+        persistence = self._rooms.persistence
         if game.player_count == 0:
+            persistence.game_discarded(self.game_id, (user_id,), sorted(self.spectator_ids))
             return True
+        persistence.player_removed(self.game_id, user_id)
         if game.host_user_id == user_id:
             game.host_user_id = next(iter(game.players))
             log.info("lobby host passed on", game_id=self.game_id, host=game.host_user_id)
