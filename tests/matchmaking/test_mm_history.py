@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 import msgspec
 import pytest
-from queueing import duel_sides, matched_duel
+from queueing import DUEL, duel_sides, matched_duel
 
 from snaketron import protocol
 from snaketron.engine import Direction, GameEventMessage
@@ -87,3 +87,47 @@ async def test_a_solo_game_reaches_the_solo_board_and_its_player_s_own_history(s
         async with http.get(f"/api/players/{ann.username}/games", headers=mine) as response:
             history = await response.json()
         assert [(g["gameId"], g["gameType"]) for g in history["games"]] == [(game_id, "solo")]
+
+
+async def _duel_board(server, db) -> dict[str, dict]:
+    updater = next(x for x in server.rooms.listeners if isinstance(x, LeaderboardUpdater))
+    await updater.idle()
+    await db.flush()
+    async with aiohttp.ClientSession(server.api_url) as http:
+        async with http.get("/api/leaderboard", params={"game_type": "duel"}) as response:
+            board = await response.json()
+        assert response.status == 200, board
+    return {e["username"]: e for e in board["entries"]}
+
+
+async def test_a_duel_both_snakes_lose_at_once_is_a_draw_on_the_boards_as_in_the_ratings(server, players, db):
+    ann, bob = await players.new(), await players.new()
+    game_id, _ = await matched_duel(ann, bob)
+    # Nobody steers: the two heads meet in the middle in one tick.
+    ended = await events_until_complete(ann, timeout=15)
+    assert ended[-1].event.StatusUpdated.status.Complete.winning_snake_id is None
+    result = await server.rooms.games[game_id].wait_result(timeout_s=5)
+    assert [p.place for p in result.players] == [1, 1]
+    assert result.players[0].mmr_after == result.players[1].mmr_after  # a draw to the rating
+    ranked = await _duel_board(server, db)
+    for client in (ann, bob):  # a draw counts in neither (the game still counts as played)
+        entry = ranked[client.username]
+        assert (entry["wins"], entry["losses"]) == (0, 0), entry
+
+
+async def test_a_matched_player_who_never_came_is_last_on_the_boards_as_in_the_ratings(server, players, db):
+    ann, bob = await players.new(), await players.new()
+    await ann.send(protocol.QueueForMatch(game_type=DUEL))
+    await bob.send(protocol.QueueForMatch(game_type=DUEL))
+    game_id = (await ann.expect(protocol.MatchFound)).game_id
+    assert (await bob.expect(protocol.MatchFound)).game_id == game_id
+    await bob.send(protocol.JoinGame(game_id=game_id))  # ann never joins; nobody steers
+    ended = await events_until_complete(bob, timeout=15)
+    assert ended[-1].event.StatusUpdated.status.Complete.winning_snake_id is None
+    result = await server.rooms.games[game_id].wait_result(timeout_s=5)
+    came, gone = result.player(bob.user_id), result.player(ann.user_id)
+    assert (came.place, gone.place) == (1, 2)
+    assert came.mmr_change > 0 > gone.mmr_change
+    ranked = await _duel_board(server, db)
+    assert (ranked[bob.username]["wins"], ranked[bob.username]["losses"]) == (1, 0)
+    assert (ranked[ann.username]["wins"], ranked[ann.username]["losses"]) == (0, 1)

@@ -332,16 +332,17 @@ class Room:
         order = finishing_order(self._outcomes(rated), teams=game.setup.per_team > 0)
         return rating_updates(order, rated.tickets, self.season()) if len(order) >= 2 else []
 
-    def _outcomes(self, rated: RatedSeats) -> list[PlayerOutcome]:
+    def _outcomes(self, rated: RatedSeats | None) -> list[PlayerOutcome]:
         game = self.game
         present = {member.user_id for member, role in self.members.items() if role == "player"}
         deaths = game.death_ticks()
         snakes = game.state.arena.snakes
         outcomes = []
         for user_id, snake_id in game.players.items():
-            # Gone at the end: left while alive, or never joined (no entry) -> last.
-            # Someone who left after their snake died keeps their place.
-            left = user_id not in present and rated.left_alive.get(user_id, True)
+            # Gone at the end of a rated game: left while alive, or never joined (no
+            # entry) -> last. Someone who left after their snake died keeps their place.
+            # (Unrated rooms do not follow who left: everyone is placed by the game.)
+            left = rated is not None and user_id not in present and rated.left_alive.get(user_id, True)
             outcomes.append(
                 PlayerOutcome(
                     user_id=user_id,
@@ -437,8 +438,13 @@ class Room:
         )
 
     def places(self) -> dict[int, int]:
-        """Each player's place (1 is best), as the engine orders them."""
-        return {user_id: i + 1 for i, user_id in enumerate(self.game.placements())}
+        """Each player's place (1 is best; equal places are draws), in the order the game
+        is rated in (`finishing_order`): the winner (or winning team), the survivors, then
+        later deaths first, snakes that died in the same tick sharing a place; in a rated
+        game a player who left (or never came) ranks last. Boards, profiles and history
+        count wins, losses and draws from these, so they agree with the rating."""
+        order = finishing_order(self._outcomes(self._rated), teams=self.game.setup.per_team > 0)
+        return {user_id: rank for users, rank in order for user_id in users}
 
     def winner_user_id(self) -> int | None:
         game = self.game
