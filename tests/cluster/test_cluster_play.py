@@ -147,6 +147,26 @@ async def test_lobby_hosted_on_one_server_is_played_and_watched_from_all_three(t
     assert [s.user_id for s in stored.spectators] == [spectator.user_id]
 
 
+async def test_a_lobby_on_a_server_newer_than_the_joiners_view_is_joined_by_its_code(cluster: Cluster):
+    """A server refreshes its view of the region once a heartbeat (5 s by default). A player
+    whose server has not refreshed since another server started must still reach a lobby
+    hosted there: the code names a host, so the view is read again before the join is refused."""
+    slow = {"SNAKETRON_HEARTBEAT_SECONDS": "60"}  # no refresh during the test unless one is asked for
+    (a,) = await cluster.start("A", **slow)
+    (b,) = await cluster.start("B", **slow)  # registered after A's last refresh: A's view lacks B
+    assert [s["id"] for s in (await servers_seen_by(a))["servers"]] == [a.server_id]
+    creator = await cluster.player(b)
+    created = await create_lobby(creator, QUICK)
+    assert (await cluster.db.get_lobby(created.game_code, now_ms=0)).server_id == b.server_id  # a tie stays on B
+
+    joiner = await cluster.player(a)
+    joined = await join_lobby(joiner, created.game_code)
+    assert joined.game_id == created.game_id
+    state = (await snapshot(creator)).event.Snapshot.game_state
+    assert sorted(state.players) == sorted([creator.user_id, joiner.user_id])
+    assert sorted(s["id"] for s in (await servers_seen_by(a))["servers"]) == sorted([a.server_id, b.server_id])
+
+
 async def test_matched_game_is_hosted_by_the_least_loaded_server(trio: Cluster):
     a, b, c = trio.fleet.servers
 

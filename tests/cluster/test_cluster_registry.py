@@ -3,6 +3,7 @@ endpoint, with a clock the test moves (no waiting for heartbeats to age)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -144,6 +145,37 @@ async def test_a_server_item_the_database_lost_is_written_again_at_the_next_hear
     again = await db.get_server(1)
     assert (again.status, again.current_game_count, again.last_heartbeat_ms) == ("active", 2, registry.clock.now)
     assert 1 in {s.server_id for s in registry.live_servers()}
+
+
+async def test_find_reads_a_server_the_view_lacks_once(registry, db):
+    """A host that registered after the last refresh is found by one read of its item,
+    shared by the requests asking at once; servers not live cost one read, then none."""
+    clock = registry.clock
+    await db.register_server(server(2))  # after the view was read: a server just started
+    await db.register_server(server(3, last_heartbeat_ms=START_MS - 3_500))  # stopped heartbeating
+    await db.register_server(server(4, status="offline"))
+    await db.register_server(server(5, region="elsewhere"))
+    assert registry.get(2) is None
+    before = dict(db.metrics.requests)
+
+    def reads() -> int:
+        return db.metrics.requests.get("get_item", 0) - before.get("get_item", 0)
+
+    found = await asyncio.gather(*(registry.find(2) for _ in range(5)))
+    assert [f.server_id for f in found] == [2] * 5
+    assert reads() == 1
+    assert registry.get(2) is not None  # in the view until the next refresh says otherwise
+    assert await registry.find(2) is found[0] and reads() == 1
+    assert await registry.find(1) is registry.record and reads() == 1  # this server
+
+    for gone in (3, 4, 5, 99):
+        assert await registry.find(gone) is None
+    assert reads() == 5
+    clock.now += 1_000
+    for gone in (3, 4, 5, 99):
+        assert await registry.find(gone) is None
+    assert reads() == 5, "a server found not live is not read again at once"
+    assert {s.server_id for s in registry.live_servers()} == {1, 2}
 
 
 def test_game_over_frame_follows_the_last_sequence_seen():

@@ -5,7 +5,8 @@ and player counts), then reads its region's servers back with one GSI2 query. Th
 one query serves two purposes:
 
 - the *live view*: servers whose heartbeat is fresher than three intervals. Placement
-  and relaying read this cached view, so no request pays a registry query;
+  and relaying read this cached view, so no request pays a registry query, except one
+  that names a server the view lacks: `find` reads that server's item once;
 - the *dead list*: servers that stopped heartbeating without going `offline`. Their
   unfinished games are swept (see `sweep.py`) so no client waits forever.
 
@@ -28,6 +29,7 @@ from snaketron.db.errors import DatabaseError, NotFound
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
 from snaketron.logs import get_logger
+from snaketron.ratelimit import RecentMisses
 
 log = get_logger(__name__)
 
@@ -36,6 +38,9 @@ LIVENESS_INTERVALS = 3
 # How far back the registry query reaches: a server item's lifetime after its last
 # heartbeat (db.items.SERVER_TTL_SECONDS). Older servers are gone for good.
 REGISTRY_HORIZON_MS = 3_600_000
+# A server `find` read and found not live is not read again for this long: a code or
+# game of a server that is gone costs no further read when it is asked for again.
+NOT_LIVE_TTL_S = 10.0
 
 Load = Callable[[], tuple[int, int]]  # (running games, players) of this server
 
@@ -54,6 +59,8 @@ class ClusterRegistry:
         self._swept: set[int] = set()  # dead servers this process has already swept
         self._on_refresh: list[Callable[[], None]] = []
         self._loop: asyncio.Task[None] | None = None
+        self._finding: dict[int, asyncio.Task[ServerRecord | None]] = {}  # `find`'s reads in flight
+        self._not_live = RecentMisses(NOT_LIVE_TTL_S)  # servers `find` read and found not live
         self.refreshed = asyncio.Event()  # set after each refresh (tests and start-up wait on it)
 
     @property
@@ -99,6 +106,8 @@ class ClusterRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
             self._loop = None
+        for finding in list(self._finding.values()):
+            finding.cancel()
 
     async def _heartbeats(self) -> None:
         while True:
@@ -154,6 +163,49 @@ class ClusterRegistry:
     def get(self, server_id: int) -> ServerRecord | None:
         """A live server of the region, or None when it is unknown or presumed dead."""
         return self._live.get(server_id)
+
+    async def find(self, server_id: int) -> ServerRecord | None:
+        """`get` for a server that an item names (the host of a lobby or a game), reading
+        the server's own item when the view lacks it.
+
+        The view is as old as the last heartbeat: a server that registered since, a host
+        just started, is missing from it for up to an interval. Such a server registered
+        before it wrote any item naming it, so a read of its item (strongly consistent;
+        the view's GSI2 query is not) begun after the naming item was read finds it. A
+        verdict of "not live" hardly ever changes: a server whose heartbeat went stale is
+        swept `offline` by the region, and a restarted one has a new id. Hence one read
+        per server at a time, shared by the requests that ask meanwhile, and none for
+        `NOT_LIVE_TTL_S` after "not live"."""
+        found = self._live.get(server_id)
+        if found is not None or str(server_id) in self._not_live:
+            return found
+        finding = self._finding.get(server_id)
+        if finding is None:
+            finding = asyncio.get_running_loop().create_task(self._read_server(server_id))
+            self._finding[server_id] = finding
+            finding.add_done_callback(lambda _: self._finding.pop(server_id, None))
+        return await asyncio.shield(finding)
+
+    async def _read_server(self, server_id: int) -> ServerRecord | None:
+        try:
+            record = await self.db.get_server(server_id)
+        except NotFound:
+            record = None
+        except DatabaseError as exc:
+            log.warning("server lookup failed", server_id=server_id, error=str(exc))
+            return None
+        now = self._clock_ms()
+        if (
+            record is None
+            or record.region != self.region
+            or record.status == "offline"
+            or record.last_heartbeat_ms <= now - self.freshness_ms
+        ):
+            self._not_live.add(str(server_id))
+            return None
+        log.info("server found before the registry's next refresh", server_id=server_id)
+        self._live.setdefault(server_id, record)  # the next refresh replaces the view as usual
+        return self._live[server_id]
 
     async def _refresh_safely(self) -> None:
         try:

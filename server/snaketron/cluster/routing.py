@@ -225,7 +225,7 @@ class GameRouter:
             return None
         if game.status == "abandoned":
             return None
-        return self._live_host(game.server_id, game_id)
+        return await self._live_host(game.server_id, game_id)
 
     async def _lobby_host(self, code: str) -> tuple[ServerRecord, int] | None:
         code = normalise_code(code)
@@ -239,12 +239,14 @@ class GameRouter:
         except DatabaseError as exc:
             log.warning("lobby lookup failed", error=str(exc))
             return None
-        return self._live_host(lobby.server_id, lobby.game_id)
+        return await self._live_host(lobby.server_id, lobby.game_id)
 
-    def _live_host(self, server_id: int, game_id: int) -> tuple[ServerRecord, int] | None:
+    async def _live_host(self, server_id: int, game_id: int) -> tuple[ServerRecord, int] | None:
         if server_id == self._registry.server_id:
             return None  # ours, yet not here any more: the local handler says so
-        server = self._registry.get(server_id)
+        # A host missing from the view may have registered since its last refresh (a server
+        # just started): `find` reads the registry again before we answer "unknown".
+        server = await self._registry.find(server_id)
         if server is None or server.status == "offline" or not server.internal_url:
             return None
         return server, game_id
