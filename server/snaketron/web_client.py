@@ -21,6 +21,9 @@ from snaketron.auth import InvalidToken
 from snaketron.config import Settings
 from snaketron.db.models import GameRecord, GameStatusName
 from snaketron.http_api import DB_KEY, INVALID_TOKEN, TOKENS_KEY, ApiError, bearer_token, json_response
+from snaketron.logs import get_logger
+
+log = get_logger(__name__)
 
 WEB_ROOT = Path(__file__).parent / "web"
 STATIC_ROOT = WEB_ROOT / "static"
@@ -33,6 +36,10 @@ WS_PATH = "/ws"
 # them but revalidate (Last-Modified is sent by the static handler), so an upgraded
 # server is picked up at the next load without stale modules.
 CACHE_CONTROL = "no-cache"
+
+BAD_HOST_HEADER = "Bad Request: the Host header is not a valid host[:port]"
+# What of a bad Host header (and its path) the warning repeats: the client chose them.
+MAX_LOGGED_HOST = 80
 
 
 # The Watch panel shows at most this many games; one listing page is read for them.
@@ -105,9 +112,21 @@ def websocket_url(request: web.Request, settings: Settings, ws_port: int) -> str
     """
     if settings.public_ws_url:
         return settings.public_ws_url
-    host = request.url.host or settings.bind_address
     scheme = "wss" if request.secure else "ws"
-    return str(URL.build(scheme=scheme, host=host, port=ws_port, path=WS_PATH))
+    try:
+        # `request.url` parses the Host header (a port out of range or not a number
+        # raises) and URL.build checks the name (spaces, quotes, slashes raise).
+        host = request.url.host or settings.bind_address
+        return str(URL.build(scheme=scheme, host=host, port=ws_port, path=WS_PATH))
+    except ValueError:
+        raise bad_host_header(request) from None
+
+
+def bad_host_header(request: web.Request) -> web.HTTPBadRequest:
+    """The answer to a Host header that is not `host[:port]`: the client's mistake, so
+    a 400 and one warning line (never a 500 with a traceback: anyone could send it)."""
+    log.warning("bad Host header", host=request.host[:MAX_LOGGED_HOST], path=request.path[:MAX_LOGGED_HOST])
+    return web.HTTPBadRequest(text=BAD_HOST_HEADER)
 
 
 def _content_security_policy(ws_url: str, api_url: str) -> str:

@@ -3,6 +3,7 @@ and the WebSocket URL it must connect to. Real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from yarl import URL
 
 from snaketron.config import Settings
 from snaketron.web_client import STATIC_ROOT, WEB_ROOT, add_web_routes
+from support.log_capture import console_log
 
 IMPORT = re.compile(r"""(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']""")
 ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
@@ -89,6 +91,41 @@ async def test_client_config_prefers_the_public_urls_and_the_bound_port(web_serv
     bound["port"] = 45678
     _, _, body = await fetch(f"{base}/client-config.json")
     assert body == b'{"ws_url":"ws://127.0.0.1:45678/ws","api_url":""}'
+
+
+# Host headers a browser never sends: a port out of range or not a number, and names
+# no URL may hold. Each used to be a 500 with ~12 KB of traceback at error level.
+BAD_HOSTS = ("x:99999", "x:abc", "x:1:2", "a b", 'evil"><script>', "x/y")
+
+
+async def raw_get(port: int, path: str, host: str) -> tuple[int, bytes]:
+    """One request with exactly this Host header (an HTTP client library would check it)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+    finally:
+        writer.close()
+    return int(head.split(b" ", 2)[1]), body
+
+
+async def test_a_malformed_host_header_is_a_400_and_one_warning_line(server, monkeypatch):
+    """On the server `snaketron serve` runs: the page and its config read the Host
+    header to tell the browser where the WebSocket is."""
+    with console_log(monkeypatch) as stream:
+        for host in BAD_HOSTS:
+            for path in ("/", "/client-config.json"):
+                status, body = await raw_get(server.api_port, path, host)
+                assert (status, body) == (400, b"Bad Request: the Host header is not a valid host[:port]"), (host, path)
+        # A well-formed name (not the server's own) is still followed, as before.
+        status, body = await raw_get(server.api_port, "/client-config.json", "snakes.test:3001")
+        assert status == 200 and f"ws://snakes.test:{server.ws_port}/ws".encode() in body
+    log = stream.getvalue()
+    assert "Traceback" not in log and "error" not in log, log[:2000]
+    warnings = [line for line in log.splitlines() if "bad Host header" in line]
+    assert len(warnings) == 2 * len(BAD_HOSTS) and all("warning" in line for line in warnings), log[:2000]
+    assert len(log.splitlines()) <= len(warnings) + 2, log[:2000]  # nothing else per request
+    print(f"{len(log) / len(warnings):.0f} bytes of log per malformed Host header")
 
 
 def local_references(path: Path, text: str) -> list[str]:
