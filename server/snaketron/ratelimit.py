@@ -6,6 +6,8 @@
 - `FailureBackoff`: counts failures per key (an account, an address) and, past an
   allowance, earns the key a wait that doubles with each further failure.
 - `RecentMisses`: a short negative cache (keys just looked up and not found).
+- `SharedReads`: a read's answer kept a second or so for everyone who asks the same,
+  with one read in flight per key: a flood of one question costs one read a period.
 
 All of it is per process: behind a load balancer with N servers an attacker gets N
 budgets. That is the accepted trade-off for needing no shared store on the hot path.
@@ -15,12 +17,15 @@ tests drive time without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 Clock = Callable[[], float]
+V = TypeVar("V")
 
 # Enough distinct addresses for a busy server; beyond it the least recently seen key is
 # forgotten first, so a flood of spoofed keys costs the flooder, not our memory.
@@ -268,3 +273,66 @@ class RecentMisses:
 
     def discard(self, key: str) -> None:
         self._until.pop(key, None)
+
+
+class SharedReads(Generic[V]):
+    """Answers of a read, by key, kept `ttl_seconds` from when they arrived for everyone
+    who asks the same: a flood of one question costs one read per `ttl_seconds`, and
+    askers of a key with a read in flight wait for that read rather than sending their
+    own. At most `max_keys` answers are kept (the oldest dropped first). A failed read
+    is not kept: its askers get its exception and the next asker reads again.
+
+    `before_read`, when given to `read`, is called only when a read is about to be
+    sent (a cached or pending answer costs nothing): a caller bounding its reads of
+    keys not cached raises from it to refuse."""
+
+    def __init__(self, ttl_seconds: float, *, max_keys: int = 1_000, clock: Clock = time.monotonic) -> None:
+        if ttl_seconds <= 0 or max_keys < 1:
+            raise ValueError("need ttl_seconds > 0 and max_keys >= 1")
+        self.ttl_seconds = ttl_seconds
+        self.max_keys = max_keys
+        self._clock = clock
+        # key -> (when the answer arrived, the answer); oldest first.
+        self._answers: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future[V]] = {}
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    async def read(
+        self, key: str, load: Callable[[], Awaitable[V]], *, before_read: Callable[[], None] | None = None
+    ) -> V:
+        now = self._clock()
+        self._expire(now)
+        held = self._answers.get(key)
+        if held is not None and 0 <= now - held[0] < self.ttl_seconds:
+            return held[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            if before_read is not None:
+                before_read()
+            pending = asyncio.ensure_future(self._load(key, load))
+            # Retrieved even when every asker went away meanwhile (no "never retrieved").
+            pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._pending[key] = pending
+        # One asker cancelled (its client left) cancels neither the read nor the others.
+        return await asyncio.shield(pending)
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[V]]) -> V:
+        try:
+            value = await load()
+        finally:
+            del self._pending[key]
+        self._answers.pop(key, None)
+        self._answers[key] = (self._clock(), value)
+        while len(self._answers) > self.max_keys:
+            self._answers.popitem(last=False)
+        return value
+
+    def _expire(self, now: float) -> None:
+        answers = self._answers
+        while answers:
+            arrived, _ = next(iter(answers.values()))
+            if now - arrived < self.ttl_seconds:
+                break
+            answers.popitem(last=False)

@@ -1,8 +1,11 @@
-"""Token buckets, failure backoffs and negative caches, driven by an injected clock (no sleeping)."""
+"""Token buckets, failure backoffs, negative caches and shared reads, driven by an injected
+clock (no sleeping)."""
+
+import asyncio
 
 import pytest
 
-from snaketron.ratelimit import FailureBackoff, KeyedRateLimiter, RecentMisses, TokenBucket
+from snaketron.ratelimit import FailureBackoff, KeyedRateLimiter, RecentMisses, SharedReads, TokenBucket
 
 
 class FakeClock:
@@ -118,3 +121,81 @@ def test_recent_misses_expire_and_stay_bounded():
     for key in "abcd":
         misses.add(key)
     assert "a" not in misses and "d" in misses
+
+
+class Reads:
+    """A read the test answers by hand, counting how often it was sent."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self._arrived = asyncio.Event()
+        self._answer: asyncio.Future[str] | None = None
+
+    async def __call__(self) -> str:
+        self.sent += 1
+        self._answer = asyncio.get_running_loop().create_future()
+        self._arrived.set()
+        return await self._answer
+
+    async def next_read(self) -> asyncio.Future[str]:
+        """The next read sent, once it is (to answer it)."""
+        await self._arrived.wait()
+        self._arrived.clear()
+        assert self._answer is not None
+        return self._answer
+
+
+async def test_shared_reads_send_one_read_for_everyone_asking_at_once_and_within_the_ttl():
+    clock = FakeClock()
+    shared: SharedReads[str] = SharedReads(1.0, clock=clock)
+    load = Reads()
+    askers = [asyncio.ensure_future(shared.read("k", load)) for _ in range(5)]
+    answer = await load.next_read()
+    askers[0].cancel()  # an asker leaving cancels neither the read nor the others
+    answer.set_result("v1")
+    assert await asyncio.gather(*askers[1:]) == ["v1"] * 4
+    assert load.sent == 1
+    clock.now += 0.99
+    assert await shared.read("k", load) == "v1" and load.sent == 1
+    clock.now += 0.01  # the answer's second is over
+    again = asyncio.ensure_future(shared.read("k", load))
+    (await load.next_read()).set_result("v2")
+    assert await again == "v2" and load.sent == 2
+
+
+async def test_a_failed_read_reaches_every_asker_and_is_not_kept():
+    shared: SharedReads[str] = SharedReads(1.0, clock=FakeClock())
+    load = Reads()
+    askers = [asyncio.ensure_future(shared.read("k", load)) for _ in range(3)]
+    (await load.next_read()).set_exception(RuntimeError("database unavailable"))
+    for outcome in await asyncio.gather(*askers, return_exceptions=True):
+        assert isinstance(outcome, RuntimeError)
+    again = asyncio.ensure_future(shared.read("k", load))
+    (await load.next_read()).set_result("v")
+    assert await again == "v" and load.sent == 2
+
+
+async def test_shared_reads_ask_before_each_read_and_stay_bounded():
+    clock = FakeClock()
+    shared: SharedReads[str] = SharedReads(1.0, max_keys=3, clock=clock)
+    admitted: list[str] = []
+
+    def admit(key: str) -> None:
+        if len(admitted) == 4:
+            raise LookupError("no more reads now")
+        admitted.append(key)
+
+    async def load_value(key: str) -> str:
+        return key.upper()
+
+    for key in "abcd":
+        assert await shared.read(key, lambda k=key: load_value(k), before_read=lambda k=key: admit(k)) == key.upper()
+    assert len(shared) == 3  # "a", stored first, went
+    # A kept answer costs no read, so no admission; a new key is refused before any read.
+    assert await shared.read("d", lambda: load_value("x"), before_read=lambda: admit("d")) == "D"
+    with pytest.raises(LookupError):
+        await shared.read("e", lambda: load_value("e"), before_read=lambda: admit("e"))
+    assert admitted == ["a", "b", "c", "d"]
+    clock.now += 1.0
+    await shared.read("f", lambda: load_value("f"))
+    assert len(shared) == 1  # the expired answers were dropped as the clock passed them
