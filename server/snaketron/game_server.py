@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from snaketron.matchmaking import MatchmakingService
 from snaketron.metrics import ServerMetrics
 from snaketron.native import compiled_modules
 from snaketron.persistence import GameRecorder
+from snaketron.ratelimit import Clock
 from snaketron.replays.store import ReplayStore
 from snaketron.rooms.ports import RoomListener
 from snaketron.tasks import BackgroundTasks
@@ -77,7 +79,16 @@ def history_listeners(
 
 
 class GameServer:
-    def __init__(self, settings: Settings, db: Database, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        """`clock_ms` is the wall clock of games, seasons and heartbeats; `clock` the
+        monotonic seconds of the HTTP API's rate limits and short caches (tests move both)."""
         self.settings = settings
         self.db = db
         self.clock_ms = clock_ms
@@ -132,11 +143,11 @@ class GameServer:
             cluster=self.cluster.router,
             clock_ms=clock_ms,
         )
-        self.api_app = create_api_app(settings, db, self.tokens, self.hasher)
+        self.api_app = create_api_app(settings, db, self.tokens, self.hasher, clock=clock)
         self.metrics = ServerMetrics.install(self, self.api_app) if settings.metrics_enabled else None
         # GET /api/servers and POST /internal/matches (before any catch-all route).
         self.cluster.add_routes(self.api_app)
-        _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port)
+        _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port, clock=clock)
         self.ws_port = 0
         self.api_port = 0
         self._api_runner: web.AppRunner | None = None
@@ -295,13 +306,13 @@ class GameServer:
             log.warning("shutdown: gave up", step=what)
 
 
-def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int]) -> None:
+def _add_optional_routes(app: web.Application, settings: Settings, *, ws_port: Callable[[], int], clock: Clock) -> None:
     """The browser client, when the package ships it (it needs the bound WebSocket port)."""
     try:
         from snaketron.web_client import add_web_routes
     except ImportError:
         return
-    add_web_routes(app, settings, ws_port=ws_port)
+    add_web_routes(app, settings, ws_port=ws_port, clock=clock)
 
 
 @contextlib.contextmanager

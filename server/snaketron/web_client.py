@@ -1,7 +1,8 @@
 """The browser client, served by the HTTP API app: `/`, its static assets,
 `/client-config.json` telling the page which WebSocket URL to connect to,
-`/api/games?status=started`, the live public games its Watch panel lists, and
-`/replay/<id>`, a shareable replay link (a redirect to `/?replay=<id>`).
+`/api/games?status=started`, the live public games its Watch panel lists (rate-limited
+and read at most once a second, `LiveGamesEndpoint`), and `/replay/<id>`, a shareable
+replay link (a redirect to `/?replay=<id>`).
 
 The client is plain JavaScript modules and a canvas (no build step, no CDN): what is
 under `web/` is exactly what the browser runs, and the tests run the same rule code
@@ -10,6 +11,7 @@ under node against the Python engine.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,9 +21,20 @@ from yarl import URL
 
 from snaketron.auth import InvalidToken
 from snaketron.config import Settings
+from snaketron.db.interface import Database
 from snaketron.db.models import GameRecord, GameStatusName
-from snaketron.http_api import DB_KEY, INVALID_TOKEN, TOKENS_KEY, ApiError, bearer_token, json_response
+from snaketron.http_api import (
+    DB_KEY,
+    INVALID_TOKEN,
+    TOKENS_KEY,
+    ApiError,
+    bearer_token,
+    client_address,
+    json_response,
+    spend_budget,
+)
 from snaketron.logs import get_logger
+from snaketron.ratelimit import Clock, KeyedRateLimiter, SharedReads
 
 log = get_logger(__name__)
 
@@ -42,9 +55,12 @@ BAD_HOST_HEADER = "Bad Request: the Host header is not a valid host[:port]"
 MAX_LOGGED_HOST = 80
 
 
-# The Watch panel shows at most this many games; one listing page is read for them.
+# The Watch panel shows at most this many games; one listing page (one Query, at most
+# this many items however many games are stored) is read for them.
 LIVE_GAMES_SHOWN = 50
 LIVE_GAMES_READ = 200
+# How long one read of a status's list answers everyone.
+LIVE_GAMES_CACHE_SECONDS = 1.0
 LISTED_STATUSES: tuple[GameStatusName, ...] = ("started", "waiting")
 
 
@@ -76,30 +92,57 @@ def watchable(game: GameRecord) -> bool:
     return not game.is_private and game.allow_spectators
 
 
-async def live_games(request: web.Request) -> web.Response:
+class LiveGamesEndpoint:
     """`GET /api/games?status=started|waiting` with a bearer token: the newest public
-    games of that status that allow spectators."""
-    try:
-        request.app[TOKENS_KEY].verify(bearer_token(request))
-    except InvalidToken:
-        raise ApiError(401, INVALID_TOKEN) from None
-    status = request.query.get("status", "started")
-    if status not in LISTED_STATUSES:
-        raise ApiError(400, f"status must be one of {', '.join(LISTED_STATUSES)}")
-    page = await request.app[DB_KEY].list_games_by_status(status, limit=LIVE_GAMES_READ)
-    games = [
-        LiveGame(
-            game_id=game.game_id,
-            game_type=game.game_type,
-            game_mode=game.game_mode,
-            status=game.status,
-            server_id=game.server_id,
-            started_at_ms=game.started_at_ms,
+    games of that status that allow spectators.
+
+    The list is the same for everyone who may see it, and one read of it (a Query of
+    at most `LIVE_GAMES_READ` items) took ~145 ms of the embedded endpoint with ~3,000
+    games written, so one read serves every request of a status for
+    `LIVE_GAMES_CACHE_SECONDS`, and requests meanwhile wait for the read in flight.
+    Each client address and each user (the token's, which is checked by signature
+    only: no read) has a budget of `read_rate_per_min` requests a minute of its own
+    (429 with Retry-After past it)."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = time.monotonic) -> None:
+        self._settings = settings
+        per_minute = settings.read_rate_per_min
+        self._by_address = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
+        self._by_user = KeyedRateLimiter.per_minute(per_minute, clock=clock) if per_minute > 0 else None
+        self._lists: SharedReads[list[LiveGame]] = SharedReads(
+            LIVE_GAMES_CACHE_SECONDS, max_keys=len(LISTED_STATUSES), clock=clock
         )
-        for game in page.items
-        if watchable(game)
-    ]
-    return json_response(LiveGames(games[:LIVE_GAMES_SHOWN]), headers={"Cache-Control": "no-store"})
+
+    async def list_games(self, request: web.Request) -> web.Response:
+        spend_budget(self._by_address, client_address(request, self._settings.trust_forwarded_for))
+        try:
+            claims = request.app[TOKENS_KEY].verify(bearer_token(request))
+        except InvalidToken:
+            raise ApiError(401, INVALID_TOKEN) from None
+        spend_budget(self._by_user, str(claims.user_id))
+        status = request.query.get("status", "started")
+        if status not in LISTED_STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(LISTED_STATUSES)}")
+        db = request.app[DB_KEY]
+        games = await self._lists.read(status, lambda: self._read(db, status))
+        return json_response(LiveGames(games), headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    async def _read(db: Database, status: GameStatusName) -> list[LiveGame]:
+        page = await db.list_games_by_status(status, limit=LIVE_GAMES_READ)
+        games = [
+            LiveGame(
+                game_id=game.game_id,
+                game_type=game.game_type,
+                game_mode=game.game_mode,
+                status=game.status,
+                server_id=game.server_id,
+                started_at_ms=game.started_at_ms,
+            )
+            for game in page.items
+            if watchable(game)
+        ]
+        return games[:LIVE_GAMES_SHOWN]
 
 
 def websocket_url(request: web.Request, settings: Settings, ws_port: int) -> str:
@@ -146,6 +189,7 @@ def add_web_routes(
     settings: Settings,
     *,
     ws_port: Callable[[], int] | None = None,
+    clock: Clock = time.monotonic,
 ) -> None:
     """Serve the browser client on `app` (the HTTP API app): `/`, `/static/...`,
     `/client-config.json` and, when `app` has the API's database and token issuer,
@@ -153,7 +197,7 @@ def add_web_routes(
 
     `ws_port` returns the WebSocket port actually bound, for servers started on port 0;
     it is called per request, so the routes can be added before the server listens.
-    Without it, `settings.ws_port` is used.
+    Without it, `settings.ws_port` is used. `clock` runs `/api/games`' budgets and cache.
     """
     port_of_ws: Callable[[], int] = ws_port or (lambda: settings.ws_port)
     index_bytes = INDEX_HTML.read_bytes()
@@ -196,6 +240,6 @@ def add_web_routes(
     app.router.add_get(r"/replay/{game_id:\d{1,10}}", replay_link, name="web_replay_link")
     app.router.add_get("/client-config.json", client_config, name="web_client_config")
     if DB_KEY in app and TOKENS_KEY in app:
-        app.router.add_get("/api/games", live_games, name="web_live_games")
+        app.router.add_get("/api/games", LiveGamesEndpoint(settings, clock=clock).list_games, name="web_live_games")
     app.router.add_static("/static/", STATIC_ROOT, name="web_static", follow_symlinks=False)
     app.middlewares.append(static_headers)

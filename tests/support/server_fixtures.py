@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -62,10 +63,18 @@ StartServer = Callable[..., Awaitable[GameServer]]
 async def start_server(settings: Settings, db: DynamoDatabase) -> AsyncIterator[StartServer]:
     started: list[GameServer] = []
 
-    async def start(*, clock_ms: Callable[[], int] | None = None, **overrides: object) -> GameServer:
+    async def start(
+        *, clock_ms: Callable[[], int] | None = None, clock: Callable[[], float] | None = None, **overrides: object
+    ) -> GameServer:
         """A started server with these settings; `clock_ms` replaces its clock (a test
-        that needs a game to end in another season)."""
-        server = GameServer(server_settings(settings, **overrides), db, clock_ms=clock_ms or wall_clock_ms)
+        that needs a game to end in another season), `clock` the monotonic one of its
+        HTTP rate limits and caches."""
+        server = GameServer(
+            server_settings(settings, **overrides),
+            db,
+            clock_ms=clock_ms or wall_clock_ms,
+            clock=clock or time.monotonic,
+        )
         await server.start()
         started.append(server)
         return server

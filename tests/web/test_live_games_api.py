@@ -3,6 +3,8 @@ served by a started game server from the games table (real HTTP, real endpoint).
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from snaketron.client import AccountClient
@@ -62,3 +64,70 @@ async def test_needs_a_token_and_a_live_status(server):
         token = (await accounts.register("watcher2", "secret1")).token
     status, body = await get(f"{server.api_url}/api/games?status=complete", token)
     assert status == 400 and "status" in body["error"]
+
+
+class Clock:
+    """The server's monotonic clock for rate limits and caches, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def get_from(address: str, url: str, token: str) -> tuple[int, dict, dict]:
+    """GET from a loopback source address of its own (per-address budgets)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.get(url, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        return response.status, dict(response.headers), await response.json()
+
+
+async def test_a_flood_of_listings_costs_one_read_a_second_and_runs_out_of_budget(start_server, db):
+    """Before: no budget, and every request one Query (~145 ms of the embedded endpoint
+    with ~3,000 games written): one client's flood took another's WebSocket sign-in
+    from 3.6 ms to 1.5 s. Now one read a second serves every request, and each
+    address and each user has `read_rate_per_min` requests a minute."""
+    clock = Clock()
+    # No heartbeat or matcher round in the test's time: the queries counted are its own.
+    server = await start_server(clock=clock, read_rate_per_min=30, heartbeat_seconds=3600, matcher_enabled=False)
+    url = f"{server.api_url}/api/games?status=started"
+    async with AccountClient(server.api_url) as accounts:
+        alice = (await accounts.register("flooder1", "secret1")).token
+        bob = (await accounts.register("watcher3", "secret1")).token
+    db.save_game_nowait(game(911))
+    await db.flush()
+    queries = db.client.metrics.requests
+
+    before = queries["query"]
+    answers = await asyncio.gather(*(get_from("127.0.0.2", url, alice) for _ in range(20)))
+    assert {status for status, _, _ in answers} == {200}
+    assert all([g["game_id"] for g in body["games"]] == [911] for _, _, body in answers)
+    assert queries["query"] - before == 1  # 20 requests at once: one read
+
+    db.save_game_nowait(game(912))
+    await db.flush()
+    status, _, body = await get_from("127.0.0.2", url, alice)
+    assert status == 200 and [g["game_id"] for g in body["games"]] == [911]  # the same second's answer
+    assert queries["query"] - before == 1
+    clock.now += 1.0
+    status, _, body = await get_from("127.0.0.2", url, alice)
+    assert status == 200 and {g["game_id"] for g in body["games"]} == {911, 912}
+    assert queries["query"] - before == 2
+
+    # The address's budget: 30 a minute (one every 2 s), 22 spent and half a request
+    # earned back in that second; the 31st request is refused.
+    for _ in range(8):
+        assert (await get_from("127.0.0.2", url, alice))[0] == 200
+    status, headers, body = await get_from("127.0.0.2", url, alice)
+    assert status == 429 and headers["Retry-After"] == "1" and "Too many requests" in body["error"]
+    # The user's budget too, from any address; another user there is served.
+    status, headers, _ = await get_from("127.0.0.3", url, alice)
+    assert status == 429 and headers["Retry-After"] == "1"
+    assert (await get_from("127.0.0.3", url, bob))[0] == 200
+    clock.now += 1.0  # the Retry-After
+    assert (await get_from("127.0.0.3", url, alice))[0] == 200
+    assert queries["query"] - before == 3  # nothing refused was read
