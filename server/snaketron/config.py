@@ -363,8 +363,8 @@ class Settings:
         "SNAKETRON_READ_RATE_PER_MIN",
         120,
         "Requests per minute per address to the leaderboard and player endpoints together, and again to the "
-        "game summary and replay endpoints together, and to the live games list (GET /api/games, also per user), "
-        "each a budget of its own (0: no limit).",
+        "game summary and replay endpoints together, to the live games list (GET /api/games, also per user) and "
+        "to the server list (GET /api/servers), each a budget of its own (0: no limit).",
     )
 
     # --- process ----------------------------------------------------------------

@@ -146,7 +146,7 @@ class GameServer:
         self.api_app = create_api_app(settings, db, self.tokens, self.hasher, clock=clock)
         self.metrics = ServerMetrics.install(self, self.api_app) if settings.metrics_enabled else None
         # GET /api/servers and POST /internal/matches (before any catch-all route).
-        self.cluster.add_routes(self.api_app)
+        self.cluster.add_routes(self.api_app, clock=clock)
         _add_optional_routes(self.api_app, settings, ws_port=lambda: self.ws_port, clock=clock)
         self.ws_port = 0
         self.api_port = 0

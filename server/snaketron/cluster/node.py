@@ -9,6 +9,7 @@ registration's lifecycle: `start` (register `active` and heartbeat), `set_status
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +22,7 @@ from snaketron.cluster.servers_api import add_server_routes
 from snaketron.config import Settings
 from snaketron.db.interface import Database
 from snaketron.db.models import ServerRecord, ServerStatus
+from snaketron.ratelimit import Clock
 from snaketron.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
@@ -90,11 +92,12 @@ class ClusterNode:
         )
         return self._cluster_placement
 
-    def add_routes(self, app: web.Application) -> None:
-        """GET /api/servers; with matchmaking (a placement was made), POST /internal/matches."""
+    def add_routes(self, app: web.Application, *, clock: Clock = time.monotonic) -> None:
+        """GET /api/servers (its budget and cache run on `clock`); with matchmaking (a
+        placement was made), POST /internal/matches."""
         from snaketron.cluster.match_hosting import add_match_hosting_route
 
-        add_server_routes(app, self.registry)
+        add_server_routes(app, self.registry, self._settings, clock=clock)
         if self._local_placement is not None:
             secret = self._settings.effective_cluster_secret()
             add_match_hosting_route(app, secret, self._local_placement, accepting_games=self._accepting_games)
