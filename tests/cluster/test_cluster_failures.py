@@ -123,7 +123,8 @@ async def test_sigterm_drains_lets_the_game_finish_and_exits_0(cluster: Cluster)
     assert stored.game.status == "complete"
     winner = local_events[-1].event.StatusUpdated.status.Complete.winning_snake_id
     assert stored.game.winning_snake_id == winner and stored.game.ended_at_ms is not None
-    assert sorted(p.placement for p in stored.players) == [1, 2]
+    # Nobody steers: the snakes may die in one tick, a draw (equal places).
+    assert sorted(p.placement for p in stored.players) == ([1, 2] if winner is not None else [1, 1])
 
     # The relayed player plays on, on its own server (the drained one is gone).
     await relayed.send(protocol.CreateSoloGame())
