@@ -57,6 +57,14 @@ class Outbox:
         """Queue one JSON text frame. False when the client is gone or too slow."""
         return send_to_all((self,), frame) == 1
 
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake (a client that goes on
+        flooding after it was closed)."""
+        self.closing = True
+        transport = self.connection.transport
+        if transport is not None:
+            transport.abort()
+
     def close(self, code: int, reason: str) -> None:
         """Close without waiting; the closing handshake runs in the background."""
         if self.closing:

@@ -12,9 +12,10 @@ same bytes to every member. Nothing on that path awaits; persistence is handed t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -103,6 +104,7 @@ class Rooms:
         # SNAKETRON_MAX_GAMES: games started by players here (solo, lobbies) are refused
         # beyond it (`has_room`); 0: no limit (tests, benchmarks of the engine).
         self.max_games = max_games
+        self._being_made = 0  # games with a place held under the cap (`reserving`)
         self.tasks = tasks  # each finished room's result write runs here (shutdown waits)
         # Told of every room's start, result and end (leaderboards and replays: one more
         # entry here where the server is composed).
@@ -247,8 +249,23 @@ class Rooms:
         return len(self._running)
 
     def has_room(self) -> bool:
-        """Whether one more game fits under SNAKETRON_MAX_GAMES."""
-        return self.max_games <= 0 or len(self._running) < self.max_games
+        """Whether one more game fits under SNAKETRON_MAX_GAMES (games being made count)."""
+        return self.max_games <= 0 or len(self._running) + self._being_made < self.max_games
+
+    @contextlib.contextmanager
+    def reserving(self) -> Iterator[bool]:
+        """Hold a place under SNAKETRON_MAX_GAMES while a game is made (its id drawn, its
+        lobby written: awaits), so that creations running at once cannot all pass one
+        check and overshoot the cap. Yields whether there was room; the place is given
+        back on leaving, by then taken by the opened room (or not needed)."""
+        if not self.has_room():
+            yield False
+            return
+        self._being_made += 1
+        try:
+            yield True
+        finally:
+            self._being_made -= 1
 
     def player_count(self) -> int:
         return sum(r.game.player_count for r in self._running.values())

@@ -99,13 +99,36 @@ class LobbyService(RoomListener):
         # transaction while the code is surely ours (`_record_start`). A lobby whose
         # write failed is dropped from here: its writes are conditional from then on.
         self._written: dict[str, LobbyWrites] = {}
+        self._creating: set[int] = set()  # users whose lobby is being made (awaits)
         rooms.subscribe(self)
 
     # --- create and find -----------------------------------------------------------
     async def create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> Room:
+        """A new lobby hosted by this user. One open lobby per host: a user who hosts one
+        already (from any connection) is refused, so one account cannot hold the server's
+        games (SNAKETRON_MAX_GAMES) with idle lobbies from many connections."""
         reason = settings.validate()
         if reason is not None:
             raise LobbyRefused(reason)
+        if host_user_id in self._creating:
+            raise LobbyRefused("you are creating a lobby already")
+        hosting = self._open_lobby_hosted_by(host_user_id)
+        if hosting is not None:
+            raise LobbyRefused(f"you host lobby {hosting.game_code} already: start it or leave it first")
+        self._creating.add(host_user_id)
+        try:
+            return await self._create(host_user_id, username, settings)
+        finally:
+            self._creating.discard(host_user_id)
+
+    def _open_lobby_hosted_by(self, user_id: int) -> Room | None:
+        for hosted in self.by_code.values():
+            game = hosted.game
+            if not hosted.finished and not game.is_started and game.host_user_id == user_id:
+                return hosted
+        return None
+
+    async def _create(self, host_user_id: int, username: str, settings: CustomGameSettings) -> Room:
         game_id = await self._db.next_id("game")
         now = self._clock_ms()
         for _ in range(CODE_ATTEMPTS):

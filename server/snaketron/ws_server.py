@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from snaketron import protocol
 from snaketron.auth import InvalidToken, TokenIssuer, check_generation
@@ -53,6 +54,8 @@ Handler = Callable[[ClientSession, Any], Awaitable[None]]
 # Messages that look a game up by code or id: guessing them is budgeted per address.
 GAME_LOOKUPS = (protocol.JoinGame, protocol.JoinCustomGame, protocol.SpectateGame)
 RELAY_ADDRESS_PREFIX = "relay:"
+# Past SNAKETRON_MAX_GAMES (on a cluster, routing has already tried the other servers).
+SERVER_FULL = "this server is full; try again in a moment"
 
 
 class Matchmaking(Protocol):
@@ -245,8 +248,15 @@ class WsServer:
     def _control_frame(self, session: ClientSession) -> None:
         """A Ping or Pong from the client: it takes from the message budget too (a client
         answering the server's keepalive pings spends one a ping interval)."""
-        if not session.bucket.try_take() and not session.outbox.closing:
-            self._refuse(session, "rate_limited", "too many messages; slow down")
+        if session.bucket.try_take():
+            return
+        if session.outbox.closing:
+            # Still pinging past its budget once our Close is out: websockets would answer
+            # each Ping until the closing handshake times out (10 s). Drop the socket.
+            if session.outbox.connection.protocol.state is State.CLOSING:
+                session.outbox.abort()
+            return
+        self._refuse(session, "rate_limited", "too many messages; slow down")
 
     def _receive_now(self, session: ClientSession, data: bytes) -> bool:
         """A game command for a game hosted here, handled as its frame arrives (nothing in
@@ -404,16 +414,6 @@ class WsServer:
                 session.match_found(matched)
 
     # --- handlers: authenticated ---------------------------------------------------------------
-    def _refuse_new_game(self, session: ClientSession) -> bool:
-        """A game to be made here (solo, lobby): not while draining, nor past
-        SNAKETRON_MAX_GAMES (on a cluster, routing has already tried the other servers)."""
-        if self._refuse_while_draining(session):
-            return True
-        if not self.rooms.has_room():
-            session.deny("this server is full; try again in a moment")
-            return True
-        return False
-
     def _refuse_while_draining(self, session: ClientSession) -> bool:
         if self.accepting_games:
             return False
@@ -447,14 +447,18 @@ class WsServer:
     async def _new_solo_game(self, session: ClientSession) -> int | None:
         """Create and start a solo game for the session's user (the client then sends
         JoinGame); None when refused (the refusal is sent)."""
-        if self._refuse_new_game(session) or self._refuse_second_seat(session):
+        if self._refuse_while_draining(session) or self._refuse_second_seat(session):
             return None
-        try:
-            game_id = await self.db.next_id("game")
-        except DatabaseUnavailable:
-            session.deny("the game store is unavailable; try again")
-            return None
-        self.rooms.open_solo(game_id, session.user_id, session.username)
+        with self.rooms.reserving() as room_here:
+            if not room_here:
+                session.deny(SERVER_FULL)
+                return None
+            try:
+                game_id = await self.db.next_id("game")
+            except DatabaseUnavailable:
+                session.deny("the game store is unavailable; try again")
+                return None
+            self.rooms.open_solo(game_id, session.user_id, session.username)
         return game_id
 
     async def _on_join_game(self, session: ClientSession, msg: protocol.JoinGame) -> None:
@@ -484,16 +488,20 @@ class WsServer:
         return None
 
     async def _on_create_custom_game(self, session: ClientSession, msg: protocol.CreateCustomGame) -> None:
-        if self._refuse_new_game(session) or self._refuse_second_seat(session):
+        if self._refuse_while_draining(session) or self._refuse_second_seat(session):
             return
-        try:
-            hosted = await self.lobbies.create(session.user_id, session.username, msg.settings)
-        except LobbyRefused as exc:
-            session.deny(exc.reason)
-            return
-        except DatabaseError:
-            session.deny("the lobby store is unavailable; try again")
-            return
+        with self.rooms.reserving() as room_here:
+            if not room_here:
+                session.deny(SERVER_FULL)
+                return
+            try:
+                hosted = await self.lobbies.create(session.user_id, session.username, msg.settings)
+            except LobbyRefused as exc:
+                session.deny(exc.reason)
+                return
+            except DatabaseError:
+                session.deny("the lobby store is unavailable; try again")
+                return
         session.send(protocol.CustomGameCreated(game_id=hosted.game_id, game_code=hosted.game_code or ""))
         self._enter(session, hosted, "player")
 

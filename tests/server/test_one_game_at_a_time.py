@@ -4,7 +4,14 @@ one matched seat at a time, and no frame outside the message budget (Pings inclu
 
 from __future__ import annotations
 
+import asyncio
+import urllib.parse
+
 import msgspec
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from snaketron import protocol
 from snaketron.client import AccountClient
@@ -112,3 +119,90 @@ async def test_a_ping_flood_spends_the_message_budget_and_closes_the_connection(
     await pong
     await bystander.send(protocol.Ping())
     assert isinstance(await bystander.recv(), protocol.Pong)
+
+
+async def test_solo_games_and_lobbies_made_at_once_stop_at_max_games(start_server) -> None:
+    server = await start_server(max_games=3)
+    async with AccountClient(server.api_url) as accounts:
+        crowd = Players(server, accounts)
+        try:
+            clients = [await crowd.new() for _ in range(8)]
+            # Every request is on the wire before the server answers any: each waits on a
+            # read (the game id, the lobby's write) between the cap's check and the room.
+            for i, client in enumerate(clients):
+                await client.send(protocol.CreateSoloGame() if i % 2 else protocol.CreateCustomGame())
+            made, refused = 0, 0
+            for client in clients:
+                reply = await client.recv()
+                if isinstance(reply, (protocol.SoloGameCreated, protocol.CustomGameCreated)):
+                    made += 1
+                else:
+                    assert isinstance(reply, protocol.AccessDenied) and "this server is full" in reply.reason
+                    refused += 1
+            assert (made, refused) == (3, 5)
+            assert server.rooms.running_game_count() == 3
+        finally:
+            for client in crowd.clients:
+                await client.close()
+
+
+async def test_one_open_lobby_per_host_across_connections(players) -> None:
+    ann = await players.new()
+    tabs = [await players.connect() for _ in range(3)]
+    for tab in tabs:
+        await tab.authenticate(ann.token)
+    await ann.send(protocol.CreateCustomGame())
+    first = await ann.expect(protocol.CustomGameCreated)
+    reason = await expect_denied(tabs[0], protocol.CreateCustomGame(), f"you host lobby {first.game_code} already")
+    assert "start it or leave it first" in reason
+    # Two more tabs at once: neither gets a second lobby.
+    for tab in tabs[1:]:
+        await tab.send(protocol.CreateCustomGame())
+    for tab in tabs[1:]:
+        assert isinstance(await tab.recv(), protocol.AccessDenied)
+    # Once she has left it, another connection of hers may host one.
+    await ann.send(protocol.LeaveGame())
+    await ann.send(protocol.Ping())
+    await ann.expect(protocol.Pong)
+    assert players.server.lobbies.find(first.game_code) is None
+    await tabs[0].send(protocol.CreateCustomGame())
+    await tabs[0].expect(protocol.CustomGameCreated)
+
+
+async def test_pings_after_the_close_drop_the_connection(players) -> None:
+    """A client that goes on pinging once the server's Close is out is dropped at once:
+    websockets would otherwise answer every Ping until the closing handshake's 10 s."""
+    url = urllib.parse.urlsplit(players.server.ws_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    client = ClientProtocol(parse_uri(players.server.ws_url))
+    client.send_request(client.connect())
+    writer.write(b"".join(client.data_to_send()))
+    while client.handshake_exc is None and not client.events_received() and client.state is not State.OPEN:
+        client.receive_data(await reader.read(1 << 16))
+    client.send_ping(b"x" * 125)
+    ping = b"".join(client.data_to_send())  # one masked Ping frame, written again and again
+    closed_by_server, after_close, dropped = False, 0, False
+    try:
+        while after_close < 20_000:
+            writer.write(ping * 100)
+            await writer.drain()
+            if closed_by_server:
+                after_close += 100
+            try:
+                data = await asyncio.wait_for(reader.read(1 << 16), 0.001)
+            except TimeoutError:
+                continue
+            if not data:
+                dropped = True
+                break
+            if not closed_by_server:
+                client.receive_data(data)
+                closed_by_server = any(
+                    isinstance(e, Frame) and e.opcode is Opcode.CLOSE for e in client.events_received()
+                )
+    except ConnectionError:
+        dropped = True
+    finally:
+        writer.close()
+    assert closed_by_server and dropped, (closed_by_server, after_close)
+    assert after_close < 20_000
