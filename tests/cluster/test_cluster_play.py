@@ -167,6 +167,30 @@ async def test_a_lobby_on_a_server_newer_than_the_joiners_view_is_joined_by_its_
     assert sorted(s["id"] for s in (await servers_seen_by(a))["servers"]) == sorted([a.server_id, b.server_id])
 
 
+async def test_a_full_server_places_new_games_on_one_with_room(cluster: Cluster):
+    """SNAKETRON_MAX_GAMES reached here: a new solo game or lobby goes to a server of the
+    region with room; with none, it is refused."""
+    (a,) = await cluster.start("A", SNAKETRON_MAX_GAMES="1")
+    (b,) = await cluster.start("B", SNAKETRON_MAX_GAMES="1")
+
+    async def both_seen():
+        seen = {s["id"] for s in (await servers_seen_by(a))["servers"]}
+        return seen if seen == {a.server_id, b.server_id} else None
+
+    await eventually(both_seen)
+    first, second, third = [await cluster.player(a) for _ in range(3)]
+    hosts = []
+    for player in (first, second):
+        await player.send(protocol.CreateSoloGame())
+        created = await player.expect(protocol.SoloGameCreated)
+        await player.send(protocol.JoinGame(game_id=created.game_id))
+        hosts.append((await snapshot(player)).event.Snapshot.game_state.status.Started.server_id)
+    assert hosts == [a.server_id, b.server_id]  # A took the first; full, it sent the second to B
+    await third.send(protocol.CreateCustomGame(settings=QUICK))
+    denied = await third.expect(protocol.AccessDenied)
+    assert "this server is full" in denied.reason
+
+
 async def test_matched_game_is_hosted_by_the_least_loaded_server(trio: Cluster):
     a, b, c = trio.fleet.servers
 
