@@ -40,6 +40,10 @@ __all__ = ["GameKind", "GamePersistence", "HostStats", "Member", "Role", "Room",
 
 # How long a finished game stays in memory so late joiners get its final state.
 FINISHED_GAME_LINGER_S = 30.0
+# Unfinished games (solo, lobbies waiting or running, matched) one user may be seated in
+# here at once: enough to play, sit in a lobby and keep a game they left, too few for one
+# account to hold SNAKETRON_MAX_GAMES (a game a player left runs on until it ends).
+MAX_SEATS_PER_USER = 3
 
 
 def wall_clock_ms() -> int:
@@ -120,6 +124,8 @@ class Rooms:
         self._running: dict[int, Room] = {}
         # Each user's newest solo game here: one runs per user at a time.
         self._solo_of: dict[int, Room] = {}
+        # user id -> the unfinished rooms that seat them (MAX_SEATS_PER_USER).
+        self._seats: dict[int, set[Room]] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
         # Every started room waits here for its next tick, woken with those due together.
@@ -202,8 +208,31 @@ class Rooms:
         self.games[room.game_id] = room
         self._running[room.game_id] = room
         self._all_finished.clear()
+        for user_id in room.game.players:
+            self.seated(room, user_id)
         room.saved(players=True)
         return room
+
+    # --- seats per user ------------------------------------------------------------------
+    def seated(self, room: Room, user_id: int) -> None:
+        self._seats.setdefault(user_id, set()).add(room)
+
+    def unseated(self, room: Room, user_id: int) -> None:
+        rooms = self._seats.get(user_id)
+        if rooms is not None:
+            rooms.discard(room)
+            if not rooms:
+                del self._seats[user_id]
+
+    def has_seat_for(self, user_id: int, *, solo: bool = False) -> bool:
+        """Whether the user may take one more seat here (MAX_SEATS_PER_USER). A new solo
+        game replaces their running one (`open_solo`), so it needs no extra seat then."""
+        seats = len(self._seats.get(user_id, ()))
+        if solo:
+            earlier = self._solo_of.get(user_id)
+            if earlier is not None and not earlier.finished:
+                seats -= 1
+        return seats < MAX_SEATS_PER_USER
 
     def get(self, game_id: int) -> Room | None:
         return self.games.get(game_id)
@@ -219,6 +248,8 @@ class Rooms:
     def room_finished(self, room: Room) -> None:
         self.stats.games_finished += 1
         self._running.pop(room.game_id, None)
+        for user_id in room.game.players:
+            self.unseated(room, user_id)
         if room.kind == "solo":
             for user_id in room.game.players:
                 if self._solo_of.get(user_id) is room:
@@ -232,6 +263,8 @@ class Rooms:
         if self.games.get(room.game_id) is room:
             del self.games[room.game_id]
         self._running.pop(room.game_id, None)
+        for user_id in room.game.players:  # a lobby closed before its start
+            self.unseated(room, user_id)
         if not self._running:
             self._all_finished.set()
 

@@ -107,19 +107,27 @@ class LobbyService(RoomListener):
         """A new lobby hosted by this user. One open lobby per host: a user who hosts one
         already (from any connection) is refused, so one account cannot hold the server's
         games (SNAKETRON_MAX_GAMES) with idle lobbies from many connections."""
-        reason = settings.validate()
+        reason = self.creation_refused(host_user_id, settings)
         if reason is not None:
             raise LobbyRefused(reason)
-        if host_user_id in self._creating:
-            raise LobbyRefused("you are creating a lobby already")
-        hosting = self._open_lobby_hosted_by(host_user_id)
-        if hosting is not None:
-            raise LobbyRefused(f"you host lobby {hosting.game_code} already: start it or leave it first")
         self._creating.add(host_user_id)
         try:
             return await self._create(host_user_id, username, settings)
         finally:
             self._creating.discard(host_user_id)
+
+    def creation_refused(self, host_user_id: int, settings: CustomGameSettings) -> str | None:
+        """Why `create` would refuse this user these settings (None: it would not), known
+        before anything awaits: a caller can act on it first (leave the match queue)."""
+        reason = settings.validate()
+        if reason is not None:
+            return reason
+        if host_user_id in self._creating:
+            return "you are creating a lobby already"
+        hosting = self._open_lobby_hosted_by(host_user_id)
+        if hosting is not None:
+            return f"you host lobby {hosting.game_code} already: start it or leave it first"
+        return None
 
     def _open_lobby_hosted_by(self, user_id: int) -> Room | None:
         for hosted in self.by_code.values():

@@ -29,7 +29,7 @@ from snaketron.db.errors import DatabaseError, DatabaseUnavailable, NotFound
 from snaketron.db.interface import Database
 from snaketron.engine import CommandRejected, GameCommandMessage, GameType, is_solo
 from snaketron.fanout import Outbox, send_to_all
-from snaketron.games import Role, Room, Rooms, wall_clock_ms
+from snaketron.games import MAX_SEATS_PER_USER, Role, Room, Rooms, wall_clock_ms
 from snaketron.lobbies import LobbyRefused, LobbyService
 from snaketron.logs import get_logger
 from snaketron.matchmaking.service import MatchmakingRefused
@@ -420,16 +420,21 @@ class WsServer:
         session.deny("this server is shutting down; connect again to play")
         return True
 
-    def _refuse_second_seat(self, session: ClientSession) -> bool:
-        """One seat at a time: a player matched into a game they have not left may not sit
-        down elsewhere; a queued player who does leaves the queue (before any await, so
-        the matcher cannot seat them meanwhile)."""
-        if self.matchmaking is None:
-            return False
-        if self._refuse_if_matched(session, self.matchmaking):
+    def _refuse_a_seat(self, session: ClientSession, *, solo: bool = False) -> bool:
+        """A seat in a solo game or lobby: not for a player matched into a game they have
+        not left, nor past MAX_SEATS_PER_USER unfinished games here (refused: True)."""
+        if self.matchmaking is not None and self._refuse_if_matched(session, self.matchmaking):
             return True
-        self.matchmaking.seated_elsewhere(session.user_id)
+        if not self.rooms.has_seat_for(session.user_id, solo=solo):
+            session.deny(f"you are in {MAX_SEATS_PER_USER} unfinished games here already; try again when one ends")
+            return True
         return False
+
+    def _seated_elsewhere(self, session: ClientSession) -> None:
+        """The player takes a seat (nothing refused it): out of the match queue, before
+        any await, so that the matcher cannot seat them meanwhile."""
+        if self.matchmaking is not None:
+            self.matchmaking.seated_elsewhere(session.user_id)
 
     def _refuse_if_matched(self, session: ClientSession, matchmaking: Matchmaking) -> bool:
         """Refuse (True) while the player is matched into a game here they have not left."""
@@ -447,12 +452,13 @@ class WsServer:
     async def _new_solo_game(self, session: ClientSession) -> int | None:
         """Create and start a solo game for the session's user (the client then sends
         JoinGame); None when refused (the refusal is sent)."""
-        if self._refuse_while_draining(session) or self._refuse_second_seat(session):
+        if self._refuse_while_draining(session) or self._refuse_a_seat(session, solo=True):
             return None
         with self.rooms.reserving() as room_here:
             if not room_here:
                 session.deny(SERVER_FULL)
                 return None
+            self._seated_elsewhere(session)
             try:
                 game_id = await self.db.next_id("game")
             except DatabaseUnavailable:
@@ -488,12 +494,17 @@ class WsServer:
         return None
 
     async def _on_create_custom_game(self, session: ClientSession, msg: protocol.CreateCustomGame) -> None:
-        if self._refuse_while_draining(session) or self._refuse_second_seat(session):
+        if self._refuse_while_draining(session) or self._refuse_a_seat(session):
             return
         with self.rooms.reserving() as room_here:
             if not room_here:
                 session.deny(SERVER_FULL)
                 return
+            refused = self.lobbies.creation_refused(session.user_id, msg.settings)
+            if refused is not None:
+                session.deny(refused)
+                return
+            self._seated_elsewhere(session)
             try:
                 hosted = await self.lobbies.create(session.user_id, session.username, msg.settings)
             except LobbyRefused as exc:
@@ -510,13 +521,14 @@ class WsServer:
         if hosted is None:
             self._unknown_game(session, "unknown or expired game code")
             return
-        if self._refuse_second_seat(session):
+        if not hosted.is_player(session.user_id) and self._refuse_a_seat(session):
             return
         try:
             self.lobbies.join(hosted, session.user_id, session.username)
         except LobbyRefused as exc:
             session.deny(exc.reason)
             return
+        self._seated_elsewhere(session)
         session.send(protocol.CustomGameJoined(game_id=hosted.game_id))
         self._enter(session, hosted, "player")
 

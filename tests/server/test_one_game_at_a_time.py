@@ -15,8 +15,8 @@ from websockets.uri import parse_uri
 
 from snaketron import protocol
 from snaketron.client import AccountClient
-from snaketron.engine import CommandId, Direction, GameCommand, GameCommandMessage, Turn
-from snaketron.engine.types import CommandScheduled
+from snaketron.engine import CommandId, CustomGameSettings, Direction, GameCommand, GameCommandMessage, Turn
+from snaketron.engine.types import SOLO, CommandScheduled, type_team_match
 from support.gameplay import events_until_complete, expect_denied, snapshot
 from support.server_fixtures import Players
 
@@ -206,3 +206,60 @@ async def test_pings_after_the_close_drop_the_connection(players) -> None:
         writer.close()
     assert closed_by_server and dropped, (closed_by_server, after_close)
     assert after_close < 20_000
+
+
+SLOW_SOLO_LOBBY = CustomGameSettings(
+    game_mode=SOLO, arena_width=200, arena_height=200, tick_duration_ms=1000, is_private=True
+)
+
+
+async def test_one_account_holds_at_most_three_unfinished_games_here(players) -> None:
+    """Started and left, a custom game runs on until it ends: without a bound per user,
+    one connection could keep the server's whole cap of games busy."""
+    ann = await players.new()
+    for _ in range(3):
+        await ann.send(protocol.CreateCustomGame(settings=SLOW_SOLO_LOBBY))
+        await ann.expect(protocol.CustomGameCreated)
+        await ann.send(protocol.StartCustomGame())
+        await ann.expect(protocol.CustomGameStarting)
+        await ann.send(protocol.LeaveGame())
+    reason = await expect_denied(ann, protocol.CreateCustomGame(settings=SLOW_SOLO_LOBBY), "unfinished games")
+    assert "3 unfinished games here already" in reason
+    await expect_denied(ann, protocol.CreateSoloGame(), "unfinished games")
+    assert players.server.rooms.running_game_count() == 3
+
+
+async def test_passing_the_host_role_on_does_not_seat_one_player_in_more_lobbies(players) -> None:
+    ann, bob = await players.new(), await players.new()
+    tabs = []
+    for i in range(4):
+        await ann.send(protocol.CreateCustomGame())
+        created = await ann.expect(protocol.CustomGameCreated)
+        tab = await players.connect()
+        await tab.authenticate(bob.token)
+        tabs.append(tab)
+        await tab.send(protocol.JoinCustomGame(game_code=created.game_code))
+        reply = await tab.recv()
+        if i < 3:
+            assert isinstance(reply, protocol.CustomGameJoined), reply
+            await ann.send(protocol.LeaveGame())  # Bob hosts it now
+        else:  # Bob sits in three lobbies already
+            assert isinstance(reply, protocol.AccessDenied) and "unfinished games" in reply.reason
+
+
+async def test_a_refused_game_leaves_the_match_queue_entry_alone(start_server) -> None:
+    server = await start_server(max_games=1, matcher_interval_ms=60_000)
+    async with AccountClient(server.api_url) as accounts:
+        crowd = Players(server, accounts)
+        try:
+            ann, bob = await crowd.new(), await crowd.new()
+            await ann.send(protocol.CreateSoloGame())
+            await ann.expect(protocol.SoloGameCreated)
+            await bob.send(protocol.QueueForMatch(game_type=type_team_match(1)))
+            await bob.expect(protocol.QueueUpdate)
+            await expect_denied(bob, protocol.CreateSoloGame(), "this server is full")
+            await expect_denied(bob, protocol.CreateCustomGame(), "this server is full")
+            assert bob.user_id in server.matchmaking.waiting  # still queued
+        finally:
+            for client in crowd.clients:
+                await client.close()

@@ -157,6 +157,7 @@ class Room:
         """Seat a player (GameFull, AlreadyStarted from the engine when it cannot)."""
         self.game.add_player(user_id, username)
         self.joined_at_ms[user_id] = self._rooms.now_ms()
+        self._rooms.seated(self, user_id)
         self.saved(players=True)
         self.broadcast_snapshot()
 
@@ -168,6 +169,7 @@ class Room:
         game = self.game
         game.remove_player(user_id)
         self.joined_at_ms.pop(user_id, None)
+        self._rooms.unseated(self, user_id)
         persistence = self._rooms.persistence
         if game.player_count == 0:
             persistence.game_discarded(self.game_id, (user_id,), sorted(self.spectator_ids))
