@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -122,9 +122,8 @@ class Rooms:
         # The rooms not finished yet, kept apart so that asking for the load (every game
         # placed, every heartbeat) never walks the finished ones that linger.
         self._running: dict[int, Room] = {}
-        # Each user's newest solo game here: one runs per user at a time.
-        self._solo_of: dict[int, Room] = {}
-        # user id -> the unfinished rooms that seat them (MAX_SEATS_PER_USER).
+        # user id -> the unfinished rooms that seat them (MAX_SEATS_PER_USER; the one
+        # running solo game of a user is among them).
         self._seats: dict[int, set[Room]] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
@@ -151,11 +150,10 @@ class Rooms:
         # The newest solo game of a user wins: an earlier one still running (left, never
         # joined, or on another tab) is abandoned, as a single-player game restarted. So
         # repeated CreateSoloGame keeps one game running, not one per message.
-        earlier = self._solo_of.get(user_id)
-        if earlier is not None and not earlier.finished:
+        earlier = self._running_solo_of(user_id)
+        if earlier is not None:
             earlier.abandon()
         room = self._add(Room(self, game, "solo", created_at_ms=self.now_ms(), is_private=True, allow_spectators=False))
-        self._solo_of[user_id] = room
         room.start()
         return room
 
@@ -224,14 +222,19 @@ class Rooms:
             if not rooms:
                 del self._seats[user_id]
 
+    def seating(self, user_id: int) -> Collection[Room]:
+        """The unfinished rooms here that seat this user."""
+        return self._seats.get(user_id, ())
+
+    def _running_solo_of(self, user_id: int) -> Room | None:
+        return next((room for room in self.seating(user_id) if room.kind == "solo"), None)
+
     def has_seat_for(self, user_id: int, *, solo: bool = False) -> bool:
         """Whether the user may take one more seat here (MAX_SEATS_PER_USER). A new solo
         game replaces their running one (`open_solo`), so it needs no extra seat then."""
-        seats = len(self._seats.get(user_id, ()))
-        if solo:
-            earlier = self._solo_of.get(user_id)
-            if earlier is not None and not earlier.finished:
-                seats -= 1
+        seats = len(self.seating(user_id))
+        if solo and self._running_solo_of(user_id) is not None:
+            seats -= 1
         return seats < MAX_SEATS_PER_USER
 
     def get(self, game_id: int) -> Room | None:
@@ -250,10 +253,6 @@ class Rooms:
         self._running.pop(room.game_id, None)
         for user_id in room.game.players:
             self.unseated(room, user_id)
-        if room.kind == "solo":
-            for user_id in room.game.players:
-                if self._solo_of.get(user_id) is room:
-                    del self._solo_of[user_id]
         # Late joiners get the final state while the room lingers.
         asyncio.get_running_loop().call_later(FINISHED_GAME_LINGER_S, room.dispose)
         if not self._running:

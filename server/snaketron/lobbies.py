@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,6 +73,7 @@ class LobbyRooms(Protocol):
         self, game_id: int, settings: CustomGameSettings, code: str, host_user_id: int, username: str, now_ms: int
     ) -> Room: ...
     def subscribe(self, listener: RoomListener) -> None: ...
+    def seating(self, user_id: int) -> Collection[Room]: ...
 
 
 class LobbyService(RoomListener):
@@ -130,9 +131,9 @@ class LobbyService(RoomListener):
         return None
 
     def _open_lobby_hosted_by(self, user_id: int) -> Room | None:
-        for hosted in self.by_code.values():
+        for hosted in self._rooms.seating(user_id):  # unfinished rooms, a few at most
             game = hosted.game
-            if not hosted.finished and not game.is_started and game.host_user_id == user_id:
+            if hosted.kind == "custom" and not game.is_started and game.host_user_id == user_id:
                 return hosted
         return None
 
@@ -219,12 +220,13 @@ class LobbyService(RoomListener):
         # The seats the new settings give, game_mode included (Solo seats one, Duel two),
         # checked before anything changes.
         seated, seats = hosted.game.player_count, settings.seats()
+        too_few = f"{seated} players are already in the lobby; these settings seat {seats}"
         if seated > seats:
-            raise LobbyRefused(f"{seated} players are already in the lobby; these settings seat {seats}")
+            raise LobbyRefused(too_few)
         try:
             hosted.relayout(settings)
         except GameFull:  # the room stays as it was: relayout seats everyone before it switches
-            raise LobbyRefused(f"{seated} players are already in the lobby; these settings seat {seats}") from None
+            raise LobbyRefused(too_few) from None
         self._touch(hosted, settings=settings)
 
     def start(self, hosted: Room, user_id: int) -> None:

@@ -423,7 +423,7 @@ class WsServer:
     def _refuse_a_seat(self, session: ClientSession, *, solo: bool = False) -> bool:
         """A seat in a solo game or lobby: not for a player matched into a game they have
         not left, nor past MAX_SEATS_PER_USER unfinished games here (refused: True)."""
-        if self.matchmaking is not None and self._refuse_if_matched(session, self.matchmaking):
+        if self._refuse_if_matched(session):
             return True
         if not self.rooms.has_seat_for(session.user_id, solo=solo):
             session.deny(f"you are in {MAX_SEATS_PER_USER} unfinished games here already; try again when one ends")
@@ -436,9 +436,9 @@ class WsServer:
         if self.matchmaking is not None:
             self.matchmaking.seated_elsewhere(session.user_id)
 
-    def _refuse_if_matched(self, session: ClientSession, matchmaking: Matchmaking) -> bool:
+    def _refuse_if_matched(self, session: ClientSession) -> bool:
         """Refuse (True) while the player is matched into a game here they have not left."""
-        matched = matchmaking.matched_game_of(session.user_id)
+        matched = self.matchmaking.matched_game_of(session.user_id) if self.matchmaking is not None else None
         if matched is None:
             return False
         session.deny(f"you were matched into game {matched}: join it (or leave it) first")
@@ -566,7 +566,7 @@ class WsServer:
         # One seat at a time: a player matched into a game they have not left is not
         # queued again (each match would otherwise seat them, and their opponents would
         # play against a snake nobody steers).
-        if self._refuse_if_matched(session, self.matchmaking):
+        if self._refuse_if_matched(session):
             return
         try:
             await self.matchmaking.enqueue(session, msg.game_type)
