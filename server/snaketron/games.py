@@ -122,8 +122,8 @@ class Rooms:
         # The rooms not finished yet, kept apart so that asking for the load (every game
         # placed, every heartbeat) never walks the finished ones that linger.
         self._running: dict[int, Room] = {}
-        # user id -> the unfinished rooms that seat them (MAX_SEATS_PER_USER; the one
-        # running solo game of a user is among them).
+        # user id -> the unfinished rooms that seat them (the one running solo game of a
+        # user is among them; those that still hold them count for MAX_SEATS_PER_USER).
         self._seats: dict[int, set[Room]] = {}
         self.stats = HostStats()
         self.tick_timings: TickTimings | None = None  # set when metrics are served
@@ -230,12 +230,11 @@ class Rooms:
         return next((room for room in self.seating(user_id) if room.kind == "solo"), None)
 
     def has_seat_for(self, user_id: int, *, solo: bool = False) -> bool:
-        """Whether the user may take one more seat here (MAX_SEATS_PER_USER). A new solo
-        game replaces their running one (`open_solo`), so it needs no extra seat then."""
-        seats = len(self.seating(user_id))
-        if solo and self._running_solo_of(user_id) is not None:
-            seats -= 1
-        return seats < MAX_SEATS_PER_USER
+        """Whether the user may take one more seat here (MAX_SEATS_PER_USER): the
+        unfinished games that still hold them (`Room.holds`) are fewer. A new solo game
+        replaces their running one (`open_solo`), so that one does not count then."""
+        held = sum(1 for room in self.seating(user_id) if not (solo and room.kind == "solo") and room.holds(user_id))
+        return held < MAX_SEATS_PER_USER
 
     def get(self, game_id: int) -> Room | None:
         return self.games.get(game_id)

@@ -17,7 +17,7 @@ from snaketron import protocol
 from snaketron.client import AccountClient
 from snaketron.engine import CommandId, CustomGameSettings, Direction, GameCommand, GameCommandMessage, Turn
 from snaketron.engine.types import SOLO, CommandScheduled, type_team_match
-from support.gameplay import events_until_complete, expect_denied, snapshot
+from support.gameplay import create_lobby, events_until_complete, expect_denied, join_lobby, snapshot, turn
 from support.server_fixtures import Players
 
 
@@ -263,3 +263,33 @@ async def test_a_refused_game_leaves_the_match_queue_entry_alone(start_server) -
         finally:
             for client in crowd.clients:
                 await client.close()
+
+
+WIDE_FFA = CustomGameSettings(arena_width=200, arena_height=12, tick_duration_ms=100, max_players=3)
+
+
+async def test_a_game_left_after_ones_snake_died_holds_no_seat(players) -> None:
+    """Dead and gone from a free-for-all the others play on: that game no longer counts
+    against the player's three seats, however long it lasts."""
+    ann = await players.new()
+    for _ in range(3):
+        others = [await players.new(), await players.new()]
+        created = await create_lobby(ann, WIDE_FFA)
+        for other in others:
+            await join_lobby(other, created.game_code)
+        await ann.send(protocol.StartCustomGame())
+        await ann.expect(protocol.CustomGameStarting)
+        first = await snapshot(ann)
+        while first.event.Snapshot.game_state.status.Started is None:
+            first = await snapshot(ann)
+        mine = first.event.Snapshot.game_state.players[ann.user_id].snake_id
+        await ann.send(turn(ann, Direction.UP, first.tick))  # into the top wall, 12 cells away at most
+        while True:
+            event = await ann.recv()
+            died = getattr(getattr(event, "event", None), "SnakeDied", None)
+            if died is not None and died.snake_id == mine:
+                break
+        await ann.send(protocol.LeaveGame())
+    assert len(players.server.rooms.seating(ann.user_id)) == 3  # the others play on
+    await ann.send(protocol.CreateSoloGame())
+    await ann.expect(protocol.SoloGameCreated)

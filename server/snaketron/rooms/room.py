@@ -119,6 +119,15 @@ class Room:
     def is_player(self, user_id: int) -> bool:
         return self.game.snake_of(user_id) is not None
 
+    def holds(self, user_id: int) -> bool:
+        """Whether this player is still in the game for the seat limit (MAX_SEATS_PER_USER):
+        connected to it, or their snake still plays (a lobby seat, a game left while
+        alive). Once they left after their snake died they are done with it, however
+        long the others play on."""
+        if any(member.user_id == user_id for member in self.members):
+            return True
+        return self.game.death_ticks().get(user_id) is None
+
     def has_left(self, user_id: int) -> bool:
         """A player of a rated room who left it while it ran (ranked last if still gone)."""
         return self._rated is not None and user_id in self._rated.left_alive
